@@ -1,0 +1,5 @@
+import sys
+
+from crawler_compliance.cli import main
+
+sys.exit(main())

@@ -1,0 +1,123 @@
+"""The decision and its reasons: plain data shared by every check and adapter.
+
+A decision is data, not a string, so the audit log, the CLI, the Scrapy
+middleware and the pytest plugin all render the same facts.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Verdict(str, enum.Enum):
+    ALLOW = "allow"
+    DENY = "deny"
+
+
+class Check(str, enum.Enum):
+    """Which check produced a reason, in the order they run."""
+
+    URL = "url"  # the URL itself: not fetchable, ambiguous host
+    REGISTRY = "registry"  # cease-and-desist notices
+    SITE = "site"  # legal's per-site records: blocks, permissions
+    TERMS = "terms"  # terms-of-service review state
+    ROBOTS = "robots"  # robots.txt (RFC 9309) and purpose-specific opt-outs
+    POLICY = "policy"  # the policy could not be loaded
+    INTERNAL = "internal-error"  # a bug or unexpected failure: fail closed
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One fact that contributed to a decision.
+
+    ``outcome`` is ``"deny"``, ``"allow"`` or ``"info"``; a decision is a deny
+    as soon as one reason denies. ``rule`` names what matched (a notice id, a
+    site record id, a robots.txt line's text); ``source`` and ``line`` locate
+    it (a policy file, or the robots.txt URL and line number).
+    """
+
+    check: Check
+    outcome: str
+    message: str
+    rule: str | None = None
+    source: str | None = None
+    line: int | None = None
+    extra: tuple[tuple[str, Any], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"check": self.check.value, "outcome": self.outcome,
+                                "message": self.message}
+        if self.rule is not None:
+            data["rule"] = self.rule
+        if self.source is not None:
+            data["source"] = self.source
+        if self.line is not None:
+            data["line"] = self.line
+        for key, value in self.extra:
+            data[key] = value
+        return data
+
+    def __str__(self) -> str:
+        where = ""
+        if self.source:
+            where = f" ({self.source}{':' + str(self.line) if self.line else ''})"
+        return f"{self.check.value}: {self.message}{where}"
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The answer to "may we fetch this URL?" with every reason behind it."""
+
+    url: str
+    verdict: Verdict
+    reasons: tuple[Reason, ...]
+    host: str | None = None
+    registrable_domain: str | None = None
+    offline: bool = False
+    robots_fingerprint: str | None = None
+    robots_status: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def allowed(self) -> bool:
+        return self.verdict is Verdict.ALLOW
+
+    @property
+    def denying_reasons(self) -> tuple[Reason, ...]:
+        return tuple(r for r in self.reasons if r.outcome == "deny")
+
+    @property
+    def deciding_check(self) -> Check | None:
+        """The check of the first denying reason (``None`` when allowed)."""
+        denying = self.denying_reasons
+        return denying[0].check if denying else None
+
+    def summary(self) -> str:
+        denying = self.denying_reasons
+        if denying:
+            return "; ".join(str(r) for r in denying)
+        return "; ".join(str(r) for r in self.reasons) or "allowed"
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "url": self.url,
+            "verdict": self.verdict.value,
+            "reasons": [r.to_dict() for r in self.reasons],
+            "host": self.host,
+            "registrable_domain": self.registrable_domain,
+        }
+        if self.offline:
+            data["offline"] = True
+        if self.robots_status is not None:
+            data["robots_status"] = self.robots_status
+        if self.robots_fingerprint is not None:
+            data["robots_fingerprint"] = self.robots_fingerprint
+        return data
+
+
+def decide(url: str, reasons: list[Reason] | tuple[Reason, ...], **kwargs: Any) -> Decision:
+    """Build a decision: deny when any reason denies (fail closed on none)."""
+    verdict = Verdict.DENY if any(r.outcome == "deny" for r in reasons) else Verdict.ALLOW
+    return Decision(url=url, verdict=verdict, reasons=tuple(reasons), **kwargs)

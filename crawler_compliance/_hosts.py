@@ -1,0 +1,202 @@
+"""The canonical host of a URL: the host the downloader will really connect to.
+
+Matching a cease-and-desist notice on anything but the canonical host is a
+bypass waiting to happen: ``WWW.YouTube.COM.``, ``%77ww.youtube.com``,
+``ｙｏｕｔｕｂｅ.com`` and ``user@youtube.com:80`` all reach the same server.
+We normalise the way Scrapy does (``w3lib.url.safe_url_string``, which every
+``scrapy.Request`` applies to its URL, then ``urllib.parse``) and add the
+steps a resolver or a forward proxy would take (percent-decoding the host,
+dropping the root dot, the WHATWG numeric IPv4 forms).
+
+Where two reasonable parsers could disagree about the host (a backslash, two
+``@``, a port that is not a number, a control character), the URL is
+*ambiguous* and denied: we never allow a request whose destination we are
+unsure of.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+from w3lib.url import safe_url_string
+
+__all__ = ["AmbiguousURL", "CanonicalURL", "UnfetchableURL", "canonicalize"]
+
+FETCHABLE_SCHEMES = {"http": 80, "https": 443}
+
+# A host name label as resolvers accept it; "_" appears in real host names.
+_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_IPV4_PART = re.compile(r"^(0[xX][0-9a-fA-F]*|[0-9]+)$")
+
+
+class UnfetchableURL(ValueError):
+    """The string is not a URL this crawler could fetch (no host, other scheme...)."""
+
+    kind = "unfetchable"
+
+
+class AmbiguousURL(UnfetchableURL):
+    """Parsers could disagree about the host: denied, never guessed."""
+
+    kind = "ambiguous"
+
+
+@dataclass(frozen=True)
+class CanonicalURL:
+    """A URL reduced to what decides where it goes.
+
+    ``url`` is the URL as Scrapy would send it (``safe_url_string``);
+    ``host`` is lower-case ASCII (IDNA), without root dot, userinfo or port;
+    ``port`` is explicit or the scheme's default.
+    """
+
+    url: str
+    scheme: str
+    host: str
+    port: int
+    is_ip: bool
+    path: str
+
+    @property
+    def origin(self) -> tuple[str, str, int]:
+        return (self.scheme, self.host, self.port)
+
+    @property
+    def origin_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        default = FETCHABLE_SCHEMES.get(self.scheme)
+        port = "" if self.port == default else f":{self.port}"
+        return f"{self.scheme}://{host}{port}"
+
+    @property
+    def robots_url(self) -> str:
+        return self.origin_url + "/robots.txt"
+
+
+def _authority(url: str) -> str | None:
+    """The raw text between ``//`` and the next ``/``, ``?`` or ``#``."""
+    scheme_end = url.find("://")
+    if scheme_end < 0:
+        return None
+    rest = url[scheme_end + 3 :]
+    end = len(rest)
+    for sep in "/?#":
+        pos = rest.find(sep)
+        if 0 <= pos < end:
+            end = pos
+    return rest[:end]
+
+
+def _parse_ipv4(host: str) -> str | None:
+    """WHATWG IPv4 parsing: ``2130706433``, ``0x7f.1``, ``0177.0.0.1`` are 127.0.0.1.
+
+    Returns the dotted quad, ``None`` when the host is not numeric, and raises
+    :class:`AmbiguousURL` when it looks numeric but is not a valid address
+    (resolvers and proxies disagree on such hosts).
+    """
+    parts = host.split(".")
+    if parts and parts[-1] == "":
+        parts = parts[:-1]
+    if not parts or not _IPV4_PART.match(parts[-1]):
+        return None
+    if len(parts) > 4 or not all(_IPV4_PART.match(p) for p in parts):
+        raise AmbiguousURL(f"host {host!r} looks like an IPv4 address but is not a valid one")
+    numbers = []
+    for part in parts:
+        if part[:2].lower() == "0x":
+            numbers.append(int(part[2:] or "0", 16))
+        elif len(part) > 1 and part.startswith("0"):
+            if not set(part) <= set("01234567"):
+                raise AmbiguousURL(f"host {host!r} mixes octal and decimal notation")
+            numbers.append(int(part, 8))
+        else:
+            numbers.append(int(part))
+    *head, last = numbers
+    if any(n > 255 for n in head) or last >= 256 ** (5 - len(numbers)):
+        raise AmbiguousURL(f"host {host!r} is out of the IPv4 range")
+    value = last
+    for index, number in enumerate(head):
+        value += number * 256 ** (3 - index)
+    return str(ipaddress.IPv4Address(value))
+
+
+def _canonical_host(raw_host: str, bracketed: bool) -> tuple[str, bool]:
+    if bracketed:
+        if "%" in raw_host:
+            raise AmbiguousURL(f"IPv6 host {raw_host!r} carries a zone identifier")
+        try:
+            address = ipaddress.IPv6Address(raw_host)
+        except ValueError:
+            raise AmbiguousURL(f"{raw_host!r} is not a valid IPv6 address") from None
+        # ::ffff:1.2.3.4 reaches 1.2.3.4: match it as the IPv4 address it is.
+        mapped = address.ipv4_mapped
+        return (str(mapped) if mapped else str(address)), True
+    try:
+        host = unquote(raw_host, errors="strict") if "%" in raw_host else raw_host
+    except UnicodeDecodeError:
+        raise AmbiguousURL(f"host {raw_host!r} percent-decodes to invalid UTF-8") from None
+    if _CONTROL.search(host) or any(c in host for c in "/\\@:?#[] "):
+        raise AmbiguousURL(f"host {raw_host!r} decodes to characters a host cannot hold")
+    if host.endswith("."):
+        # A single root dot names the same host; more would be an empty label.
+        host = host[:-1]
+    if not host:
+        raise UnfetchableURL("the URL has no host")
+    try:
+        host = host.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        raise AmbiguousURL(f"host {raw_host!r} is not a valid internationalised name") from None
+    ipv4 = _parse_ipv4(host)
+    if ipv4 is not None:
+        return ipv4, True
+    if len(host) > 253 or not all(_LABEL.match(label) for label in host.split(".")):
+        raise AmbiguousURL(f"host {raw_host!r} is not a valid host name")
+    return host, False
+
+
+def canonicalize(url: str) -> CanonicalURL:
+    """Return the canonical form of *url* or raise :class:`UnfetchableURL`.
+
+    Raises :class:`AmbiguousURL` (a subclass) when parsers could disagree on
+    the host. Never raises anything else for any input string.
+    """
+    if not isinstance(url, str):
+        raise UnfetchableURL(f"expected a URL string, got {type(url).__name__}")
+    stripped = url.strip(" \t\r\n\x0b\x0c")
+    if _CONTROL.search(stripped):
+        raise AmbiguousURL("the URL contains a control character")
+    authority = _authority(stripped)
+    if authority is not None:
+        if "\\" in authority:
+            raise AmbiguousURL("a backslash in the host part: parsers disagree on the host")
+        if authority.count("@") > 1:
+            raise AmbiguousURL("more than one '@' before the host: parsers disagree on the host")
+    try:
+        safe = safe_url_string(stripped)
+        parts = urlsplit(safe)
+        scheme = parts.scheme.lower()
+        port = parts.port
+        netloc_host = parts.netloc.rpartition("@")[2]
+    except (ValueError, UnicodeError) as exc:
+        raise AmbiguousURL(f"the URL cannot be parsed unambiguously: {exc}") from None
+    if scheme not in FETCHABLE_SCHEMES:
+        if not scheme:
+            raise UnfetchableURL("not an absolute URL (no scheme)")
+        raise UnfetchableURL(f"scheme {scheme!r} is not fetched by this crawler (http, https)")
+    if not parts.netloc or parts.hostname is None:
+        raise UnfetchableURL("the URL has no host")
+    bracketed = netloc_host.startswith("[")
+    host, is_ip = _canonical_host(parts.hostname, bracketed)
+    if port is None:
+        if netloc_host.endswith(":"):
+            raise AmbiguousURL("an empty port after ':'")
+        port = FETCHABLE_SCHEMES[scheme]
+    elif port == 0:
+        raise AmbiguousURL("port 0 is not a port a server listens on")
+    return CanonicalURL(
+        url=safe, scheme=scheme, host=host, port=port, is_ip=is_ip, path=parts.path or "/"
+    )

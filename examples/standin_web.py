@@ -1,0 +1,302 @@
+"""A loopback stand-in for the web: one local HTTP server that answers for many hostnames.
+
+Why a proxy: the demo wants the spider to request the real names
+(``http://www.youtube.com/watch?v=1``) so the compliance checks see exactly
+what they would see in production, yet nothing may leave the machine. Scrapy's
+HTTP proxy support (``meta["proxy"]``) sends such a request to us in absolute
+form (``GET http://www.youtube.com/watch?v=1 HTTP/1.1``); we answer it from a
+per-host table instead of forwarding it. Requests in origin form are routed by
+their ``Host`` header, and ``CONNECT`` (what an ``https://`` URL would send) is
+counted and refused: this server never opens an outbound connection.
+
+Every request is counted per host, so a zero for a blocked host is the proof
+that the block happened *before* anything was sent.
+
+Run it on its own to poke at it with curl::
+
+    python -m examples.standin_web
+    curl -x http://127.0.0.1:PORT http://news.example/robots.txt
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+__all__ = ["SITES", "Page", "SeenRequest", "StandInWeb"]
+
+
+@dataclass(frozen=True)
+class Page:
+    """One canned response: status, body, extra headers, and an optional redirect target."""
+
+    status: int = 200
+    body: str = ""
+    content_type: str = "text/html; charset=utf-8"
+    location: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class SeenRequest:
+    """A request as the stand-in received it.
+
+    ``recorded_before`` is what the ``on_request`` hook answered while the
+    request was still waiting for its response (the demo asks "does the audit
+    log already hold an allow record for this URL?"); ``None`` without a hook.
+    """
+
+    method: str
+    host: str
+    target: str
+    url: str
+    recorded_before: bool | None = None
+
+    @property
+    def is_robots_txt(self) -> bool:
+        return self.target == "/robots.txt"
+
+
+def html(title: str, *links: str, text: str = "") -> Page:
+    """A small HTML page whose links the spider will try to follow."""
+    items = "".join(f'<li><a href="{href}">{href}</a></li>' for href in links)
+    body = (
+        f"<!doctype html><html><head><title>{title}</title></head>"
+        f"<body><h1>{title}</h1><p>{text}</p><ul>{items}</ul></body></html>"
+    )
+    return Page(body=body)
+
+
+def robots(text: str, status: int = 200) -> Page:
+    return Page(status=status, body=text, content_type="text/plain; charset=utf-8")
+
+
+ALLOW_ALL = robots("User-agent: *\nAllow: /\n")
+
+# Host -> path (with query, if any) -> response. Anything not listed is a 404.
+# The covered hosts (YouTube, Twitter, LinkedIn, blocked.example) serve real
+# pages and permissive robots.txt files on purpose: if they are never
+# contacted, it is because of the registry or legal's records, not robots.txt.
+SITES: dict[str, dict[str, Page]] = {
+    "www.youtube.com": {
+        "/robots.txt": ALLOW_ALL,
+        "/": html("YouTube (stand-in)", "/watch?v=1"),
+        "/watch?v=1": html("A video (stand-in)", "/watch?v=2"),
+        "/watch?v=2": html("Another video (stand-in)"),
+    },
+    "twitter.com": {
+        "/robots.txt": ALLOW_ALL,
+        "/home": html("Twitter (stand-in)", "/someone"),
+        "/someone": html("@someone (stand-in)"),
+    },
+    "www.linkedin.com": {
+        "/robots.txt": ALLOW_ALL,
+        "/in/someone": html("A LinkedIn profile (stand-in)"),
+    },
+    "news.example": {
+        "/robots.txt": robots("User-agent: *\nDisallow: /private/\n"),
+        "/": html("News", "/articles/"),
+        "/articles/": html("Articles", "/articles/1", "/articles/2"),
+        "/articles/1": html(
+            "Article 1",
+            "/private/x",
+            "https://www.linkedin.com/in/someone",
+            "http://twitter.com/someone",
+            text="Links to a disallowed section, a LinkedIn profile and a tweet.",
+        ),
+        "/articles/2": html("Article 2", "/articles/1"),
+        "/private/x": html("Subscribers only"),
+    },
+    "flaky.example": {
+        # RFC 9309 §2.3.1.4: a 5xx robots.txt means "assume complete disallow".
+        "/robots.txt": robots("Service Unavailable\n", status=503),
+        "/": html("Flaky", "/page"),
+        "/page": html("Flaky page"),
+    },
+    "partner.example": {
+        # robots.txt forbids everyone, but legal holds a written permission.
+        "/robots.txt": robots("User-agent: *\nDisallow: /\n"),
+        "/catalog": html("Partner catalogue", "/catalog/item-1"),
+        "/catalog/item-1": html("Partner item 1"),
+    },
+    "blocked.example": {
+        "/robots.txt": ALLOW_ALL,
+        "/": html("Blocked", "/page"),
+        "/page": html("Blocked page"),
+    },
+    "open.example": {
+        # No robots.txt at all: RFC 9309 §2.3.1.3, a 4xx means "allow all".
+        "/": html("Open", "/about"),
+        "/about": html("About Open"),
+    },
+    "aisignals.example": {
+        "/robots.txt": robots(
+            "User-agent: *\nContent-Signal: search=yes, ai-train=no\nAllow: /\n"
+        ),
+        "/": html("AI signals", "/post"),
+        "/post": html("A post that may be indexed but not used for AI training"),
+    },
+    "redirect.example": {
+        "/go": Page(status=302, location="http://www.youtube.com/"),
+    },
+}
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    web: StandInWeb
+
+
+class _Handler(BaseHTTPRequestHandler):
+    # Keep-alive, like a real proxy: Scrapy pools its connections to us.
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        self._serve()
+
+    def do_HEAD(self) -> None:  # noqa: N802
+        self._serve(send_body=False)
+
+    def do_POST(self) -> None:  # noqa: N802
+        length = int(self.headers.get("Content-Length") or 0)
+        self.rfile.read(length)
+        self._serve()
+
+    def do_CONNECT(self) -> None:  # noqa: N802
+        # An https:// URL through a proxy starts with "CONNECT host:443". We count
+        # it against that host (it is a contact attempt) and refuse to tunnel.
+        host = self.path.rsplit(":", 1)[0].strip("[]").lower().rstrip(".")
+        self.server.web._note(SeenRequest("CONNECT", host, self.path, f"https://{host}/"))
+        self._reply(Page(status=502, body="The stand-in web does not tunnel TLS.\n"))
+        self.close_connection = True
+
+    def _serve(self, *, send_body: bool = True) -> None:
+        host, target = self._route()
+        url = f"http://{host}{target}"
+        web = self.server.web
+        recorded = web.on_request(url) if web.on_request else None
+        web._note(SeenRequest(self.command, host, target, url, recorded))
+        site = web.sites.get(host)
+        if site is None:
+            page = Page(status=502, body=f"The stand-in web has no site {host!r}.\n")
+        else:
+            page = site.get(target) or site.get(urlsplit(target).path) or Page(
+                status=404, body="Not found\n"
+            )
+        self._reply(page, send_body=send_body)
+
+    def _route(self) -> tuple[str, str]:
+        """(host, path-with-query) from an absolute-form target, else from ``Host``."""
+        if self.path.startswith(("http://", "https://")):
+            parts = urlsplit(self.path)
+            host = parts.hostname or ""
+            target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        else:
+            host = (self.headers.get("Host") or "").rsplit(":", 1)[0]
+            target = self.path or "/"
+        return host.lower().rstrip("."), target
+
+    def _reply(self, page: Page, *, send_body: bool = True) -> None:
+        body = page.body.encode("utf-8")
+        self.send_response(page.status)
+        self.send_header("Content-Type", page.content_type)
+        self.send_header("Content-Length", str(len(body)))
+        if page.location:
+            self.send_header("Location", page.location)
+        for name, value in page.headers:
+            self.send_header(name, value)
+        self.end_headers()
+        if send_body:
+            self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        # The demo prints its own per-host table; per-request lines would bury it.
+        pass
+
+
+class StandInWeb:
+    """The stand-in web, served from a daemon thread on ``127.0.0.1`` (a free port).
+
+    ``on_request(url)`` is called for every request, before it is answered,
+    from the server's worker thread; its answer is kept in
+    :attr:`SeenRequest.recorded_before`.
+    """
+
+    def __init__(
+        self,
+        sites: Mapping[str, Mapping[str, Page]] = SITES,
+        *,
+        on_request: Callable[[str], bool] | None = None,
+    ) -> None:
+        self.sites = sites
+        self.on_request = on_request
+        self._lock = threading.Lock()
+        self._seen: list[SeenRequest] = []
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> StandInWeb:
+        server = _Server(("127.0.0.1", 0), _Handler)
+        server.web = self
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever, name="standin-web", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = self._thread = None
+
+    def __enter__(self) -> StandInWeb:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def proxy_url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the stand-in web is not running")
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def _note(self, seen: SeenRequest) -> None:
+        with self._lock:
+            self._seen.append(seen)
+
+    @property
+    def requests(self) -> list[SeenRequest]:
+        """Every request received so far, in arrival order (a copy)."""
+        with self._lock:
+            return list(self._seen)
+
+    def counts(self) -> Counter[str]:
+        """Requests received per host, robots.txt fetches included."""
+        return Counter(seen.host for seen in self.requests)
+
+
+def main() -> None:
+    """Serve until interrupted, for trying the stand-in by hand."""
+    with StandInWeb() as web:
+        print(f"stand-in web on {web.proxy_url}; use it as an HTTP proxy. Ctrl-C stops.")
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+        for host, count in sorted(web.counts().items()):
+            print(f"{host:24} {count}")
+
+
+if __name__ == "__main__":
+    main()
