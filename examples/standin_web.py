@@ -20,6 +20,7 @@ Run it on its own to poke at it with curl::
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -134,9 +135,7 @@ SITES: dict[str, dict[str, Page]] = {
         "/about": html("About Open"),
     },
     "aisignals.example": {
-        "/robots.txt": robots(
-            "User-agent: *\nContent-Signal: search=yes, ai-train=no\nAllow: /\n"
-        ),
+        "/robots.txt": robots("User-agent: *\nContent-Signal: search=yes, ai-train=no\nAllow: /\n"),
         "/": html("AI signals", "/post"),
         "/post": html("A post that may be indexed but not used for AI training"),
     },
@@ -185,8 +184,10 @@ class _Handler(BaseHTTPRequestHandler):
         if site is None:
             page = Page(status=502, body=f"The stand-in web has no site {host!r}.\n")
         else:
-            page = site.get(target) or site.get(urlsplit(target).path) or Page(
-                status=404, body="Not found\n"
+            page = (
+                site.get(target)
+                or site.get(urlsplit(target).path)
+                or Page(status=404, body="Not found\n")
             )
         self._reply(page, send_body=send_body)
 
@@ -290,10 +291,8 @@ def main() -> None:
     """Serve until interrupted, for trying the stand-in by hand."""
     with StandInWeb() as web:
         print(f"stand-in web on {web.proxy_url}; use it as an HTTP proxy. Ctrl-C stops.")
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
         for host, count in sorted(web.counts().items()):
             print(f"{host:24} {count}")
 

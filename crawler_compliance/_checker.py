@@ -1,0 +1,254 @@
+"""The decision core: run every check in order and return one Decision.
+
+Order (the mission's): the URL itself (fetchable, unambiguous host), the
+cease-and-desist registry, legal's site records and terms, then robots.txt
+and purpose-specific opt-outs. No I/O happens here: adapters fetch
+robots.txt and hand the result in, so every rule runs in microseconds and is
+testable without a network.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from crawler_compliance._decision import Check, Decision, Reason, decide
+from crawler_compliance._hosts import CanonicalURL, UnfetchableURL, canonicalize
+from crawler_compliance._registry import Registry
+from crawler_compliance._sites import SiteRules
+
+__all__ = ["AI_TRAINING_AGENTS", "ComplianceChecker", "PreCheck"]
+
+# Product tokens whose robots.txt groups sites use to opt out of AI training.
+# A site that disallows one of them (in a group naming it, not via "*") has
+# said "not for training", which binds a crawl declaring that purpose.
+AI_TRAINING_AGENTS = (
+    "GPTBot",
+    "Google-Extended",
+    "CCBot",
+    "ClaudeBot",
+    "anthropic-ai",
+    "Applebot-Extended",
+    "meta-externalagent",
+    "Bytespider",
+)
+AI_TRAINING_PURPOSE = "ai-training"
+# Content-Signal (contentsignals.org) and IETF aipref Content-Usage vocabulary.
+_AI_OPT_OUT_SIGNALS = {("ai-train", "no"), ("train-ai", "n"), ("train-genai", "n")}
+
+
+@dataclass(frozen=True)
+class PreCheck:
+    """Checks that need no network: the canonical URL and their reasons.
+
+    ``needs_robots`` is false when the request is already settled (a deny, or
+    an explicit permission from legal).
+    """
+
+    canonical: CanonicalURL | None
+    registrable_domain: str | None
+    reasons: tuple[Reason, ...]
+    needs_robots: bool
+
+    @property
+    def denied(self) -> bool:
+        return any(r.outcome == "deny" for r in self.reasons)
+
+
+class ComplianceChecker:
+    """Answer "may we fetch this URL?" from one loaded policy.
+
+    Built once per crawl (or CLI run); ``decide`` is called per request.
+    """
+
+    def __init__(
+        self,
+        policy: Any,
+        *,
+        registry: Registry | None = None,
+        user_agent: str | None = None,
+        purpose: str | None = None,
+        clock: Callable[[], float] = time.time,
+        suffix_list_file: str | None = None,
+    ) -> None:
+        self.policy = policy
+        config = policy.config
+        self.registry = registry or Registry.from_policy(policy, suffix_list_file=suffix_list_file)
+        self.sites = SiteRules(
+            policy.sites, unreviewed=config.terms.unreviewed, changed=config.terms.changed
+        )
+        self.user_agent = user_agent or config.crawler.product_token
+        self.purpose = purpose or config.crawler.purpose
+        self.ai_opt_out = bool(config.robots.ai_training_opt_out)
+        self.clock = clock
+
+    @property
+    def policy_fingerprint(self) -> str:
+        return str(self.policy.fingerprint)
+
+    def _today(self) -> dt.date:
+        return dt.datetime.fromtimestamp(self.clock(), tz=dt.timezone.utc).date()
+
+    def _registry_reasons(self, canonical: CanonicalURL, today: dt.date) -> list[Reason]:
+        reasons = []
+        for hit in self.registry.match(canonical.host, is_ip=canonical.is_ip, on=today):
+            if not hit.active:
+                continue
+            reasons.append(
+                Reason(
+                    Check.REGISTRY,
+                    "deny",
+                    f"{canonical.host} is covered by cease-and-desist notice {hit.notice_id!r} "
+                    f"from {hit.issuer} (scope {hit.scope_label!r}, matched {hit.matched!r})",
+                    rule=hit.notice_id,
+                    source=str(hit.source),
+                    line=hit.line,
+                )
+            )
+        return reasons
+
+    def pre_robots(
+        self,
+        url: str,
+        *,
+        extra_hosts: Iterable[str] = (),
+        terms_fingerprints: Mapping[str, str] | None = None,
+    ) -> PreCheck:
+        """URL, registry, site and terms checks: everything that needs no fetch.
+
+        ``extra_hosts`` are further hosts the request names (a ``Host``
+        header): each is decided by the registry too, and any match denies.
+        """
+        try:
+            canonical = canonicalize(url)
+        except UnfetchableURL as exc:
+            check_reason = Reason(Check.URL, "deny", f"{exc.kind} URL: {exc}")
+            return PreCheck(None, None, (check_reason,), needs_robots=False)
+        today = self._today()
+        reasons = self._registry_reasons(canonical, today)
+        for extra in extra_hosts:
+            try:
+                other = canonicalize(f"{canonical.scheme}://{extra}/")
+            except UnfetchableURL as exc:
+                reasons.append(Reason(Check.URL, "deny", f"Host header {extra!r}: {exc}"))
+                continue
+            if other.host != canonical.host:
+                reasons.extend(self._registry_reasons(other, today))
+        registrable = self.registry.registrable_domain(canonical.host, is_ip=canonical.is_ip)
+        if reasons:
+            return PreCheck(canonical, registrable, tuple(reasons), needs_robots=False)
+        outcome = self.sites.evaluate(
+            canonical.host,
+            canonical.path,
+            purpose=self.purpose,
+            on=today,
+            terms_fingerprints=terms_fingerprints,
+        )
+        return PreCheck(
+            canonical, registrable, outcome.reasons, needs_robots=not outcome.settled
+        )
+
+    def robots_reasons(self, canonical: CanonicalURL, robots: Any) -> list[Reason]:
+        """The robots.txt verdict for the URL, plus AI-training opt-outs when they apply."""
+        url = canonical.url
+        match = robots.explain(url, self.user_agent)
+        source = canonical.robots_url
+        reasons = [
+            Reason(
+                Check.ROBOTS,
+                "allow" if match.allowed else "deny",
+                match.reason,
+                rule=match.rule,
+                source=source,
+                line=match.line,
+                extra=(("robots_status", robots.status),),
+            )
+        ]
+        if self.purpose == AI_TRAINING_PURPOSE and self.ai_opt_out and robots.robots is not None:
+            reasons.extend(self._ai_opt_outs(url, robots.robots, source))
+        return reasons
+
+    def _ai_opt_outs(self, url: str, parsed: Any, source: str) -> list[Reason]:
+        found = []
+        signals = parsed.content_signals(self.user_agent, url)
+        for key, value in signals.items():
+            if (key, value) in _AI_OPT_OUT_SIGNALS:
+                found.append(
+                    Reason(
+                        Check.ROBOTS,
+                        "deny",
+                        f"the site opts out of AI training ({key}={value}) "
+                        f"and this crawl's purpose is {self.purpose}",
+                        rule=f"{key}={value}",
+                        source=source,
+                    )
+                )
+        for agent in AI_TRAINING_AGENTS:
+            match = parsed.explain(url, agent)
+            if not match.allowed and match.group and "*" not in match.group:
+                found.append(
+                    Reason(
+                        Check.ROBOTS,
+                        "deny",
+                        f"robots.txt disallows the AI-training crawler {agent} here, "
+                        f"and this crawl's purpose is {self.purpose}",
+                        rule=match.rule,
+                        source=source,
+                        line=match.line,
+                    )
+                )
+                break
+        return found
+
+    def decide(
+        self,
+        url: str,
+        robots: Any = None,
+        *,
+        offline: bool = False,
+        pre: PreCheck | None = None,
+        extra_hosts: Iterable[str] = (),
+    ) -> Decision:
+        """The full decision for *url*.
+
+        *robots* is a ``RobotsResult`` for the URL's origin. When robots.txt is
+        needed but absent, the decision is a deny unless *offline* is set, in
+        which case the output says the robots.txt check was not run.
+        """
+        if pre is None:
+            pre = self.pre_robots(url, extra_hosts=extra_hosts)
+        reasons = list(pre.reasons)
+        robots_status = robots_fingerprint = None
+        if pre.needs_robots and not pre.denied and pre.canonical is not None:
+            if robots is not None:
+                reasons.extend(self.robots_reasons(pre.canonical, robots))
+                robots_status, robots_fingerprint = robots.status, robots.fingerprint
+            elif offline:
+                reasons.append(
+                    Reason(Check.ROBOTS, "info", "robots.txt not checked (offline mode)")
+                )
+            else:
+                reasons.append(
+                    Reason(Check.ROBOTS, "deny", "no robots.txt verdict available: fail closed")
+                )
+        canonical = pre.canonical
+        return decide(
+            url,
+            reasons,
+            host=canonical.host if canonical else None,
+            registrable_domain=pre.registrable_domain,
+            offline=offline,
+            robots_status=robots_status,
+            robots_fingerprint=robots_fingerprint,
+        )
+
+    def internal_error(self, url: str, exc: BaseException) -> Decision:
+        """Fail closed: a bug or unexpected failure denies the request."""
+        return decide(
+            url,
+            [Reason(Check.INTERNAL, "deny", f"internal error: {type(exc).__name__}: {exc}")],
+        )
+

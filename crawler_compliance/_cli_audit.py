@@ -1,0 +1,241 @@
+"""``crawler-compliance audit verify | show | report``.
+
+Exit codes (stable, documented in docs/audit.md):
+0 intact; 1 tampered, truncated against a checkpoint, reordered or torn
+(``report``: the chain did not verify); 2 usage error or unreadable file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from typing import Any
+
+from crawler_compliance.audit import Checkpoint, VerifyReport, verify_log
+from crawler_compliance.audit._read import deciding_reason, host_matches, iter_records
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+_TOP = 20
+
+
+def register(subparsers: Any) -> None:
+    audit = subparsers.add_parser(
+        "audit", help="verify, show and summarise audit logs",
+        description="Verify, show and summarise a crawler-compliance audit log "
+        "(the file and its rotated siblings FILE.000001, FILE.000002, ...).",
+    )
+    commands = audit.add_subparsers(dest="audit_command", metavar="SUBCOMMAND")
+    commands.required = True
+
+    verify = commands.add_parser(
+        "verify", help="check the hash chain (exit 0 intact, 1 not, 2 unreadable)",
+        description="Recompute every record's hash and check the chain, sequence numbers "
+        "and timestamps across all rotated files. Exit 0 intact; 1 tampered, truncated "
+        "against --checkpoint, reordered, or a torn last line; 2 usage error or unreadable.",
+    )
+    verify.add_argument("file", metavar="FILE")
+    verify.add_argument(
+        "--checkpoint", metavar="SEQ:HASH", type=_checkpoint,
+        help="the checkpoint printed at the end of the crawl; fails when the log no "
+        "longer reaches it or holds a different record there",
+    )
+    verify.add_argument("--json", action="store_true", help="print the report as JSON")
+    verify.set_defaults(handler=_verify)
+
+    show = commands.add_parser(
+        "show", help="print the decisions as a table",
+        description="Print the recorded decisions, oldest first (no verification: "
+        "use 'audit verify').",
+    )
+    show.add_argument("file", metavar="FILE")
+    show.add_argument("--denied", action="store_true", help="only denied requests")
+    show.add_argument("--host", metavar="H",
+                      help="only this host, its subdomains, or this registrable domain")
+    show.add_argument("--json", action="store_true", help="one JSON record per line")
+    show.set_defaults(handler=_show)
+
+    report = commands.add_parser(
+        "report", help="counts per verdict, check, host and notice",
+        description="Summarise a log: decisions per verdict, denials per check, "
+        "per host and per cease-and-desist notice, and whether the chain verifies.",
+    )
+    report.add_argument("file", metavar="FILE")
+    report.add_argument("--json", action="store_true", help="print the summary as JSON")
+    report.set_defaults(handler=_report)
+
+
+def _checkpoint(text: str) -> Checkpoint:
+    try:
+        return Checkpoint.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _unreadable(path: str, exc: OSError) -> int:
+    reason = exc.strerror or str(exc)
+    print(f"crawler-compliance audit: cannot read {path}: {reason}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _verify(args: argparse.Namespace) -> int:
+    try:
+        report = verify_log(args.file, args.checkpoint)
+    except OSError as exc:
+        return _unreadable(args.file, exc)
+    if args.json:
+        data = report._asdict()
+        data["status"] = _status(report)
+        print(json.dumps(data, indent=2))
+        return EXIT_OK if report.ok else EXIT_FAILED
+    files = f"{len(report.files)} file{'s' if len(report.files) != 1 else ''}"
+    if report.ok:
+        reached = (f", reaches checkpoint seq {args.checkpoint.seq}"
+                   if args.checkpoint is not None else "")
+        print(f"OK: {args.file}: {report.intact} record(s) in {files}, chain intact{reached}")
+        print(f"checkpoint: {report.checkpoint}")
+        return EXIT_OK
+    print(f"{_status(report)}: {report.problem}")
+    print(f"{report.intact} of {report.records} record(s) intact before the problem "
+          f"({files}); last intact: seq {report.last_seq}")
+    if _status(report) == "TORN":
+        print("This is what a crash mid-write leaves behind: the records before the torn "
+              "line are intact. Keep the file as evidence and start a new log file.")
+    return EXIT_FAILED
+
+
+def _status(report: VerifyReport) -> str:
+    if report.ok:
+        return "OK"
+    if report.problem and report.problem.startswith("truncated"):
+        return "TRUNCATED"
+    return "TORN" if report.torn_tail else "TAMPERED"
+
+
+def _skip_warning(location: str, reason: str) -> None:
+    print(f"warning: {location}: skipped ({reason})", file=sys.stderr)
+
+
+def _show(args: argparse.Namespace) -> int:
+    try:
+        records = iter_records(args.file, _skip_warning)
+        write = sys.stdout.write
+        if not args.json:
+            write(_ROW.format("SEQ", "TIME", "VERDICT", "HOST", "CHECK", "REASON", "URL"))
+        for record in records:
+            if args.denied and record.get("verdict") != "deny":
+                continue
+            if args.host and not host_matches(record, args.host):
+                continue
+            if args.json:
+                write(json.dumps(record, ensure_ascii=False) + "\n")
+            else:
+                write(_table_row(record))
+    except OSError as exc:
+        return _unreadable(args.file, exc)
+    return EXIT_OK
+
+
+_ROW = "{:>6}  {:<20}  {:<7}  {:<30}  {:<14}  {:<50}  {}\n"
+
+
+def _clip(text: Any, width: int) -> str:
+    text = "-" if text is None or text == "" else str(text).replace("\n", " ")
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _table_row(record: dict[str, Any]) -> str:
+    reason = deciding_reason(record)
+    check = summary = None
+    if reason is not None:
+        check = reason.get("check")
+        summary = str(reason.get("message") or "")
+        rule = reason.get("rule")
+        if rule and str(rule) not in summary:
+            summary = f"{summary} [{rule}]"
+    elif record.get("verdict") == "allow":
+        summary = "allowed"
+    ts = str(record.get("ts") or "")
+    time_text = f"{ts[:10]} {ts[11:19]}Z" if len(ts) >= 19 else ts
+    return _ROW.format(
+        record.get("seq", "?"), time_text, _clip(record.get("verdict"), 7),
+        _clip(record.get("host"), 30), _clip(check, 14), _clip(summary, 50),
+        record.get("url") or "-",
+    )
+
+
+def _report(args: argparse.Namespace) -> int:
+    try:
+        verification = verify_log(args.file)
+        summary = summarise(iter_records(args.file))
+    except OSError as exc:
+        return _unreadable(args.file, exc)
+    summary["chain"] = {"ok": verification.ok, "status": _status(verification),
+                        "problem": verification.problem,
+                        "checkpoint": str(verification.checkpoint)}
+    if args.json:
+        print(json.dumps(summary, indent=2, ensure_ascii=False))
+    else:
+        _print_summary(args.file, summary, len(verification.files))
+    return EXIT_OK if verification.ok else EXIT_FAILED
+
+
+def summarise(records: Any) -> dict[str, Any]:
+    """Counts per verdict, denials per check / host / notice, decisions per host."""
+    verdicts: Counter[str] = Counter()
+    checks: Counter[str] = Counter()
+    notices: Counter[str] = Counter()
+    hosts: dict[str, Counter[str]] = {}
+    total = 0
+    for record in records:
+        total += 1
+        verdict = str(record.get("verdict"))
+        verdicts[verdict] += 1
+        host = str(record.get("host") or "-")
+        hosts.setdefault(host, Counter())[verdict] += 1
+        if verdict != "deny":
+            continue
+        for reason in record.get("reasons") or ():
+            if not isinstance(reason, dict) or reason.get("outcome") != "deny":
+                continue
+            checks[str(reason.get("check"))] += 1
+            if reason.get("check") == "registry" and reason.get("rule"):
+                notices[str(reason["rule"])] += 1
+    by_host = sorted(hosts.items(), key=lambda item: (-item[1]["deny"], -sum(item[1].values()),
+                                                        item[0]))
+    return {
+        "records": total,
+        "verdicts": dict(verdicts.most_common()),
+        "denials_by_check": dict(checks.most_common()),
+        "denials_by_notice": dict(notices.most_common()),
+        "hosts": {host: {"allow": c["allow"], "deny": c["deny"]} for host, c in by_host},
+    }
+
+
+def _print_summary(path: str, summary: dict[str, Any], files: int) -> None:
+    chain = summary["chain"]
+    print(f"audit report: {path} ({summary['records']} record(s), {files} file(s))")
+    if chain["ok"]:
+        print(f"chain: intact, checkpoint {chain['checkpoint']}")
+    else:
+        print(f"chain: {chain['status']}: {chain['problem']}")
+    print("\nverdicts:")
+    for verdict, count in summary["verdicts"].items():
+        print(f"  {verdict:<30} {count:>8}")
+    for title, key in (("denials by check:", "denials_by_check"),
+                       ("denials by notice:", "denials_by_notice")):
+        print(f"\n{title}")
+        if not summary[key]:
+            print("  (none)")
+        for name, count in summary[key].items():
+            print(f"  {name:<30} {count:>8}")
+    hosts = summary["hosts"]
+    shown = list(hosts.items())[:_TOP]
+    print(f"\nhosts (most denied first{', top ' + str(_TOP) if len(hosts) > _TOP else ''}):")
+    print(f"  {'HOST':<40} {'DENY':>8} {'ALLOW':>8}")
+    for host, counts in shown:
+        print(f"  {_clip(host, 40):<40} {counts['deny']:>8} {counts['allow']:>8}")

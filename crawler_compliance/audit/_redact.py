@@ -1,0 +1,172 @@
+"""Keep credentials out of the audit log.
+
+The log names every site a crawler touched, so it must not also hand out the
+keys to them. Before a record is written:
+
+- **userinfo** (``https://user:pass@host/``) is replaced by ``REDACTED``
+  (``https://REDACTED@host/``): the user name alone is often an API key;
+- **query parameters** whose name is in the redact list — compared
+  case-insensitively, either the whole name or its last ``-``/``_``/``.``/``[]``
+  separated part, so ``access_token``, ``X-Amz-Signature`` and
+  ``user[password]`` are all caught by ``token``, ``signature`` and
+  ``password`` — have their value replaced by ``REDACTED-<12 hex>``;
+- the same applies to ``;name=value`` path parameters (``;jsessionid=…``) and
+  to a fragment written as a query (OAuth's ``#access_token=…``);
+- URLs inside reason texts (a robots.txt URL, a message) get the same treatment.
+
+The 12 hex digits are a digest of the value, so one URL still groups with
+itself across records, files and runs. Without a key the digest is a plain
+(domain-separated) SHA-256: a long random token cannot be recovered from it,
+but a short or guessable value (a password, a PIN) can be found by trying
+candidates. Passing ``key`` (``AuditLog(redact_key=...)``), kept away from the
+log, turns the digest into an HMAC nobody holding only the log can test
+guesses against, while keeping tokens stable for as long as the key is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import unquote
+
+DEFAULT_REDACT_PARAMS: frozenset[str] = frozenset(
+    {
+        "access_token",
+        "api_key",
+        "apikey",
+        "auth",
+        "authorization",
+        "client_secret",
+        "code_verifier",
+        "credential",
+        "credentials",
+        "id_token",
+        "jsessionid",
+        "key",
+        "pass",
+        "passwd",
+        "password",
+        "phpsessid",
+        "pwd",
+        "refresh_token",
+        "secret",
+        "session",
+        "sessionid",
+        "sid",
+        "sig",
+        "signature",
+        "token",
+        "x-amz-credential",
+        "x-amz-security-token",
+        "x-amz-signature",
+        "x-goog-credential",
+        "x-goog-signature",
+    }
+)
+"""Query-parameter names redacted by default (see the module docstring for matching)."""
+
+REDACTED = "REDACTED"
+_DOMAIN = b"crawler-compliance/redact/v1\x00"
+_NAME_PARTS = re.compile(r"[-_.\[\]]+")
+_AUTHORITY = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://([^/?#]*)")
+_PATH_PARAM = re.compile(r";([^/;=?#]+)=([^/;?#]*)")
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s\"'<>]+")
+_MAX_CACHED_NAMES = 4096
+
+
+class Redactor:
+    """Redaction for one log: the parameter list and key, with a per-name cache."""
+
+    __slots__ = ("_params", "_key", "_cache")
+
+    def __init__(self, params: Iterable[str] = DEFAULT_REDACT_PARAMS,
+                 key: bytes | None = None) -> None:
+        if isinstance(params, str):
+            raise TypeError("redact params must be a collection of names, not one string")
+        self._params = frozenset(p.strip().lower() for p in params if p.strip())
+        self._key = key
+        self._cache: dict[str, bool] = {}
+
+    def is_secret(self, name: str) -> bool:
+        cached = self._cache.get(name)
+        if cached is None:
+            lowered = unquote(name).strip().lower()
+            parts = [p for p in _NAME_PARTS.split(lowered) if p]
+            cached = lowered in self._params or (bool(parts) and parts[-1] in self._params)
+            if len(self._cache) < _MAX_CACHED_NAMES:
+                self._cache[name] = cached
+        return cached
+
+    def token(self, value: str) -> str:
+        data = value.encode("utf-8", "surrogatepass")
+        if self._key is None:
+            digest = hashlib.sha256(_DOMAIN + data).hexdigest()
+        else:
+            digest = hmac.new(self._key, data, hashlib.sha256).hexdigest()
+        return f"{REDACTED}-{digest[:12]}"
+
+    def url(self, url: str) -> str:
+        """The URL with credentials replaced; everything else byte for byte."""
+        # Fast path: nothing that could hold a credential.
+        if "@" not in url and "?" not in url and "#" not in url and ";" not in url:
+            return url
+        rest, hash_sign, fragment = url.partition("#")
+        rest, question, query = rest.partition("?")
+        match = _AUTHORITY.match(rest)
+        if match and "@" in match.group(1):
+            # The last '@' ends the userinfo (as urllib and browsers split it).
+            host = match.group(1).rpartition("@")[2]
+            rest = f"{rest[:match.start(1)]}{REDACTED}@{host}{rest[match.end(1):]}"
+        if ";" in rest:
+            rest = _PATH_PARAM.sub(self._path_param, rest)
+        if query:
+            query = self._query(query)
+        if fragment and "=" in fragment:
+            fragment = self._query(fragment)
+        return f"{rest}{question}{query}{hash_sign}{fragment}"
+
+    def _path_param(self, match: re.Match[str]) -> str:
+        name, value = match.group(1), match.group(2)
+        if value and self.is_secret(name):
+            return f";{name}={self.token(value)}"
+        return match.group(0)
+
+    def _query(self, query: str) -> str:
+        pieces = query.split("&")
+        changed = False
+        for i, piece in enumerate(pieces):
+            name, eq, value = piece.partition("=")
+            if eq and value and self.is_secret(name):
+                pieces[i] = f"{name}={self.token(value)}"
+                changed = True
+        return "&".join(pieces) if changed else query
+
+    def text(self, text: str) -> str:
+        """Redact every URL found inside free text."""
+        if "://" not in text:
+            return text
+        return _URL_IN_TEXT.sub(lambda m: self.url(m.group(0)), text)
+
+    def value(self, value: Any) -> Any:
+        """Redact URLs in a JSON-like value (strings, lists, dicts), recursively."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {k: self.value(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self.value(v) for v in value]
+        return value
+
+
+def redact_url(url: str, params: Iterable[str] = DEFAULT_REDACT_PARAMS, *,
+               key: bytes | None = None) -> str:
+    """Return ``url`` with userinfo and secret-looking parameters redacted.
+
+    ``https://bob:hunter2@example.com/a?q=1&token=abc`` becomes
+    ``https://REDACTED@example.com/a?q=1&token=REDACTED-<12 hex digits>``,
+    the digits depending only on the value (and ``key``).
+    """
+    return Redactor(params, key).url(url)

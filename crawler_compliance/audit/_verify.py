@@ -1,0 +1,231 @@
+"""Verify an audit log: every hash, every link, every sequence number, in order."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any, NamedTuple
+
+from crawler_compliance.audit._records import (
+    GENESIS_HASH,
+    SCHEMA_VERSION,
+    Checkpoint,
+    canonical_json,
+    is_timestamp,
+    log_files,
+    rotated_segments,
+    segment_name,
+)
+
+_SEQ_IN_LINE = re.compile(rb'"seq":(\d+)')
+_LOOKAHEAD_LINES = 10_000  # how far to look for a "missing" record that was moved
+
+
+class VerifyReport(NamedTuple):
+    """The outcome of :func:`verify_log`.
+
+    ``records`` counts complete lines in all files; ``intact`` the records
+    verified from the start of the chain up to the first problem (all of them
+    when ``ok``). ``problem`` is one sentence naming the file and line.
+    ``torn_tail`` is true when the last line of the newest file is incomplete
+    or unreadable, the mark a writer killed mid-write leaves behind.
+    ``last_seq`` / ``last_hash`` are those of the last intact record: a
+    checkpoint to keep for the next verification.
+    """
+
+    ok: bool
+    records: int
+    intact: int
+    problem: str | None
+    torn_tail: bool
+    last_seq: int
+    last_hash: str
+    files: list[str]
+
+    @property
+    def checkpoint(self) -> Checkpoint:
+        return Checkpoint(self.last_seq, self.last_hash)
+
+
+class _Problem(Exception):
+    def __init__(self, message: str, *, torn: bool = False, missing: range | None = None):
+        super().__init__(message)
+        self.message = message
+        self.torn = torn
+        self.missing = missing  # seq numbers skipped: look for them later (reordering)
+
+
+def verify_log(path: str | os.PathLike[str],
+               checkpoint: Checkpoint | str | None = None) -> VerifyReport:
+    """Verify the log at ``path`` and its rotated files, oldest first.
+
+    Checks that every record's hash matches its content, that each ``prev`` is
+    the hash of the record before it (across file boundaries too), that
+    sequence numbers start at 1 and rise by exactly one, and that timestamps
+    never go backwards. With a ``checkpoint`` (``Checkpoint`` or
+    ``"SEQ:HASH"``), also that the log still reaches that record unchanged.
+
+    Raises ``OSError`` (``FileNotFoundError`` when neither the file nor any
+    rotated file exists) when the log cannot be read.
+    """
+    if isinstance(checkpoint, str):
+        checkpoint = Checkpoint.parse(checkpoint)
+    files = log_files(path)
+    if not files:
+        raise FileNotFoundError(2, "no audit log (nor rotated files) at this path", str(path))
+    state = _State(checkpoint)
+    problem: _Problem | None = None
+    # Rotated numbers run 1, 2, 3 ... with no gaps; a gap is a deleted file.
+    numbers = [n for n, _ in rotated_segments(Path(path))]
+    gap = next((n for i, n in enumerate(numbers) if n != (numbers[0] + i)), None)
+    for index, file in enumerate(files):
+        is_last_file = index == len(files) - 1
+        with open(file, "rb") as handle:
+            for lineno, raw, is_last_line in _lines(handle):
+                where = f"{file}:{lineno}"
+                if problem is not None:
+                    state.count_after_problem(raw, where, problem)
+                    continue
+                try:
+                    state.check(raw, where, first_in_file=(lineno == 1 and index > 0),
+                                tail=is_last_file and is_last_line,
+                                previous_file=files[index - 1] if index else None,
+                                gap=gap, path=Path(path))
+                except _Problem as found:
+                    problem = found
+    torn = bool(problem and problem.torn)
+    message = problem.message if problem else None
+    if problem is not None and problem.missing is not None and state.moved is not None:
+        seq, location = state.moved
+        message += f"; seq {seq} appears later, at {location}: records were reordered"
+    if checkpoint is not None and state.last_seq < checkpoint.seq and (problem is None or torn):
+        lost = checkpoint.seq - state.last_seq
+        message = (
+            f"truncated: the log ends at seq {state.last_seq} but the checkpoint says "
+            f"{checkpoint.seq} ({lost} record(s) missing from the end)"
+            + (f"; also: {message}" if message else "")
+        )
+    return VerifyReport(
+        ok=message is None,
+        records=state.records,
+        intact=state.intact,
+        problem=message,
+        torn_tail=torn,
+        last_seq=state.last_seq,
+        last_hash=state.last_hash,
+        files=[str(f) for f in files],
+    )
+
+
+def _lines(handle: IO[bytes]) -> Iterator[tuple[int, bytes, bool]]:
+    """``(lineno, line, is_last)``: one line of lookahead to spot the last line."""
+    previous: bytes | None = None
+    lineno = 0
+    for raw in handle:
+        if previous is not None:
+            yield lineno, previous, False
+        previous = raw
+        lineno += 1
+    if previous is not None:
+        yield lineno, previous, True
+
+
+class _State:
+    __slots__ = ("checkpoint", "records", "intact", "last_seq", "last_hash", "last_ts",
+                 "moved", "_looked")
+
+    def __init__(self, checkpoint: Checkpoint | None) -> None:
+        self.checkpoint = checkpoint
+        self.records = 0
+        self.intact = 0
+        self.last_seq = 0
+        self.last_hash = GENESIS_HASH
+        self.last_ts = ""
+        self.moved: tuple[int, str] | None = None
+        self._looked = 0
+
+    def check(self, raw: bytes, where: str, *, first_in_file: bool, tail: bool,
+              previous_file: Path | None, gap: int | None, path: Path) -> None:
+        complete = raw.endswith(b"\n")
+        record = _parse(raw)
+        if tail and (not complete or record is None):
+            raise _Problem(
+                f"torn last line at {where}: the writer looks to have crashed mid-write "
+                f"({len(raw)} bytes, {'no newline' if not complete else 'not a record'}); "
+                f"the {self.intact} record(s) before it are intact",
+                torn=True,
+            )
+        self.records += 1
+        if record is None:
+            raise _Problem(f"{where}: not a valid audit record (damaged or edited line)")
+        digest = record.pop("hash", None)
+        seq = record.get("seq")
+        if not isinstance(seq, int) or isinstance(seq, bool):
+            raise _Problem(f"{where}: record has no valid 'seq' (edited)")
+        if record.get("v") != SCHEMA_VERSION:
+            raise _Problem(f"{where}: seq {seq} has unsupported schema version "
+                           f"{record.get('v')!r} (this verifier knows {SCHEMA_VERSION})")
+        computed = hashlib.sha256(canonical_json(record).encode("utf-8")).hexdigest()
+        if digest != computed:
+            raise _Problem(f"{where}: seq {seq} was altered: its hash does not match its "
+                           "content")
+        expected = self.last_seq + 1
+        if seq != expected or record.get("prev") != self.last_hash:
+            raise self._break(where, seq, expected, first_in_file, previous_file, gap, path)
+        ts = record.get("ts")
+        if not is_timestamp(ts):
+            raise _Problem(f"{where}: seq {seq} has no valid UTC timestamp")
+        if ts < self.last_ts:
+            raise _Problem(f"{where}: seq {seq} is timestamped {ts}, before seq "
+                           f"{self.last_seq} ({self.last_ts}): records were reordered")
+        cp = self.checkpoint
+        if cp is not None and seq == cp.seq and digest != cp.hash:
+            raise _Problem(f"{where}: seq {seq} does not match the checkpoint's hash: "
+                           "the log was rewritten from this record on (or earlier)")
+        self.last_seq, self.last_hash, self.last_ts = seq, digest, ts
+        self.intact += 1
+
+    def _break(self, where: str, seq: int, expected: int, first_in_file: bool,
+               previous_file: Path | None, gap: int | None, path: Path) -> _Problem:
+        if first_in_file and previous_file is not None:
+            hint = (f" (no file {segment_name(path, gap).name}: it was deleted)"
+                    if gap is not None else "")
+            return _Problem(
+                f"{where}: this file does not continue {previous_file} (expected seq "
+                f"{expected}, found {seq}): a rotated file is missing or was altered{hint}"
+            )
+        if expected == 1 and seq > 1:
+            return _Problem(f"{where}: the log starts at seq {seq}, not 1: its first "
+                            f"{seq - 1} record(s) (or oldest rotated files) are missing")
+        if seq > expected:
+            return _Problem(f"{where}: seq jumps from {self.last_seq} to {seq}: "
+                            f"{seq - expected} record(s) missing (deleted)",
+                            missing=range(expected, seq))
+        if seq < expected:
+            return _Problem(f"{where}: seq {seq} follows seq {self.last_seq}: records "
+                            "were reordered or duplicated")
+        return _Problem(f"{where}: seq {seq} does not chain to seq {self.last_seq} (its "
+                        "'prev' is not that record's hash): a record was replaced")
+
+    def count_after_problem(self, raw: bytes, where: str, problem: _Problem) -> None:
+        if raw.endswith(b"\n"):
+            self.records += 1
+        # A "missing" record found further on means it was moved, not deleted.
+        if problem.missing is not None and self.moved is None \
+                and self._looked < _LOOKAHEAD_LINES:
+            self._looked += 1
+            match = _SEQ_IN_LINE.search(raw)
+            if match and int(match.group(1)) in problem.missing:
+                self.moved = (int(match.group(1)), where)
+
+
+def _parse(raw: bytes) -> dict[str, Any] | None:
+    try:
+        record = json.loads(raw)
+    except ValueError:  # includes UnicodeDecodeError
+        return None
+    return record if isinstance(record, dict) else None

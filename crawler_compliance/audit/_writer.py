@@ -1,0 +1,328 @@
+"""The append-only, hash-chained audit log writer."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from crawler_compliance.audit._records import (
+    GENESIS_HASH,
+    SCHEMA_VERSION,
+    AuditLogError,
+    AuditRecord,
+    Checkpoint,
+    Timestamps,
+    canonical_json,
+    is_hash,
+    is_timestamp,
+    record_hash,
+    rotated_segments,
+    segment_name,
+)
+from crawler_compliance.audit._redact import DEFAULT_REDACT_PARAMS, Redactor
+
+try:  # POSIX: refuse a second writer on the same file.
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+_OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+_FILE_MODE = 0o600
+_DIR_MODE = 0o700
+_TAIL_CHUNK = 64 * 1024
+# fdatasync is enough for appends: it also flushes the size change needed to
+# read the data back. Module-level names so tests can count the calls.
+_sync = getattr(os, "fdatasync", os.fsync)
+_monotonic = time.monotonic
+
+
+class AuditLog:
+    """Append decisions to a JSON Lines audit log, one hash-chained record each.
+
+    Every :meth:`append` writes its line with one ``write(2)`` on an
+    ``O_APPEND`` descriptor before it returns, so a killed process loses no
+    record it returned; ``fsync`` (which also survives power loss) is batched:
+    after ``fsync_every`` records, or at the first append once
+    ``fsync_interval`` seconds have passed since the last one, and at
+    :meth:`close`.
+
+    Opening an existing log continues its chain. A log whose last line is
+    incomplete (the writer died mid-write) is refused with
+    :class:`AuditLogError`: run ``crawler-compliance audit verify`` and move
+    the file aside. One process at a time may write a log (an advisory
+    ``flock``); a second writer gets :class:`AuditLogError`.
+
+    With ``max_bytes``, the live file is renamed ``<name>.000001``,
+    ``<name>.000002``, … (oldest first, never renamed again) before a record
+    would take it over the limit; the new file's first record chains to the
+    last record of the previous one. Files and directories created here are
+    readable by their owner only (``0600`` / ``0700``), whatever the umask.
+
+    Thread-safe. Usable as a context manager.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        fsync_interval: float = 1.0,
+        fsync_every: int = 100,
+        max_bytes: int | None = None,
+        redact_params: Iterable[str] = DEFAULT_REDACT_PARAMS,
+        redact_key: bytes | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if fsync_every < 1:
+            raise ValueError(f"fsync_every must be at least 1, got {fsync_every!r}")
+        if fsync_interval < 0:
+            raise ValueError(f"fsync_interval must not be negative, got {fsync_interval!r}")
+        if max_bytes is not None and max_bytes < 1:
+            raise ValueError(f"max_bytes must be positive or None, got {max_bytes!r}")
+        self.path = Path(path)
+        self._fsync_interval = fsync_interval
+        self._fsync_every = fsync_every
+        self._max_bytes = max_bytes
+        self._redactor = Redactor(redact_params, redact_key)
+        self._lock = threading.Lock()
+        self._failed: BaseException | None = None
+        self._fd: int | None = None
+
+        self.path.parent.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
+        segments = rotated_segments(self.path)
+        self._next_segment = segments[-1][0] + 1 if segments else 1
+        self._fd = self._open_live()
+        self._size = os.fstat(self._fd).st_size
+        try:
+            if self._size:
+                tail = _read_tail(self.path)
+            elif segments:  # killed between a rotation's rename and its first record
+                tail = _read_tail(segments[-1][1])
+            else:
+                tail = None
+        except BaseException:
+            self._close_fd()
+            raise
+        if tail is None:
+            self._seq, self._hash, last_ts = 0, GENESIS_HASH, None
+        else:
+            self._seq, self._hash, last_ts = tail
+        self._timestamps = Timestamps(clock, last_ts)
+        self._unsynced = 0
+        self._last_sync = _monotonic()
+
+    # -- public API ---------------------------------------------------------
+
+    def append(
+        self,
+        decision: Any,
+        *,
+        spider: str | None = None,
+        purpose: str | None = None,
+        policy_fingerprint: str | None = None,
+    ) -> AuditRecord:
+        """Record ``decision``; return once the line is in the OS's hands.
+
+        Raises :class:`AuditLogError` when the log is closed or cannot be
+        written (disk full, …): callers must then treat the request as denied.
+        """
+        redactor = self._redactor
+        verdict = decision.verdict
+        record: dict[str, Any] = {
+            "v": SCHEMA_VERSION,
+            "spider": spider,
+            "url": redactor.url(decision.url),
+            "host": decision.host,
+            "registrable_domain": decision.registrable_domain,
+            "purpose": purpose,
+            "verdict": getattr(verdict, "value", verdict),
+            "reasons": [redactor.value(r.to_dict()) for r in decision.reasons],
+            "policy_fingerprint": policy_fingerprint,
+            "robots_fingerprint": decision.robots_fingerprint,
+            "robots_status": decision.robots_status,
+            "offline": bool(decision.offline),
+        }
+        with self._lock:
+            if self._fd is None:
+                raise AuditLogError(f"{self.path}: the audit log is closed")
+            if self._failed is not None:
+                raise AuditLogError(
+                    f"{self.path}: an earlier write failed ({self._failed}); "
+                    "no further records are accepted"
+                )
+            seq = self._seq + 1
+            record["seq"] = seq
+            record["ts"] = self._timestamps.next()
+            record["prev"] = self._hash
+            data = canonical_json(record).encode("utf-8")
+            digest = hashlib.sha256(data).hexdigest()
+            # The canonical text with the hash spliced in last: one encoding.
+            line = b"".join((data[:-1], b',"hash":"', digest.encode("ascii"), b'"}\n'))
+            if (self._max_bytes is not None and self._size
+                    and self._size + len(line) > self._max_bytes):
+                self._rotate()
+            self._write(line)
+            self._seq = seq
+            self._hash = digest
+            self._size += len(line)
+            self._unsynced += 1
+            if (self._unsynced >= self._fsync_every
+                    or _monotonic() - self._last_sync >= self._fsync_interval):
+                self._fsync()
+        record["hash"] = digest
+        return AuditRecord(seq, digest, record)
+
+    @property
+    def checkpoint(self) -> Checkpoint:
+        """The last sequence number and hash written (``0`` and zeros when empty)."""
+        with self._lock:
+            return Checkpoint(self._seq, self._hash, str(self.path))
+
+    def sync(self) -> None:
+        """fsync now (``append`` does it in batches, ``close`` at the end)."""
+        with self._lock:
+            if self._fd is not None and self._failed is None:
+                self._fsync()
+
+    def close(self) -> None:
+        """Flush to disk and close. Idempotent."""
+        with self._lock:
+            if self._fd is None:
+                return
+            try:
+                if self._failed is None and self._unsynced:
+                    self._fsync()
+            finally:
+                self._close_fd()
+
+    @property
+    def closed(self) -> bool:
+        return self._fd is None
+
+    def __enter__(self) -> AuditLog:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<AuditLog {str(self.path)!r} seq={self._seq}>"
+
+    # -- internals (called with the lock held) --------------------------------
+
+    def _open_live(self) -> int:
+        fd = os.open(self.path, _OPEN_FLAGS, _FILE_MODE)
+        try:
+            # os.open's mode is filtered by the umask, which can only remove
+            # bits; fchmod also tightens a pre-existing file to owner-only.
+            if hasattr(os, "fchmod"):
+                os.fchmod(fd, _FILE_MODE)
+            if fcntl is not None:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    raise AuditLogError(
+                        f"{self.path}: another process is writing this audit log; "
+                        "two writers would fork its hash chain (give each crawl its own file)"
+                    ) from None
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
+    def _close_fd(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
+
+    def _write(self, line: bytes) -> None:
+        assert self._fd is not None
+        view = memoryview(line)
+        try:
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+        except OSError as exc:
+            # A partial line may now end the file; appending after it would
+            # turn a torn tail into mid-file damage. Fail closed from here on.
+            self._failed = exc
+            raise AuditLogError(f"{self.path}: cannot write audit record: {exc}") from exc
+
+    def _fsync(self) -> None:
+        assert self._fd is not None
+        try:
+            _sync(self._fd)
+        except OSError as exc:
+            self._failed = exc
+            raise AuditLogError(f"{self.path}: cannot fsync audit log: {exc}") from exc
+        self._unsynced = 0
+        self._last_sync = _monotonic()
+
+    def _rotate(self) -> None:
+        self._fsync()
+        target = segment_name(self.path, self._next_segment)
+        while target.exists():  # never overwrite a segment
+            self._next_segment += 1
+            target = segment_name(self.path, self._next_segment)
+        os.rename(self.path, target)
+        self._next_segment += 1
+        self._close_fd()
+        self._fd = self._open_live()
+        self._size = 0
+        _fsync_dir(self.path.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make a rename durable (a no-op where directories cannot be opened)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # pragma: no cover - Windows
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover - some filesystems refuse
+        pass
+    finally:
+        os.close(fd)
+
+
+def _read_tail(path: Path) -> tuple[int, str, str]:
+    """``(seq, hash, ts)`` of the last record of ``path``; refuse a damaged tail."""
+    with open(path, "rb") as f:
+        end = f.seek(0, os.SEEK_END)
+        if end == 0:
+            raise AuditLogError(f"{path}: empty rotated audit file; run 'audit verify'")
+        f.seek(end - 1)
+        if f.read(1) != b"\n":
+            raise AuditLogError(
+                f"{path}: the last line is incomplete (the writer was probably killed "
+                f"mid-write). Run 'crawler-compliance audit verify {path}' to see how many "
+                "records are intact, keep the file as evidence, and start a new log file"
+            )
+        buf = b""
+        pos = end - 1  # the final newline; the last record ends just before it
+        while pos > 0 and b"\n" not in buf:
+            step = min(_TAIL_CHUNK, pos)
+            pos -= step
+            f.seek(pos)
+            buf = f.read(step) + buf
+        last = buf.rpartition(b"\n")[2]
+    try:
+        record = json.loads(last)
+        digest = record.pop("hash")
+        seq, ts = record["seq"], record["ts"]
+        ok = (isinstance(seq, int) and seq >= 1 and is_hash(digest) and is_timestamp(ts)
+              and record_hash(record) == digest)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        ok = False
+    if not ok:
+        raise AuditLogError(
+            f"{path}: the last record is damaged or altered, so the chain cannot be "
+            f"continued. Run 'crawler-compliance audit verify {path}'"
+        )
+    return seq, digest, ts

@@ -1,0 +1,527 @@
+"""The three kinds of policy file as pydantic models.
+
+Every model forbids unknown keys (a misspelt key must never be silently
+ignored) and is frozen. Field descriptions are the JSON Schema documentation
+editors show on hover, so they are written for the legal teams who edit the
+files.
+
+Where a model was loaded from a file, :attr:`PolicyModel.source` says where
+(``SourceRef(path, line)``); it is kept in a pydantic private attribute, so it is
+not part of the data, the schema or equality.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StringConstraints,
+    model_validator,
+)
+
+from crawler_compliance.policy._domains import (
+    describe,
+    normalize_brand,
+    normalize_domain,
+    normalize_network,
+)
+
+__all__ = [
+    "AuditConfig",
+    "Block",
+    "CrawlerConfig",
+    "FieldError",
+    "Issuer",
+    "Notice",
+    "Permission",
+    "PolicyConfig",
+    "PolicyModel",
+    "Reference",
+    "RobotsConfig",
+    "Scope",
+    "SiteRecord",
+    "SourceRef",
+    "Terms",
+    "TermsConfig",
+]
+
+Purpose = Literal["search-indexing", "ai-training", "research", "archiving", "monitoring", "other"]
+TermsAction = Literal["deny", "allow", "warn"]
+
+DEFAULT_REDACT_QUERY_PARAMS = (
+    "token",
+    "key",
+    "sig",
+    "signature",
+    "session",
+    "sessionid",
+    "password",
+    "passwd",
+    "pwd",
+    "secret",
+    "auth",
+    "access_token",
+    "api_key",
+    "apikey",
+    "code",
+    "credential",
+)
+
+_SLUG = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """Where a loaded record is defined: the file (as displayed in errors) and a 1-based line."""
+
+    path: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}"
+
+
+class FieldError(ValueError):
+    """A cross-field check failed; ``field`` names the field to point the error at."""
+
+    def __init__(self, field: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _slug(value: Any) -> Any:
+    if isinstance(value, str) and not _SLUG.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not a valid id: use up to 100 lower-case letters, digits, '-', '_' "
+            "and '.', starting with a letter or digit"
+        )
+    return value
+
+
+def _date(value: Any) -> Any:
+    if isinstance(value, datetime.datetime):
+        raise ValueError(f"expected a date written YYYY-MM-DD, found a date and time ({value})")
+    if isinstance(value, datetime.date):
+        return value
+    if not isinstance(value, str):
+        raise ValueError(f"expected a date written YYYY-MM-DD, found {describe(value)}")
+    if not _ISO_DATE.fullmatch(value):
+        raise ValueError(f"{value!r} is not a date written YYYY-MM-DD")
+    try:
+        return datetime.date.fromisoformat(value)
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a valid date ({exc})") from None
+
+
+def _url(value: Any) -> Any:
+    if isinstance(value, str) and not re.match(r"https?://[^\s/]+", value):
+        raise ValueError(f"{value!r} is not a web address starting with http:// or https://")
+    return value
+
+
+def _sha256(value: Any) -> Any:
+    if isinstance(value, str):
+        if not _SHA256.fullmatch(value):
+            raise ValueError(f"{value!r} is not a SHA-256 hash (64 hexadecimal characters)")
+        return value.lower()
+    return value
+
+
+def _path(value: Any) -> Any:
+    if isinstance(value, str) and not value.startswith("/"):
+        raise ValueError(f"{value!r} is not a URL path; paths start with '/'")
+    return value
+
+
+Text = Annotated[str, StringConstraints(min_length=1)]
+Slug = Annotated[str, BeforeValidator(_slug)]
+Date = Annotated[datetime.date, BeforeValidator(_date)]
+Url = Annotated[str, BeforeValidator(_url)]
+Domain = Annotated[str, BeforeValidator(normalize_domain)]
+Brand = Annotated[str, BeforeValidator(normalize_brand)]
+Network = Annotated[str, BeforeValidator(normalize_network)]
+UrlPath = Annotated[str, BeforeValidator(_path)]
+Sha256 = Annotated[str, BeforeValidator(_sha256)]
+
+
+class PolicyModel(BaseModel):
+    """Base of every policy model: unknown keys are errors, instances are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    _source: SourceRef | None = PrivateAttr(default=None)
+    _lines: dict[tuple[str | int, ...], int] = PrivateAttr(default_factory=dict)
+
+    @property
+    def source(self) -> SourceRef:
+        """Where this record was loaded from; ``SourceRef("<python>", 0)`` if built in code."""
+        return self._source or SourceRef("<python>", 0)
+
+    def line_of(self, *path: str | int) -> int:
+        """The 1-based line of a field inside this record (``line_of("scopes", 0,
+        "domains", 2)``), or the record's own line when unknown."""
+        return self._lines.get(path, self.source.line)
+
+    def _set_source(self, source: SourceRef, lines: dict[tuple[str | int, ...], int]) -> None:
+        self._source = source
+        self._lines = lines
+
+
+# --- policy.yaml ------------------------------------------------------------------------
+
+
+class CrawlerConfig(PolicyModel):
+    """Who is crawling and why."""
+
+    product_token: Annotated[str, StringConstraints(pattern=r"^[A-Za-z_-]+$")] = Field(
+        description="The crawler's robots.txt product token (RFC 9309 §2.2.1): letters, '_' "
+        "and '-' only, e.g. 'ComplianceDemoBot'. robots.txt groups are matched against it.",
+    )
+    purpose: Purpose = Field(
+        description="The declared purpose of the crawl. Recorded with every decision; "
+        "'ai-training' also honours AI opt-outs (see robots.ai_training_opt_out) and is "
+        "checked against site permissions that are limited to some purposes.",
+    )
+
+
+class TermsConfig(PolicyModel):
+    """What to do when a site's terms of service have not been cleared."""
+
+    unreviewed: TermsAction = Field(
+        default="deny",
+        description="When a site record has terms but no review verdict yet: 'deny' "
+        "(default), 'allow', or 'warn' (allow and record a warning).",
+    )
+    changed: TermsAction = Field(
+        default="deny",
+        description="When the terms text has changed since it was reviewed (its hash no "
+        "longer matches terms.sha256): 'deny' (default), 'allow' or 'warn'.",
+    )
+
+
+class RobotsConfig(PolicyModel):
+    """robots.txt handling. The defaults fail closed."""
+
+    on_unreachable: Literal["deny", "allow"] = Field(
+        default="deny",
+        description="When robots.txt cannot be fetched (network error, 5xx): 'deny' "
+        "(default: fail closed, as RFC 9309 §2.3.1.4 requires for server errors) or 'allow'.",
+    )
+    on_429: Literal["deny", "allow"] = Field(
+        default="deny",
+        description="When the robots.txt fetch answers 429 Too Many Requests: 'deny' "
+        "(default) or 'allow'.",
+    )
+    obey_crawl_delay: bool = Field(
+        default=True, description="Honour the Crawl-delay directive (default true)."
+    )
+    max_crawl_delay: float = Field(
+        default=60.0,
+        ge=0,
+        description="Largest Crawl-delay honoured, in seconds (default 60); longer delays "
+        "are capped to this.",
+    )
+    cache_ttl: int = Field(
+        default=86400,
+        gt=0,
+        le=86400,
+        description="How long a fetched robots.txt is used before it is fetched again, in "
+        "seconds (default and maximum 86400, the 24 hours of RFC 9309 §2.4).",
+    )
+    max_stale: int = Field(
+        default=30 * 86400,
+        ge=0,
+        description="How long the last good copy may still be used while robots.txt is "
+        "unreachable, in seconds (default 30 days).",
+    )
+    ai_training_opt_out: bool = Field(
+        default=True,
+        description="When the purpose is 'ai-training', honour Content-Signal / Content-Usage "
+        "lines and robots.txt groups addressed to AI crawlers (default true).",
+    )
+
+
+class AuditConfig(PolicyModel):
+    """The audit log written for every decision."""
+
+    redact_query_params: list[Text] = Field(
+        default_factory=lambda: list(DEFAULT_REDACT_QUERY_PARAMS),
+        description="Query parameters whose values are replaced by a placeholder before a "
+        "URL is written to the audit log (default: common secrets such as token, key, sig, "
+        "session, password, access_token, api_key, code).",
+    )
+    fsync_interval: float = Field(
+        default=1.0,
+        ge=0,
+        description="Sync the audit log to disk at least this often, in seconds (default 1.0).",
+    )
+    fsync_every: int = Field(
+        default=100,
+        ge=1,
+        description="... and at least every this many records (default 100).",
+    )
+    max_bytes: int | None = Field(
+        default=100 * 1024 * 1024,
+        gt=0,
+        description="Rotate the audit log when it grows past this many bytes (default 100 MiB); "
+        "null never rotates.",
+    )
+
+
+class PolicyConfig(PolicyModel):
+    """``policy.yaml``: crawl-wide settings owned by legal."""
+
+    version: Literal[1] = Field(default=1, description="Format version of this file; 1.")
+    crawler: CrawlerConfig = Field(description="Who is crawling and why (required).")
+    terms: TermsConfig = Field(
+        default_factory=TermsConfig, description="Handling of unreviewed or changed terms."
+    )
+    robots: RobotsConfig = Field(
+        default_factory=RobotsConfig, description="robots.txt handling; fails closed by default."
+    )
+    audit: AuditConfig = Field(default_factory=AuditConfig, description="The audit log.")
+
+
+# --- notices/*.yaml ---------------------------------------------------------------------
+
+
+class Issuer(PolicyModel):
+    """Who sent the notice."""
+
+    name: Text = Field(description="The sender, e.g. 'LinkedIn Corporation'.")
+    parent: Text | None = Field(
+        default=None, description="The sender's parent company, e.g. 'Microsoft Corporation'."
+    )
+
+
+class Scope(PolicyModel):
+    """One labelled part of what a notice covers."""
+
+    label: Text = Field(description="A name for this part of the scope, e.g. 'YouTube'.")
+    kind: Literal["named-service", "parent-company", "affiliate"] = Field(
+        description="'named-service' for the service the letter names, 'parent-company' for "
+        "the sender's parent's own domains, 'affiliate' for other companies of the group.",
+    )
+    domains: list[Domain] = Field(
+        default_factory=list,
+        description="Domain names; each covers itself and every host under it (youtube.com "
+        "covers www.youtube.com and m.youtube.com, not notyoutube.com). Unicode names are "
+        "accepted and matched in their IDNA form. A bare public suffix (com, co.uk) is refused.",
+    )
+    brands: list[Brand] = Field(
+        default_factory=list,
+        description="Brand labels matched under every public suffix: 'google' covers "
+        "google.com, google.co.uk, google.com.au and the hosts under them, but not "
+        "google.evil.example or google.blogspot.com (private suffixes do not count).",
+    )
+    addresses: list[Network] = Field(
+        default_factory=list,
+        description="IP addresses or CIDR networks (IPv4 or IPv6). Requests to an IP-literal "
+        "host are matched only against these.",
+    )
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Scope:
+        if not (self.domains or self.brands or self.addresses):
+            raise FieldError(
+                ("domains",),
+                "a scope must list at least one of 'domains', 'brands' or 'addresses'",
+            )
+        return self
+
+
+class Reference(PolicyModel):
+    """A document about the notice: the letter itself, a press report, a ticket."""
+
+    title: Text = Field(description="Title of the document.")
+    url: Url | None = Field(default=None, description="Where to find it (http or https).")
+    date: Date | None = Field(default=None, description="Its date, YYYY-MM-DD.")
+
+
+class Notice(PolicyModel):
+    """``notices/*.yaml``: one cease-and-desist notice. An active notice denies every
+    request to a host in its scope."""
+
+    id: Slug = Field(
+        description="Unique id, e.g. 'microsoft-linkedin-2020-02' (lower-case letters, digits, "
+        "'-', '_', '.'). Appears in every decision the notice causes."
+    )
+    issuer: Issuer = Field(description="Who sent the notice.")
+    received: Date = Field(description="When the notice was received, YYYY-MM-DD.")
+    effective: Date | None = Field(
+        default=None,
+        description="From when the notice applies, YYYY-MM-DD (default: the received date).",
+    )
+    expires: Date | None = Field(
+        default=None,
+        description="Last day the notice applies, YYYY-MM-DD (inclusive); null never expires.",
+    )
+    status: Literal["active", "withdrawn", "superseded"] = Field(
+        description="'active' denies; 'withdrawn' and 'superseded' are kept for the record "
+        "and deny nothing."
+    )
+    superseded_by: Slug | None = Field(
+        default=None,
+        description="The id of the notice that replaces this one (required when status is "
+        "'superseded').",
+    )
+    demands: list[
+        Literal[
+            "stop-collection",
+            "delete-data",
+            "delete-derived-data",
+            "no-scraping",
+            "preserve-evidence",
+            "other",
+        ]
+    ] = Field(default_factory=list, description="What the notice demands.")
+    scopes: list[Scope] = Field(
+        min_length=1,
+        description="What the notice covers, in labelled parts (at least one).",
+    )
+    references: list[Reference] = Field(
+        default_factory=list, description="The letter, press reports, tickets."
+    )
+    notes: str | None = Field(
+        default=None, description="Free text; say here what could not be confirmed."
+    )
+
+    @property
+    def effective_date(self) -> datetime.date:
+        """``effective``, or ``received`` when no effective date is given."""
+        return self.effective or self.received
+
+    def is_active(self, on: datetime.date) -> bool:
+        """Whether this notice denies on day ``on``: status active, effective date reached,
+        expiry date (inclusive) not passed."""
+        return (
+            self.status == "active"
+            and self.effective_date <= on
+            and (self.expires is None or on <= self.expires)
+        )
+
+    @model_validator(mode="after")
+    def _dates_and_status(self) -> Notice:
+        if self.expires is not None and self.expires < self.received:
+            raise FieldError(
+                ("expires",),
+                f"the notice expires ({self.expires}) before it was received ({self.received})",
+            )
+        if self.expires is not None and self.expires < self.effective_date:
+            raise FieldError(
+                ("expires",),
+                f"the notice expires ({self.expires}) before it takes effect "
+                f"({self.effective_date})",
+            )
+        if self.status == "superseded" and not self.superseded_by:
+            raise FieldError(
+                ("superseded_by",),
+                "status is 'superseded' but superseded_by does not name the replacing notice",
+            )
+        if self.superseded_by and self.status != "superseded":
+            raise FieldError(
+                ("superseded_by",),
+                f"superseded_by is set but status is {self.status!r}, not 'superseded'",
+            )
+        if self.superseded_by == self.id:
+            raise FieldError(("superseded_by",), "a notice cannot supersede itself")
+        return self
+
+
+# --- sites/*.yaml -----------------------------------------------------------------------
+
+
+class Block(PolicyModel):
+    """Legal says: do not crawl this site."""
+
+    reason: Text = Field(description="Why, in a sentence; shown in every denial.")
+    since: Date | None = Field(default=None, description="Since when, YYYY-MM-DD.")
+    reference: Text | None = Field(
+        default=None, description="A ticket, letter or decision to look up."
+    )
+
+
+class Permission(PolicyModel):
+    """An agreement that allows crawling this site."""
+
+    agreement: Text = Field(description="Reference of the agreement, e.g. 'DPA-2024-017'.")
+    granted: Date | None = Field(default=None, description="Date signed, YYYY-MM-DD.")
+    expires: Date | None = Field(
+        default=None, description="Last day it applies, YYYY-MM-DD; null never expires."
+    )
+    paths: list[UrlPath] = Field(
+        default_factory=lambda: ["/"],
+        min_length=1,
+        description="URL path prefixes it covers (default ['/'], the whole site).",
+    )
+    purposes: list[Purpose] | None = Field(
+        default=None, description="Crawl purposes it covers; null (default) means any."
+    )
+
+    @model_validator(mode="after")
+    def _dates(self) -> Permission:
+        if self.granted and self.expires and self.expires < self.granted:
+            raise FieldError(
+                ("expires",),
+                f"the permission expires ({self.expires}) before it was granted "
+                f"({self.granted})",
+            )
+        return self
+
+
+class Terms(PolicyModel):
+    """The site's terms of service and legal's review of them."""
+
+    url: Url = Field(description="Where the terms are published.")
+    reviewed: Date | None = Field(
+        default=None, description="When legal reviewed them, YYYY-MM-DD."
+    )
+    reviewer: Text | None = Field(default=None, description="Who reviewed them.")
+    verdict: Literal["allowed", "prohibited", "conditional"] | None = Field(
+        default=None,
+        description="The review's outcome: 'allowed', 'prohibited', 'conditional' (see "
+        "conditions), or null when not reviewed yet (see terms.unreviewed in policy.yaml).",
+    )
+    sha256: Sha256 | None = Field(
+        default=None,
+        description="SHA-256 (hex) of the reviewed terms text, to detect later changes.",
+    )
+    conditions: str | None = Field(
+        default=None, description="The conditions of a 'conditional' verdict."
+    )
+    notes: str | None = Field(default=None, description="Free text.")
+
+    @model_validator(mode="after")
+    def _reviewed(self) -> Terms:
+        if self.verdict is not None and self.reviewed is None:
+            raise FieldError(
+                ("reviewed",), f"verdict {self.verdict!r} needs the date of the review"
+            )
+        return self
+
+
+class SiteRecord(PolicyModel):
+    """``sites/*.yaml``: what legal decided about one site."""
+
+    id: Slug = Field(description="Unique id of this record, e.g. 'partner-example'.")
+    domains: list[Domain] = Field(
+        min_length=1,
+        description="Domain names this record covers, each with every host under it.",
+    )
+    name: Text | None = Field(default=None, description="The site's name, for people.")
+    block: Block | None = Field(default=None, description="Set to block the site outright.")
+    permissions: list[Permission] = Field(
+        default_factory=list, description="Agreements that allow crawling the site."
+    )
+    terms: Terms | None = Field(default=None, description="Terms of service and their review.")
+    notes: str | None = Field(default=None, description="Free text.")

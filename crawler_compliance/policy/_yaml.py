@@ -1,0 +1,350 @@
+"""A safe YAML reader for policy files that remembers where every value came from.
+
+Policy files are written by hand by legal teams and read by a crawler, so this
+reader is deliberately small and strict:
+
+- only plain data: mappings, lists, text, numbers, ``true``/``false``, null;
+  no tags at all (``!!python/object`` and friends are refused before anything
+  could be constructed), no anchors or aliases (so no "billion laughs"), one
+  document per file;
+- YAML 1.2-style scalars: only ``true``/``false`` are booleans (``no`` stays the
+  text ``"no"``, the "Norway problem"), dates stay text and are parsed by the
+  models so a bad date gets a readable message, no sexagesimal numbers, no
+  ``<<`` merge keys;
+- bounded: the caller caps the file size, this module caps nesting depth, and
+  composing stops at the first anchor, so time and memory stay proportional to
+  the file's size;
+- located: every mapping key and value gets its 1-based (line, column), keyed
+  by its path (``("scopes", 0, "domains", 2)``), so validation errors can be
+  reported where the user typed them. Duplicate keys are reported (the first
+  value is kept) and parsing goes on, so one pass reports all of them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from yaml.events import AliasEvent, StreamEndEvent
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+MAX_DEPTH = 32  # a policy file is four or five levels deep; 32 leaves room for lists
+
+Path = tuple[str | int, ...]
+
+_YAML_TAG_PREFIX = "tag:yaml.org,2002:"
+_STR = _YAML_TAG_PREFIX + "str"
+_NULL = _YAML_TAG_PREFIX + "null"
+_BOOL = _YAML_TAG_PREFIX + "bool"
+_INT = _YAML_TAG_PREFIX + "int"
+_FLOAT = _YAML_TAG_PREFIX + "float"
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a key and its value start (1-based line and column)."""
+
+    key_line: int
+    key_col: int
+    line: int
+    col: int
+
+
+@dataclass(frozen=True)
+class YamlIssue:
+    """A problem found while reading YAML; ``path`` is empty for file-level problems."""
+
+    line: int
+    col: int
+    path: Path
+    message: str
+
+
+class YamlError(Exception):
+    """The file cannot be read as policy data at all; carries every issue found so far."""
+
+    def __init__(self, issues: list[YamlIssue]) -> None:
+        super().__init__("\n".join(f"{i.line}:{i.col}: {i.message}" for i in issues))
+        self.issues = issues
+
+
+@dataclass
+class Document:
+    """The data of one file, the position of every path in it, and non-fatal issues."""
+
+    data: Any
+    positions: dict[Path, Position]
+    issues: list[YamlIssue]
+
+
+class _Fatal(Exception):
+    def __init__(self, mark: Any, message: str) -> None:
+        super().__init__(message)
+        self.line = mark.line + 1 if mark is not None else 1
+        self.col = mark.column + 1 if mark is not None else 1
+        self.message = message
+
+
+class _PolicyLoader(yaml.SafeLoader):
+    """A ``SafeLoader`` that composes nodes only; construction is done by :func:`_build`."""
+
+    # Our own resolver table: YAML 1.2 core-schema-like scalars, no timestamps, no merge keys.
+    yaml_implicit_resolvers: dict[str | None, list[tuple[str, re.Pattern[str]]]] = {}
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node:
+        if self.check_event(AliasEvent):
+            event = self.peek_event()
+            raise _Fatal(
+                event.start_mark,
+                f"alias '*{event.anchor}' is not allowed: policy files may not use "
+                "anchors and aliases (write the value out in full)",
+            )
+        event = self.peek_event()
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None:
+            raise _Fatal(
+                event.start_mark,
+                f"anchor '&{anchor}' is not allowed: policy files may not use "
+                "anchors and aliases (write the value out in full)",
+            )
+        tag = getattr(event, "tag", None)
+        if tag is not None and tag != "!":
+            shown = "!!" + tag[len(_YAML_TAG_PREFIX) :] if tag.startswith(_YAML_TAG_PREFIX) else tag
+            raise _Fatal(
+                event.start_mark,
+                f"tag '{shown}' is not allowed: policy files hold plain data only "
+                "(text, numbers, true/false, lists and mappings)",
+            )
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _Fatal(
+                    event.start_mark,
+                    f"nesting is deeper than {MAX_DEPTH} levels; policy files are never "
+                    "that deep (is this the right file?)",
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+_RESOLVERS: list[tuple[str, str, str]] = [
+    (_BOOL, r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    (_NULL, r"^(?:~|null|Null|NULL)$", "~nN"),
+    (_INT, r"^[-+]?[0-9]+$", "-+0123456789"),
+    (_INT, r"^0o[0-7]+$", "0"),
+    (_INT, r"^0x[0-9a-fA-F]+$", "0"),
+    (
+        _FLOAT,
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        "-+.0123456789",
+    ),
+]
+for _tag, _regexp, _first in _RESOLVERS:
+    _PolicyLoader.add_implicit_resolver(_tag, re.compile(_regexp), list(_first))
+# The empty plain scalar (``key:`` with nothing after it) is null.
+_PolicyLoader.add_implicit_resolver(_NULL, re.compile(r"^$"), [""])
+
+
+def _scalar(node: ScalarNode) -> Any:
+    value = node.value
+    if node.tag == _NULL:
+        return None
+    if node.tag == _BOOL:
+        return value.lower() == "true"
+    if node.tag == _INT:
+        if value.startswith("0o"):
+            return int(value[2:], 8)
+        if value.startswith("0x"):
+            return int(value[2:], 16)
+        return int(value, 10)
+    if node.tag == _FLOAT:
+        lowered = value.lower()
+        if lowered.endswith(".inf"):
+            return float("-inf") if lowered.startswith("-") else float("inf")
+        if lowered == ".nan":
+            return float("nan")
+        return float(value)
+    return value  # text (plain, quoted, literal or folded)
+
+
+def _pos(node: Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _describe(node: Node) -> str:
+    if isinstance(node, MappingNode):
+        return "a mapping"
+    if isinstance(node, SequenceNode):
+        return "a list"
+    return "a value"
+
+
+def _build(
+    node: Node, path: Path, positions: dict[Path, Position], issues: list[YamlIssue]
+) -> Any:
+    """Turn a composed node into plain Python data, recording positions on the way."""
+    if isinstance(node, ScalarNode):
+        return _scalar(node)
+    if isinstance(node, SequenceNode):
+        items = []
+        for index, child in enumerate(node.value):
+            line, col = _pos(child)
+            positions[(*path, index)] = Position(line, col, line, col)
+            items.append(_build(child, (*path, index), positions, issues))
+        return items
+    if isinstance(node, MappingNode):
+        mapping: dict[str, Any] = {}
+        first_seen: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            key_line, key_col = _pos(key_node)
+            if not isinstance(key_node, ScalarNode):
+                issues.append(
+                    YamlIssue(
+                        key_line,
+                        key_col,
+                        path,
+                        f"a key must be a plain name, not {_describe(key_node)}",
+                    )
+                )
+                continue
+            key = key_node.value
+            if key in first_seen:
+                issues.append(
+                    YamlIssue(
+                        key_line,
+                        key_col,
+                        (*path, key),
+                        f"duplicate key '{key}' (first given on line {first_seen[key]}); "
+                        "each key may appear once",
+                    )
+                )
+                continue
+            first_seen[key] = key_line
+            line, col = _pos(value_node)
+            if isinstance(value_node, ScalarNode) and value_node.value == "" and not (
+                value_node.style
+            ):
+                # ``key:`` with nothing after it: PyYAML marks the empty value where the
+                # next token starts; point at the key instead.
+                line, col = key_line, key_col
+            positions[(*path, key)] = Position(key_line, key_col, line, col)
+            mapping[key] = _build(value_node, (*path, key), positions, issues)
+        return mapping
+    raise _Fatal(node.start_mark, "unsupported YAML node")  # pragma: no cover - composer only
+
+
+def _mark_message(exc: yaml.MarkedYAMLError) -> str:
+    parts = [p for p in (exc.context, exc.problem) if p]
+    text = "; ".join(parts) if parts else "cannot be read as YAML"
+    return f"invalid YAML: {text}"
+
+
+def parse(text: str) -> Document:
+    """Parse one policy file's text (already decoded) into a :class:`Document`.
+
+    Raises :class:`YamlError` for anything that stops reading: invalid YAML, a
+    tag, an anchor or alias, nesting deeper than :data:`MAX_DEPTH`, a second
+    document, an empty file or a top level that is not a mapping.
+    """
+    loader = _PolicyLoader(text)
+    try:
+        loader.get_event()  # StreamStartEvent
+        root = None
+        if not loader.check_event(StreamEndEvent):
+            root = loader.compose_document()
+        if not loader.check_event(StreamEndEvent):
+            event = loader.get_event()
+            raise _Fatal(
+                event.start_mark,
+                "a second YAML document starts here; a policy file holds exactly one "
+                "(remove the '---' separator or split the file)",
+            )
+    except _Fatal as exc:
+        raise YamlError([YamlIssue(exc.line, exc.col, (), exc.message)]) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        col = mark.column + 1 if mark is not None else 1
+        raise YamlError([YamlIssue(line, col, (), _mark_message(exc))]) from None
+    except yaml.YAMLError as exc:  # ReaderError (control characters) has no mark
+        raise YamlError([YamlIssue(1, 1, (), f"invalid YAML: {exc}")]) from None
+    finally:
+        loader.dispose()
+
+    if root is None or (isinstance(root, ScalarNode) and root.tag == _NULL):
+        raise YamlError(
+            [YamlIssue(1, 1, (), "the file is empty; expected a mapping of fields")]
+        )
+    if not isinstance(root, MappingNode):
+        line, col = _pos(root)
+        found = "a list" if isinstance(root, SequenceNode) else f"the value {root.value!r}"
+        raise YamlError(
+            [
+                YamlIssue(
+                    line,
+                    col,
+                    (),
+                    f"expected a mapping of fields ('key: value' lines) at the top level, "
+                    f"found {found}",
+                )
+            ]
+        )
+    positions: dict[Path, Position] = {(): Position(*_pos(root), *_pos(root))}
+    issues: list[YamlIssue] = []
+    try:
+        data = _build(root, (), positions, issues)
+    except _Fatal as exc:  # pragma: no cover - defensive
+        raise YamlError([*issues, YamlIssue(exc.line, exc.col, (), exc.message)]) from None
+    return Document(data, positions, issues)
+
+
+def decode(raw: bytes) -> str:
+    """Decode a policy file's bytes as UTF-8, refusing NUL bytes and invalid UTF-8.
+
+    Raises :class:`YamlError` with the line and column of the first bad byte.
+    """
+    nul = raw.find(b"\x00")
+    if nul != -1:
+        line, col = _locate(raw, nul)
+        raise YamlError(
+            [
+                YamlIssue(
+                    line,
+                    col,
+                    (),
+                    "NUL byte in file; policy files are UTF-8 text (is this a binary "
+                    "or UTF-16 file?)",
+                )
+            ]
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line, col = _locate(raw, exc.start)
+        raise YamlError(
+            [
+                YamlIssue(
+                    line,
+                    col,
+                    (),
+                    f"byte 0x{raw[exc.start]:02x} is not valid UTF-8; save the file as UTF-8",
+                )
+            ]
+        ) from None
+    return text.removeprefix("\ufeff")  # a UTF-8 byte order mark is harmless
+
+
+def _locate(raw: bytes, offset: int) -> tuple[int, int]:
+    line = raw.count(b"\n", 0, offset) + 1
+    start = raw.rfind(b"\n", 0, offset) + 1
+    # Column in characters: decode what precedes the offset on its line, leniently.
+    col = len(raw[start:offset].decode("utf-8", errors="replace")) + 1
+    return line, col

@@ -1,0 +1,28 @@
+"""The one-line switch: ``ADDONS = {"crawler_compliance.Addon": 0}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# After OffsiteMiddleware (50), before Scrapy's RobotsTxtMiddleware (100) and
+# everything that could send or alter a request (auth, proxy, cookies, cache).
+MIDDLEWARE_PRIORITY = 75
+
+
+class Addon:
+    """Scrapy add-on that enables :class:`ComplianceMiddleware`.
+
+    The middleware is put in ``DOWNLOADER_MIDDLEWARES`` even over a project
+    entry that disables it (``None``): once the add-on is on, the only off
+    switch is ``COMPLIANCE_ENABLED = False``, which is honoured, logged at
+    WARNING and written to the audit log, so an unchecked crawl never goes
+    unseen.
+    """
+
+    def update_settings(self, settings: Any) -> None:
+        from crawler_compliance.scrapy._middleware import ComplianceMiddleware
+
+        settings.set("COMPLIANCE_ENABLED", True, priority="addon")
+        settings.set_in_component_priority_dict(
+            "DOWNLOADER_MIDDLEWARES", ComplianceMiddleware, MIDDLEWARE_PRIORITY
+        )

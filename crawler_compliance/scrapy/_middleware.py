@@ -1,0 +1,296 @@
+"""ComplianceMiddleware: every request decided, and recorded, before download.
+
+Per request: canonical host and registry, site records and terms, then
+robots.txt for the request's origin (fetched through the engine, once per
+origin, cached with the engine's TTL rules). The decision is appended to the
+audit log and flushed to the OS before the request goes on; a deny raises
+:class:`RequestDenied`. Any internal error denies (``internal-error``): the
+crawl goes on, the request does not.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any
+
+from scrapy import Request, signals
+from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.settings import SETTINGS_PRIORITIES
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet.defer import Deferred
+
+from crawler_compliance._checker import ComplianceChecker
+from crawler_compliance._decision import Check, Decision, Reason, decide
+from crawler_compliance.audit import AuditLog
+from crawler_compliance.policy import PolicyError, load_policy
+from crawler_compliance.robots import RobotsCache, RobotsResult, product_token
+from crawler_compliance.scrapy._config import Config, ComplianceConfigError
+from crawler_compliance.scrapy._robots_fetch import EngineRobotsFetcher
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
+logger = logging.getLogger(__name__)
+
+
+class RequestDenied(IgnoreRequest):
+    """A request crawler-compliance refused; ``.decision`` says why."""
+
+    def __init__(self, decision: Decision) -> None:
+        super().__init__(f"Denied by crawler-compliance: {decision.summary()}")
+        self.decision = decision
+
+
+def _priority_name(value: int) -> str:
+    for name, number in SETTINGS_PRIORITIES.items():
+        if number == value:
+            return name
+    return str(value)
+
+
+def _audit_disabled(crawler: Crawler) -> None:
+    """Record that a crawl ran with the checks switched off (legal must see it)."""
+    settings = crawler.settings
+    path = settings.get("COMPLIANCE_AUDIT_LOG")
+    where = _priority_name(settings.getpriority("COMPLIANCE_ENABLED") or 0)
+    message = (
+        f"compliance checks disabled by COMPLIANCE_ENABLED=False (set at {where} priority): "
+        "requests of this crawl are not checked"
+    )
+    logger.warning(message)
+    if path:
+        log = AuditLog(path)
+        try:
+            log.append(decide("*", [Reason(Check.POLICY, "info", message)]),
+                       spider=getattr(crawler.spider, "name", None))
+        finally:
+            log.close()
+
+
+class ComplianceMiddleware:
+    """Scrapy downloader middleware enforcing crawler-compliance's decisions."""
+
+    def __init__(self, crawler: Crawler, config: Config, policy: Any) -> None:
+        self.crawler = crawler
+        self.config = config
+        self.stats = crawler.stats
+        robots_policy = policy.config.robots
+        token = product_token(
+            config.user_agent or policy.config.crawler.product_token or config.default_user_agent
+        )
+        self.checker = ComplianceChecker(
+            policy,
+            user_agent=token,
+            purpose=config.purpose,
+            suffix_list_file=config.suffix_list,
+        )
+        audit_policy = policy.config.audit
+        self.audit = AuditLog(
+            config.audit_log,
+            fsync_every=config.audit_fsync_every or audit_policy.fsync_every,
+            fsync_interval=config.audit_fsync_interval or audit_policy.fsync_interval,
+            max_bytes=config.audit_max_bytes or audit_policy.max_bytes,
+            redact_params=audit_policy.redact_query_params,
+        )
+        self.robots_cache = RobotsCache(
+            max_origins=config.robots_cache_size, max_stale=robots_policy.max_stale
+        )
+        self.obey_crawl_delay = (
+            robots_policy.obey_crawl_delay
+            if config.obey_crawl_delay is None
+            else config.obey_crawl_delay
+        )
+        self.max_crawl_delay = float(robots_policy.max_crawl_delay)
+        self._own_marker = object()  # unforgeable: a spider cannot set it in meta
+        self._inflight: dict[Any, list[Deferred[RobotsResult]]] = {}
+        self._next_slot: OrderedDict[Any, float] = OrderedDict()
+        self._logged: set[tuple[str, str]] = set()
+        self._fetcher = EngineRobotsFetcher(
+            crawler,
+            own_marker=self._own_marker,
+            user_agent=config.default_user_agent or token,
+            on_429=robots_policy.on_429,
+            allow_hop=self._allow_own_fetch,
+            offsite=self._offsite_drops,
+        )
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+        logger.info(
+            "crawler-compliance: policy %(dir)s (%(fp)s), %(notices)d notices, "
+            "%(sites)d site records, product token %(token)r, purpose %(purpose)s, "
+            "audit log %(audit)s",
+            {"dir": config.policy_dir, "fp": policy.fingerprint[:12],
+             "notices": len(policy.notices), "sites": len(policy.sites), "token": token,
+             "purpose": self.checker.purpose, "audit": config.audit_log},
+        )
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ComplianceMiddleware:
+        if not crawler.settings.getbool("COMPLIANCE_ENABLED", True):
+            _audit_disabled(crawler)
+            raise NotConfigured("COMPLIANCE_ENABLED is False")
+        try:
+            config = Config.from_settings(crawler.settings)
+            policy = load_policy(config.policy_dir)
+        except PolicyError as exc:
+            logger.error("crawler-compliance: the policy does not load, the crawl will "
+                         "not start:\n%(errors)s", {"errors": exc})
+            raise
+        except (ComplianceConfigError, OSError) as exc:
+            logger.error("crawler-compliance: %(error)s", {"error": exc})
+            raise
+        return cls(crawler, config, policy)
+
+    # -- the per-request path -------------------------------------------------
+
+    async def process_request(self, request: Request, spider: Any = None) -> None:
+        if request.meta.get("_compliance_own") is self._own_marker:
+            return None  # our robots.txt fetch: decided and audited before it was sent
+        try:
+            decision, robots, slot = await self._decide(request)
+        except Exception as exc:
+            logger.error("crawler-compliance: internal error deciding %(request)s",
+                         {"request": request}, exc_info=True,
+                         extra={"spider": self.crawler.spider})
+            decision, robots, slot = self.checker.internal_error(request.url, exc), None, None
+        self._record(decision)
+        if not decision.allowed:
+            self._deny(request, decision)
+        self.stats.inc_value("compliance/allowed")
+        if robots is not None and slot is not None and self.obey_crawl_delay:
+            await self._honour_crawl_delay(slot, robots)
+        return None
+
+    async def _decide(
+        self, request: Request
+    ) -> tuple[Decision, RobotsResult | None, tuple[Any, ...] | None]:
+        host_header = request.headers.get(b"Host")
+        extra_hosts = [host_header.decode("latin-1")] if host_header else []
+        pre = self.checker.pre_robots(request.url, extra_hosts=extra_hosts)
+        robots = key = None
+        if pre.needs_robots and not pre.denied and pre.canonical is not None:
+            # The route matters: robots.txt read through a proxy says nothing
+            # of what a direct connection would see, and vice versa.
+            key = (*pre.canonical.origin, request.meta.get("proxy"))
+            robots = await self._robots_for(request, pre.canonical, key)
+        return self.checker.decide(request.url, robots, pre=pre), robots, key
+
+    def _record(self, decision: Decision) -> None:
+        """Append to the audit log before anything is fetched; no record, no fetch."""
+        try:
+            self.audit.append(
+                decision,
+                spider=getattr(self.crawler.spider, "name", None),
+                purpose=self.checker.purpose,
+                policy_fingerprint=self.checker.policy_fingerprint,
+            )
+        except Exception as exc:
+            logger.error("crawler-compliance: cannot write the audit log %(path)s: %(error)s",
+                         {"path": self.config.audit_log, "error": exc},
+                         extra={"spider": self.crawler.spider})
+            self.stats.inc_value("compliance/audit/write_error")
+            raise RequestDenied(
+                decide(decision.url, [Reason(Check.INTERNAL, "deny",
+                                             f"audit log not writable: {exc}")])
+            ) from exc
+        self.stats.inc_value("compliance/audit/records")
+
+    def _deny(self, request: Request, decision: Decision) -> None:
+        check = decision.deciding_check or Check.INTERNAL
+        key = (decision.host or "", check.value)
+        level = logging.DEBUG if key in self._logged else logging.INFO
+        self._logged.add(key)
+        logger.log(
+            level,
+            "Denied by crawler-compliance (%(check)s): %(request)s: %(reason)s",
+            {"check": check.value, "request": request, "reason": decision.summary()},
+            extra={"spider": self.crawler.spider},
+        )
+        self.stats.inc_value("compliance/denied")
+        self.stats.inc_value(f"compliance/{check.value}/denied")
+        raise RequestDenied(decision)
+
+    # -- robots.txt -------------------------------------------------------------
+
+    async def _robots_for(
+        self, request: Request, canonical: Any, key: tuple[Any, ...]
+    ) -> RobotsResult:
+        cached = self.robots_cache.get(key)
+        if cached is not None:
+            self.stats.inc_value("compliance/robots/cache_hit")
+            return cached
+        waiters = self._inflight.get(key)
+        if waiters is not None:
+            waiter: Deferred[RobotsResult] = Deferred()
+            waiters.append(waiter)
+            return await maybe_deferred_to_future(waiter)
+        self._inflight[key] = []
+        try:
+            fresh = await self._fetcher.fetch(canonical.robots_url, request)
+        except Exception as exc:
+            logger.error("crawler-compliance: robots.txt fetch for %(url)s failed",
+                         {"url": canonical.robots_url}, exc_info=True)
+            from crawler_compliance.robots import robots_from_fetch
+
+            fresh = robots_from_fetch(status=None, error=f"internal error: {exc}")
+        result = self.robots_cache.put(key, fresh)
+        self.stats.set_value("compliance/robots/cached_origins", len(self.robots_cache))
+        for waiter in self._inflight.pop(key):
+            waiter.callback(result)
+        return result
+
+    def _allow_own_fetch(self, url: str) -> str | None:
+        """Decide and audit one of our own robots.txt fetches (registry only)."""
+        pre = self.checker.pre_robots(url)
+        reasons = [r for r in pre.reasons if r.check in (Check.URL, Check.REGISTRY)]
+        reasons.append(Reason(Check.ROBOTS, "info", "robots.txt fetch by crawler-compliance"))
+        decision = decide(url, reasons, host=pre.canonical.host if pre.canonical else None,
+                          registrable_domain=pre.registrable_domain)
+        self._record(decision)
+        return None if decision.allowed else decision.summary()
+
+    def _offsite_drops(self, url: str) -> bool:
+        """Would Scrapy's offsite filtering drop a request to *url*?"""
+        spider = self.crawler.spider
+        domains = getattr(spider, "allowed_domains", None)
+        if not domains:
+            return False
+        from scrapy.utils.url import url_is_from_any_domain
+
+        return not url_is_from_any_domain(url, [d for d in domains if d])
+
+    async def _honour_crawl_delay(self, key: tuple[Any, ...], robots: RobotsResult) -> None:
+        """Space requests to one origin by its Crawl-delay (clamped by the policy)."""
+        if robots.robots is None:
+            return
+        delay = robots.robots.crawl_delay(self.checker.user_agent)
+        if not delay:
+            return
+        delay = min(float(delay), self.max_crawl_delay)
+        now = time.monotonic()
+        start = max(now, self._next_slot.get(key, now))
+        self._next_slot[key] = start + delay
+        self._next_slot.move_to_end(key)
+        while len(self._next_slot) > self.config.robots_cache_size:
+            self._next_slot.popitem(last=False)
+        if start > now:
+            from twisted.internet import reactor
+
+            waiter: Deferred[None] = Deferred()
+            reactor.callLater(start - now, waiter.callback, None)  # type: ignore[attr-defined]
+            self.stats.inc_value("compliance/robots/crawl_delay_waits")
+            await maybe_deferred_to_future(waiter)
+
+    # -- closing ------------------------------------------------------------------
+
+    def spider_closed(self, spider: Any, reason: str) -> None:
+        self.audit.close()
+        checkpoint = self.audit.checkpoint
+        self.stats.set_value("compliance/audit/last_seq", checkpoint.seq)
+        self.stats.set_value("compliance/audit/last_hash", checkpoint.hash)
+        logger.info(
+            "crawler-compliance: audit log %(path)s checkpoint %(checkpoint)s",
+            {"path": self.config.audit_log, "checkpoint": str(checkpoint)},
+            extra={"spider": spider},
+        )

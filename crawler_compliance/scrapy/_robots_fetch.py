@@ -1,0 +1,151 @@
+"""Fetch robots.txt through the Scrapy engine, one fetch per origin.
+
+The fetch goes through the engine like any request, so it uses the same
+proxy, headers and download handlers as the page that needs it. Redirects
+are followed here, hop by hop, so every hop is checked against the registry
+and audited before it is sent (Scrapy's RedirectMiddleware would follow them
+unseen). Every way the fetch can fail becomes a ``RobotsResult`` through the
+engine's fetch-status rules: nothing here ever allows on failure.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urljoin
+
+from scrapy import Request
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http.request import NO_CALLBACK
+
+from crawler_compliance.robots import RobotsResult, robots_from_fetch
+
+logger = logging.getLogger(__name__)
+
+# RFC 9309 §2.3.1.2: follow at least five consecutive redirects.
+MAX_REDIRECTS = 5
+DOWNLOAD_PRIORITY = 1000
+
+
+def _error_kind(exc: BaseException) -> str:
+    """A short name for a download failure, for the audit log and the stats."""
+    from scrapy import exceptions as sx
+
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    if names & {"CannotResolveHostError", "DNSLookupError"}:
+        return "dns-error"
+    if names & {"DownloadTimeoutError", "TimeoutError", "TCPTimedOutError"}:
+        return "timeout"
+    if isinstance(exc, getattr(sx, "DownloadCancelledError", ())) or "CancelledError" in names:
+        return "too-large"  # Scrapy cancels a download that passes DOWNLOAD_MAXSIZE
+    if names & {"DownloadConnectionRefusedError", "ConnectionRefusedError", "ConnectError",
+                "ConnectionLost", "ConnectionDone", "ResponseNeverReceived",
+                "ResponseFailed", "DownloadFailedError", "ResponseDataLossError"}:
+        return "connection-error"
+    return "fetch-error"
+
+
+def _headers(response: Any) -> dict[str, str]:
+    return {
+        key.decode("latin-1").lower(): values[-1].decode("latin-1")
+        for key, values in response.headers.items()
+        if values
+    }
+
+
+class EngineRobotsFetcher:
+    """Builds and sends robots.txt requests; knows nothing of caching.
+
+    ``allow_hop(url)`` decides (and audits) each hop before it is sent and
+    returns ``None`` or the reason it was denied. ``offsite(url)`` says
+    whether Scrapy's offsite filtering would drop a redirect target.
+    """
+
+    def __init__(
+        self,
+        crawler: Any,
+        *,
+        own_marker: object,
+        user_agent: str,
+        on_429: str,
+        allow_hop: Callable[[str], str | None],
+        offsite: Callable[[str], bool],
+    ) -> None:
+        self.crawler = crawler
+        self.own_marker = own_marker
+        self.user_agent = user_agent
+        self.on_429 = on_429
+        self.allow_hop = allow_hop
+        self.offsite = offsite
+
+    def _request(self, url: str, page: Request) -> Request:
+        meta: dict[str, Any] = {
+            "_compliance_own": self.own_marker,
+            # We follow redirects ourselves so each hop is decided first.
+            "dont_redirect": True,
+            "handle_httpstatus_all": True,
+            "dont_obey_robotstxt": True,
+        }
+        # The page's robots.txt must travel the page's route (RFC 9309 is
+        # about the origin the page comes from, seen the way we will see it).
+        for key in ("proxy", "download_slot", "bindaddress", "download_timeout"):
+            if key in page.meta:
+                meta[key] = page.meta[key]
+        headers = {"User-Agent": page.headers.get(b"User-Agent") or self.user_agent}
+        return Request(
+            url,
+            headers=headers,
+            meta=meta,
+            priority=DOWNLOAD_PRIORITY,
+            callback=NO_CALLBACK,
+            dont_filter=True,
+        )
+
+    async def fetch(self, robots_url: str, page: Request) -> RobotsResult:
+        chain: list[str] = []
+        url = robots_url
+        stats = self.crawler.stats
+        while True:
+            denied = self.allow_hop(url)
+            if denied is not None:
+                stats.inc_value("compliance/robots/fetch_denied")
+                return robots_from_fetch(
+                    status=None, error=f"robots.txt fetch not allowed: {denied}",
+                    redirects=chain,
+                )
+            stats.inc_value("compliance/robots/fetch_count")
+            try:
+                response = await self.crawler.engine.download_async(self._request(url, page))
+            except IgnoreRequest as exc:
+                return robots_from_fetch(status=None, error=f"fetch-error: {exc}", redirects=chain)
+            except Exception as exc:
+                kind = _error_kind(exc)
+                stats.inc_value(f"compliance/robots/status_count/{kind}")
+                return robots_from_fetch(
+                    status=None, error=f"{kind}: {type(exc).__name__}: {exc}", redirects=chain
+                )
+            status = response.status
+            stats.inc_value(f"compliance/robots/status_count/{status}")
+            location = response.headers.get(b"Location")
+            if 300 <= status < 400 and location:
+                target = urljoin(url, location.decode("latin-1"))
+                looped = target in chain or target == robots_url
+                chain.append(target)
+                if looped or len(chain) > MAX_REDIRECTS:
+                    return robots_from_fetch(status=status, redirects=chain)
+                if self.offsite(target):
+                    return robots_from_fetch(
+                        status=None,
+                        error=f"redirect to {target} would be dropped by offsite filtering",
+                        redirects=chain,
+                    )
+                url = target
+                continue
+            return robots_from_fetch(
+                status=status,
+                body=response.body,
+                headers=_headers(response),
+                redirects=chain,
+                on_429=self.on_429,
+            )

@@ -1,0 +1,375 @@
+"""The main-job demo: crawl a loopback stand-in for the web with the compliance add-on on.
+
+Run from the repository root::
+
+    python -m examples.demo            # or: make demo
+
+It starts :class:`examples.standin_web.StandInWeb` (one local server that
+answers for www.youtube.com, twitter.com, news.example, … and acts as the
+crawl's HTTP proxy), runs :class:`examples.spider.DemoSpider` in-process with
+``ADDONS = {"crawler_compliance.Addon": 0}``, and prints three things a
+reviewer can check without reading code:
+
+1. every decision, in the order the audit log recorded it, with its reason;
+2. what the stand-in web actually received, per host — a zero for every host
+   that must not be contacted is the proof that the block came first;
+3. the audit log's path and the verification of its hash chain.
+
+Exit status: 0 when everything behaved (covered and blocked hosts were never
+contacted, nothing was fetched without an allow record written first, the
+pages that may be crawled were crawled, the log verifies, and nothing tried to
+leave loopback); 1 otherwise, with each problem named.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from examples.netguard import loopback_only
+from examples.spider import DemoSpider
+from examples.standin_web import SeenRequest, StandInWeb
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+POLICY_DIR = REPO_ROOT / "policies"
+DEFAULT_OUTPUT_DIR = REPO_ROOT / "demo-output"
+USER_AGENT = "ComplianceDemoBot/1.0 (+https://example.invalid/bot)"
+PURPOSE = "search-indexing"
+# A safety net, not a target: the crawl takes about a second.
+CRAWL_TIME_LIMIT = 40
+
+NONE, ROBOTS_ONLY, CRAWLED = "never contacted", "robots.txt only", "crawled"
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """What the stand-in web should see of one host, and the rule that says so."""
+
+    contact: str  # NONE, ROBOTS_ONLY or CRAWLED
+    why: str
+    never: tuple[str, ...] = ()  # path prefixes that must never be requested
+
+
+EXPECTED: dict[str, Expectation] = {
+    "www.youtube.com": Expectation(NONE, "cease-and-desist: Google / YouTube"),
+    "twitter.com": Expectation(NONE, "cease-and-desist: Twitter"),
+    "www.linkedin.com": Expectation(NONE, "cease-and-desist: Microsoft / LinkedIn"),
+    "blocked.example": Expectation(NONE, "legal's site record: block"),
+    "flaky.example": Expectation(ROBOTS_ONLY, "robots.txt answers 503: disallow all"),
+    "news.example": Expectation(CRAWLED, "robots.txt: Disallow: /private/", never=("/private/",)),
+    "partner.example": Expectation(CRAWLED, "legal's permission overrides robots.txt"),
+    "open.example": Expectation(CRAWLED, "no robots.txt (404): allow all"),
+    "aisignals.example": Expectation(CRAWLED, "Content-Signal search=yes"),
+    "redirect.example": Expectation(CRAWLED, "its redirect to YouTube is refused"),
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m examples.demo",
+        description="Crawl a loopback stand-in for the web with crawler-compliance on.",
+    )
+    parser.add_argument(
+        "--output-dir",
+        type=Path,
+        default=DEFAULT_OUTPUT_DIR,
+        help="where each run gets a fresh folder for its audit log and crawl log "
+        "(default: %(default)s)",
+    )
+    args = parser.parse_args(argv)
+
+    try:
+        from crawler_compliance import Addon  # noqa: F401 (fail early, with a sentence)
+        from crawler_compliance.audit import log_files, verify_log
+    except ImportError as exc:
+        print(f"The crawler_compliance Scrapy add-on cannot be imported: {exc}", file=sys.stderr)
+        return 1
+
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = Path(
+        tempfile.mkdtemp(prefix=time.strftime("run-%Y%m%d-%H%M%S-"), dir=args.output_dir)
+    )
+    audit_path = run_dir / "audit.jsonl"
+    crawl_log = run_dir / "crawl.log"
+
+    started = time.monotonic()
+    with (
+        loopback_only() as escapes,
+        StandInWeb(on_request=_allow_recorded(audit_path, log_files)) as web,
+    ):
+        stats = _crawl(web.proxy_url, audit_path, crawl_log)
+        seen = web.requests
+    elapsed = time.monotonic() - started
+
+    records = _read_records(log_files(audit_path))
+    report = verify_log(str(audit_path))
+
+    problems: list[str] = []
+    _print_decisions(records)
+    _print_requests(seen, problems)
+    _print_audit(audit_path, report, crawl_log, problems)
+    _check_recorded_first(seen, problems)
+    problems.extend(f"something tried to leave loopback: {what}" for what in escapes)
+    if stats.get("finish_reason") != "finished":
+        problems.append(f"the crawl ended with {stats.get('finish_reason')!r}, see {crawl_log}")
+    if not records:
+        problems.append("the audit log holds no decisions at all")
+
+    pages = stats.get("response_received_count", 0)
+    print(
+        f"\nCrawl: {pages} responses received in {elapsed:.1f}s (Scrapy's log: {_rel(crawl_log)})."
+    )
+    if problems:
+        print(f"\n!!! RESULT: FAILED — {len(problems)} problem(s):")
+        for problem in problems:
+            lines = textwrap.wrap(problem, 110)
+            print(f"!!! - {lines[0]}")
+            for line in lines[1:]:
+                print(f"!!!   {line}")
+        return 1
+    print(
+        "\nRESULT: OK — no covered or blocked host was contacted, every request was "
+        "recorded as allowed\nbefore it reached the server, and the audit log verifies."
+    )
+    return 0
+
+
+def _crawl(proxy_url: str, audit_path: Path, crawl_log: Path) -> dict[str, Any]:
+    """Run the spider to completion in this process; return the crawl's stats."""
+    # Imported here: AsyncCrawlerProcess installs the asyncio reactor on creation.
+    from scrapy.crawler import AsyncCrawlerProcess
+
+    process = AsyncCrawlerProcess(
+        {
+            "ADDONS": {"crawler_compliance.Addon": 0},
+            "COMPLIANCE_POLICY_DIR": str(POLICY_DIR),
+            "COMPLIANCE_AUDIT_LOG": str(audit_path),
+            "COMPLIANCE_PURPOSE": PURPOSE,
+            "USER_AGENT": USER_AGENT,
+            "ROBOTSTXT_OBEY": False,  # crawler-compliance replaces it
+            "RETRY_TIMES": 1,
+            "DOWNLOAD_TIMEOUT": 5,
+            "CLOSESPIDER_TIMEOUT": CRAWL_TIME_LIMIT,
+            "TELNETCONSOLE_ENABLED": False,
+            "LOG_LEVEL": "INFO",
+            "LOG_FILE": str(crawl_log),
+        }
+    )
+    crawler = process.create_crawler(DemoSpider)
+    process.crawl(crawler, proxy=proxy_url)
+    process.start()
+    assert crawler.stats is not None
+    return crawler.stats.get_stats()
+
+
+def _allow_recorded(
+    audit_path: Path, log_files: Callable[[Path], list[Path]]
+) -> Callable[[str], bool]:
+    """The stand-in's per-request hook: is an allow record for this URL already written?
+
+    The middleware promises to write (and flush) the decision before the request
+    goes on, so by the time a request reaches the server its record must be in
+    the file. Checked while the request waits for its response.
+    """
+
+    def check(url: str) -> bool:
+        return any(
+            record.get("url") == url and record.get("verdict") == "allow"
+            for record in _read_records(log_files(audit_path))
+        )
+
+    return check
+
+
+def _read_records(paths: Iterable[Path]) -> list[dict[str, Any]]:
+    """Parse the audit log's JSON Lines, skipping a torn last line (verify reports it)."""
+    records = []
+    for path in paths:
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            continue
+        for line in lines:
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(record, dict):
+                records.append(record)
+    return records
+
+
+# --- (1) the decisions -------------------------------------------------------------
+
+_REQUEST_WIDTH = 38
+_CHECK_WIDTH = 9
+_REASON_WIDTH = 52
+
+
+def _print_decisions(records: list[dict[str, Any]]) -> None:
+    print(
+        "Decisions, in the order the audit log recorded them "
+        "(each written before its request could be sent):\n"
+    )
+    header = (
+        f"{'seq':>4}  {'verdict':7}  {'request':{_REQUEST_WIDTH}}  {'check':{_CHECK_WIDTH}}  reason"
+    )
+    print(header)
+    print(
+        f"{'-' * 4}  {'-' * 7}  {'-' * _REQUEST_WIDTH}  {'-' * _CHECK_WIDTH}  {'-' * _REASON_WIDTH}"
+    )
+    indent = " " * (4 + 2 + 7 + 2 + _REQUEST_WIDTH + 2)
+    for record in records:
+        verdict = str(record.get("verdict", "?"))
+        shown = verdict.upper() if verdict == "deny" else verdict
+        first = f"{record.get('seq', '?')!s:>4}  {shown:7}  {_shorten(record.get('url'))}  "
+        for index, (check, text) in enumerate(_explain(record)):
+            lines = textwrap.wrap(text, _REASON_WIDTH) or [""]
+            lead = first if index == 0 else indent
+            print(f"{lead}{check:{_CHECK_WIDTH}}  {lines[0]}")
+            for more in lines[1:]:
+                print(f"{indent}{'':{_CHECK_WIDTH}}  {more}")
+    denied = sum(1 for r in records if r.get("verdict") == "deny")
+    print(f"\n{len(records)} decisions: {len(records) - denied} allowed, {denied} denied.")
+
+
+def _explain(record: dict[str, Any]) -> list[tuple[str, str]]:
+    """The reasons worth showing: every denying one, else the ones that allowed it."""
+    reasons = [r for r in record.get("reasons") or [] if isinstance(r, dict)]
+    wanted = "deny" if record.get("verdict") == "deny" else "allow"
+    shown = [r for r in reasons if r.get("outcome") == wanted]
+    if not shown:
+        shown = [r for r in reasons if r.get("outcome") == "info"][:1]
+    if not shown:
+        return [("-", "no check objected")]
+    return [(str(r.get("check", "?")), _reason_text(r, record)) for r in shown]
+
+
+def _reason_text(reason: dict[str, Any], record: dict[str, Any]) -> str:
+    text = str(reason.get("message", "")).strip()
+    rule = reason.get("rule")
+    if rule and str(rule) not in text:
+        text += f" [{rule}]"
+    source = reason.get("source")
+    if source:
+        where = str(source) if "://" in str(source) else _rel(source)
+        if reason.get("line"):
+            where += f":{reason['line']}"
+        text += f" ({where})"
+    if reason.get("check") == "robots" and record.get("robots_status"):
+        status = str(record["robots_status"])
+        if status not in text:
+            text += f"; robots.txt fetch: {status}"
+    return text
+
+
+def _shorten(url: Any, width: int = _REQUEST_WIDTH) -> str:
+    text = str(url or "?")
+    if len(text) > width:
+        text = text[: width - 1] + "…"
+    return f"{text:{width}}"
+
+
+def _rel(path: Any) -> str:
+    """A policy file or output path relative to the repository, when it is inside it."""
+    text = str(path)
+    try:
+        return str(Path(text).resolve().relative_to(REPO_ROOT))
+    except (ValueError, OSError):
+        return text
+
+
+# --- (2) what the server received --------------------------------------------------
+
+
+def _print_requests(seen: list[SeenRequest], problems: list[str]) -> None:
+    print("\nWhat the stand-in web received, per host (robots.txt fetches included):\n")
+    print(
+        f"{'host':18}  {'total':>5}  {'robots':>6}  {'pages':>5}  "
+        f"{'expected':16}  {'because':44}  result"
+    )
+    print(f"{'-' * 18}  {'-' * 5}  {'-' * 6}  {'-' * 5}  {'-' * 16}  {'-' * 44}  ------")
+    hosts = list(EXPECTED) + sorted({s.host for s in seen} - set(EXPECTED))
+    for host in hosts:
+        mine = [s for s in seen if s.host == host]
+        robots = sum(1 for s in mine if s.is_robots_txt)
+        pages = len(mine) - robots
+        expect = EXPECTED.get(host)
+        failures = _judge(host, mine, expect)
+        problems.extend(failures)
+        result = "!! FAIL" if failures else "ok"
+        contact = expect.contact if expect else "not in the demo"
+        why = expect.why if expect else "-"
+        print(
+            f"{host:18}  {len(mine):>5}  {robots:>6}  {pages:>5}  {contact:16}  {why:44}  {result}"
+        )
+
+
+def _judge(host: str, mine: list[SeenRequest], expect: Expectation | None) -> list[str]:
+    if expect is None:
+        return [f"{host} is not a demo host but received {len(mine)} request(s)"]
+    pages = [s for s in mine if not s.is_robots_txt]
+    failures = []
+    if expect.contact == NONE and mine:
+        failures.append(
+            f"{host} must never be contacted ({expect.why}) but received {len(mine)} "
+            f"request(s): {', '.join(s.target for s in mine[:5])}"
+        )
+    elif expect.contact == ROBOTS_ONLY and pages:
+        failures.append(
+            f"{host} may only be asked for robots.txt ({expect.why}) but received "
+            f"{len(pages)} page request(s): {', '.join(s.target for s in pages[:5])}"
+        )
+    elif expect.contact == CRAWLED and not pages:
+        failures.append(
+            f"{host} should have been crawled ({expect.why}) but no page "
+            f"was requested: is the middleware denying too much?"
+        )
+    for prefix in expect.never:
+        hits = [s.target for s in mine if s.target.startswith(prefix)]
+        if hits:
+            failures.append(f"{host}{prefix} must never be requested but was: {', '.join(hits)}")
+    return failures
+
+
+def _check_recorded_first(seen: list[SeenRequest], problems: list[str]) -> None:
+    early = [s for s in seen if s.recorded_before is False]
+    for s in early:
+        problems.append(
+            f"{s.method} {s.url} reached the server with no allow record in the audit log"
+        )
+
+
+# --- (3) the audit log -------------------------------------------------------------
+
+
+def _print_audit(audit_path: Path, report: Any, crawl_log: Path, problems: list[str]) -> None:
+    print(f"\nAudit log: {_rel(audit_path)}")
+    files = getattr(report, "files", None) or [audit_path]
+    if len(files) > 1:
+        print(f"  (rotated over {len(files)} files: {', '.join(_rel(f) for f in files)})")
+    last_hash = getattr(report, "last_hash", None) or ""
+    if getattr(report, "ok", False):
+        print(
+            f"Verification: OK — {report.intact} of {report.records} records intact, "
+            f"hash chain unbroken, last seq {report.last_seq}, last hash {last_hash[:16]}…"
+        )
+    else:
+        problem = getattr(report, "problem", None) or "unknown problem"
+        print(f"Verification: !!! FAILED — {problem}")
+        problems.append(f"the audit log does not verify: {problem}")
+    if getattr(report, "torn_tail", False):
+        print("  (its last line is torn, as after a crash)")
+    print(f"Check it yourself: crawler-compliance audit verify {_rel(audit_path)}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
