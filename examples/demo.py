@@ -29,6 +29,7 @@ import sys
 import tempfile
 import textwrap
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,6 +101,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     audit_path = run_dir / "audit.jsonl"
     crawl_log = run_dir / "crawl.log"
 
+    print(
+        f"Crawling a loopback stand-in for the web with crawler-compliance on\n"
+        f"  policy: {_rel(POLICY_DIR)}/   purpose: {PURPOSE}   user agent: {USER_AGENT}\n"
+    )
     started = time.monotonic()
     with (
         loopback_only() as escapes,
@@ -110,14 +115,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     elapsed = time.monotonic() - started
 
     records = _read_records(log_files(audit_path))
-    report = verify_log(str(audit_path))
 
     problems: list[str] = []
     _print_decisions(records)
     _print_requests(seen, problems)
-    _print_audit(audit_path, report, crawl_log, problems)
+    _print_audit(audit_path, stats, verify_log, problems)
     _check_recorded_first(seen, problems)
-    problems.extend(f"something tried to leave loopback: {what}" for what in escapes)
+    for what, times in Counter(escapes).items():
+        problems.append(f"something tried to leave loopback: {what} ({times}x)")
     if stats.get("finish_reason") != "finished":
         problems.append(f"the crawl ended with {stats.get('finish_reason')!r}, see {crawl_log}")
     if not records:
@@ -351,24 +356,51 @@ def _check_recorded_first(seen: list[SeenRequest], problems: list[str]) -> None:
 # --- (3) the audit log -------------------------------------------------------------
 
 
-def _print_audit(audit_path: Path, report: Any, crawl_log: Path, problems: list[str]) -> None:
+def _print_audit(
+    audit_path: Path,
+    stats: dict[str, Any],
+    verify_log: Callable[..., Any],
+    problems: list[str],
+) -> None:
+    """Verify the hash chain, and that it still reaches the checkpoint the crawl reported.
+
+    The checkpoint (last sequence number and hash, kept in the crawl's stats and
+    log at close) lives outside the file: it is what makes a truncated log
+    detectable, since a chain cut short is otherwise still a valid chain.
+    """
     print(f"\nAudit log: {_rel(audit_path)}")
-    files = getattr(report, "files", None) or [audit_path]
-    if len(files) > 1:
-        print(f"  (rotated over {len(files)} files: {', '.join(_rel(f) for f in files)})")
-    last_hash = getattr(report, "last_hash", None) or ""
-    if getattr(report, "ok", False):
+    seq = stats.get("compliance/audit/last_seq")
+    digest = stats.get("compliance/audit/last_hash")
+    checkpoint = f"{seq}:{digest}" if seq is not None and digest else None
+    try:
+        report = verify_log(str(audit_path), checkpoint)
+    except (OSError, ValueError) as exc:
+        print(f"Verification: !!! FAILED — cannot verify it: {exc}")
+        problems.append(f"the audit log cannot be verified: {exc}")
+        return
+    if len(report.files) > 1:
+        print(f"  (rotated over {len(report.files)} files, verified as one chain)")
+    if report.ok:
         print(
             f"Verification: OK — {report.intact} of {report.records} records intact, "
-            f"hash chain unbroken, last seq {report.last_seq}, last hash {last_hash[:16]}…"
+            f"hash chain unbroken, last seq {report.last_seq}, last hash {report.last_hash[:16]}…"
         )
     else:
-        problem = getattr(report, "problem", None) or "unknown problem"
-        print(f"Verification: !!! FAILED — {problem}")
-        problems.append(f"the audit log does not verify: {problem}")
-    if getattr(report, "torn_tail", False):
+        print(f"Verification: !!! FAILED — {report.problem}")
+        problems.append(f"the audit log does not verify: {report.problem}")
+    if report.torn_tail:
         print("  (its last line is torn, as after a crash)")
-    print(f"Check it yourself: crawler-compliance audit verify {_rel(audit_path)}")
+    if checkpoint:
+        state = "reached unchanged" if report.ok else "NOT reached"
+        print(f"Checkpoint from the crawl's stats at close: {seq}:{str(digest)[:16]}… ({state})")
+    else:
+        print("!!! The crawl reported no checkpoint (compliance/audit/last_seq, last_hash).")
+        problems.append("the crawl's stats hold no audit checkpoint, so truncation would go unseen")
+    shown = f"{seq}:{digest}" if checkpoint else ""
+    print(
+        f"Check it yourself: crawler-compliance audit verify {_rel(audit_path)}"
+        + (f" --checkpoint {shown}" if shown else "")
+    )
 
 
 if __name__ == "__main__":

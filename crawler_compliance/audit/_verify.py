@@ -81,7 +81,7 @@ def verify_log(path: str | os.PathLike[str],
     problem: _Problem | None = None
     # Rotated numbers run 1, 2, 3 ... with no gaps; a gap is a deleted file.
     numbers = [n for n, _ in rotated_segments(Path(path))]
-    gap = next((n for i, n in enumerate(numbers) if n != (numbers[0] + i)), None)
+    gap = next((numbers[0] + i for i, n in enumerate(numbers) if n != numbers[0] + i), None)
     for index, file in enumerate(files):
         is_last_file = index == len(files) - 1
         with open(file, "rb") as handle:

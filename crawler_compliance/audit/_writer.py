@@ -39,6 +39,7 @@ _TAIL_CHUNK = 64 * 1024
 # fdatasync is enough for appends: it also flushes the size change needed to
 # read the data back. Module-level names so tests can count the calls.
 _sync = getattr(os, "fdatasync", os.fsync)
+_os_write = os.write
 _monotonic = time.monotonic
 
 
@@ -245,7 +246,7 @@ class AuditLog:
         view = memoryview(line)
         try:
             while view:
-                written = os.write(self._fd, view)
+                written = _os_write(self._fd, view)
                 view = view[written:]
         except OSError as exc:
             # A partial line may now end the file; appending after it would

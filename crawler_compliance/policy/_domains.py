@@ -57,7 +57,9 @@ def make_extractor(suffix_list_file: str | None = None) -> tldextract.TLDExtract
     try:
         extractor("example.com")  # load the list now, not on the first request
     except Exception as exc:
-        raise ValueError(f"public suffix list {suffix_list_file!r} cannot be loaded: {exc}") from exc
+        raise ValueError(
+            f"public suffix list {suffix_list_file!r} cannot be loaded: {exc}"
+        ) from exc
     return extractor
 
 
@@ -84,7 +86,8 @@ def describe(value: Any) -> str:
     return type(value).__name__
 
 
-def _to_ascii(text: str) -> str:
+def to_ascii(text: str) -> str:
+    """Lower-case ASCII form of a host name, encoding Unicode as Scrapy (w3lib) does."""
     if text.isascii():
         return text.lower()
     return unicodedata.normalize("NFKC", text).encode("idna").decode("ascii").lower()
@@ -126,7 +129,7 @@ def normalize_domain(value: Any) -> str:
         raise bad(f"drop the '*.'; a domain already covers every host under it: {value[2:]!r}")
     text = value[:-1] if value.endswith(".") else value
     try:
-        ascii_name = _to_ascii(text)
+        ascii_name = to_ascii(text)
     except UnicodeError:
         raise bad("it cannot be encoded as an internationalised domain name") from None
     labels = ascii_name.split(".")
@@ -168,7 +171,7 @@ def normalize_brand(value: Any) -> str:
             "every public suffix (list full names under 'domains')"
         )
     try:
-        label = _to_ascii(value)
+        label = to_ascii(value)
     except UnicodeError:
         raise ValueError(
             f"{shown} is not a brand (it cannot be encoded as an internationalised label)"

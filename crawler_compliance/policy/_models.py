@@ -123,6 +123,15 @@ def _date(value: Any) -> Any:
         raise ValueError(f"{value!r} is not a valid date ({exc})") from None
 
 
+def _product_token(value: Any) -> Any:
+    if isinstance(value, str) and not re.fullmatch(r"[A-Za-z_-]+", value):
+        raise ValueError(
+            f"{value!r} is not a robots.txt product token (RFC 9309 §2.2.1 allows only "
+            "letters, '_' and '-', e.g. 'ComplianceDemoBot')"
+        )
+    return value
+
+
 def _url(value: Any) -> Any:
     if isinstance(value, str) and not re.match(r"https?://[^\s/]+", value):
         raise ValueError(f"{value!r} is not a web address starting with http:// or https://")
@@ -150,6 +159,7 @@ Url = Annotated[str, BeforeValidator(_url)]
 Domain = Annotated[str, BeforeValidator(normalize_domain)]
 Brand = Annotated[str, BeforeValidator(normalize_brand)]
 Network = Annotated[str, BeforeValidator(normalize_network)]
+ProductToken = Annotated[str, BeforeValidator(_product_token)]
 UrlPath = Annotated[str, BeforeValidator(_path)]
 Sha256 = Annotated[str, BeforeValidator(_sha256)]
 
@@ -183,7 +193,7 @@ class PolicyModel(BaseModel):
 class CrawlerConfig(PolicyModel):
     """Who is crawling and why."""
 
-    product_token: Annotated[str, StringConstraints(pattern=r"^[A-Za-z_-]+$")] = Field(
+    product_token: ProductToken = Field(
         description="The crawler's robots.txt product token (RFC 9309 §2.2.1): letters, '_' "
         "and '-' only, e.g. 'ComplianceDemoBot'. robots.txt groups are matched against it.",
     )
@@ -473,8 +483,7 @@ class Permission(PolicyModel):
         if self.granted and self.expires and self.expires < self.granted:
             raise FieldError(
                 ("expires",),
-                f"the permission expires ({self.expires}) before it was granted "
-                f"({self.granted})",
+                f"the permission expires ({self.expires}) before it was granted ({self.granted})",
             )
         return self
 
@@ -483,9 +492,7 @@ class Terms(PolicyModel):
     """The site's terms of service and legal's review of them."""
 
     url: Url = Field(description="Where the terms are published.")
-    reviewed: Date | None = Field(
-        default=None, description="When legal reviewed them, YYYY-MM-DD."
-    )
+    reviewed: Date | None = Field(default=None, description="When legal reviewed them, YYYY-MM-DD.")
     reviewer: Text | None = Field(default=None, description="Who reviewed them.")
     verdict: Literal["allowed", "prohibited", "conditional"] | None = Field(
         default=None,

@@ -187,9 +187,7 @@ def _describe(node: Node) -> str:
     return "a value"
 
 
-def _build(
-    node: Node, path: Path, positions: dict[Path, Position], issues: list[YamlIssue]
-) -> Any:
+def _build(node: Node, path: Path, positions: dict[Path, Position], issues: list[YamlIssue]) -> Any:
     """Turn a composed node into plain Python data, recording positions on the way."""
     if isinstance(node, ScalarNode):
         return _scalar(node)
@@ -229,8 +227,10 @@ def _build(
                 continue
             first_seen[key] = key_line
             line, col = _pos(value_node)
-            if isinstance(value_node, ScalarNode) and value_node.value == "" and not (
-                value_node.style
+            if (
+                isinstance(value_node, ScalarNode)
+                and value_node.value == ""
+                and not (value_node.style)
             ):
                 # ``key:`` with nothing after it: PyYAML marks the empty value where the
                 # next token starts; point at the key instead.
@@ -280,9 +280,7 @@ def parse(text: str) -> Document:
         loader.dispose()
 
     if root is None or (isinstance(root, ScalarNode) and root.tag == _NULL):
-        raise YamlError(
-            [YamlIssue(1, 1, (), "the file is empty; expected a mapping of fields")]
-        )
+        raise YamlError([YamlIssue(1, 1, (), "the file is empty; expected a mapping of fields")])
     if not isinstance(root, MappingNode):
         line, col = _pos(root)
         found = "a list" if isinstance(root, SequenceNode) else f"the value {root.value!r}"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scrapy import Request, signals
@@ -87,6 +88,7 @@ class ComplianceMiddleware:
             suffix_list_file=config.suffix_list,
         )
         audit_policy = policy.config.audit
+        Path(config.audit_log).parent.mkdir(parents=True, exist_ok=True)
         self.audit = AuditLog(
             config.audit_log,
             fsync_every=config.audit_fsync_every or audit_policy.fsync_every,

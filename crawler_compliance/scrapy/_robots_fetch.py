@@ -130,9 +130,10 @@ class EngineRobotsFetcher:
             location = response.headers.get(b"Location")
             if 300 <= status < 400 and location:
                 target = urljoin(url, location.decode("latin-1"))
-                looped = target in chain or target == robots_url
-                chain.append(target)
-                if looped or len(chain) > MAX_REDIRECTS:
+                chain.append(url)  # the URLs we were redirected from, like redirect_urls
+                if target in chain:
+                    return robots_from_fetch(status=status, redirects=[*chain, target])
+                if len(chain) > MAX_REDIRECTS:
                     return robots_from_fetch(status=status, redirects=chain)
                 if self.offsite(target):
                     return robots_from_fetch(

@@ -1,0 +1,265 @@
+"""Load a policy directory: ``policy.yaml``, ``notices/*.yaml``, ``sites/*.yaml``.
+
+Every file is read (at most :data:`MAX_FILE_BYTES`), decoded, parsed by the
+safe positional reader and validated; then the files are checked against each
+other (unique ids, known ``superseded_by`` targets, one site record per
+domain). All problems of all files are collected before :class:`PolicyError`
+is raised, so one run of ``crawler-compliance validate`` shows everything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
+
+from crawler_compliance.policy._errors import PolicyError, PolicyIssue, issues_from_validation
+from crawler_compliance.policy._models import (
+    Notice,
+    PolicyConfig,
+    PolicyModel,
+    SiteRecord,
+    SourceRef,
+)
+from crawler_compliance.policy._yaml import Document, YamlError, decode, parse
+
+MAX_FILE_BYTES = 1024 * 1024  # policy files are a few KiB; anything near this is a mistake
+YAML_SUFFIXES = (".yaml", ".yml")
+
+M = TypeVar("M", bound=PolicyModel)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A loaded, valid policy directory.
+
+    ``notices`` and ``sites`` are in file-path order. ``fingerprint`` is the
+    SHA-256 (hex) over every loaded file, path-sorted, each contributing its
+    relative POSIX path, a NUL byte, its length as 8 big-endian bytes and its
+    bytes: any edit, rename, addition or removal changes it. ``files`` are the
+    loaded files' display paths (``directory`` joined with the relative path).
+    """
+
+    config: PolicyConfig
+    notices: tuple[Notice, ...]
+    sites: tuple[SiteRecord, ...]
+    fingerprint: str
+    directory: Path
+    files: tuple[str, ...]
+
+
+@dataclass
+class _Loaded:
+    document: Document
+    display: str
+    model: Any = None  # the validated model, None when the file has errors
+
+    @property
+    def ident(self) -> str | None:
+        data = self.document.data
+        value = data.get("id") if isinstance(data, dict) else None
+        return value if isinstance(value, str) else None
+
+
+def _display(directory: str, relative: str) -> str:
+    return os.path.join(directory, relative)
+
+
+def _read(path: Path, display: str) -> bytes | PolicyIssue:
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        return PolicyIssue(display, 1, 1, "", f"cannot read the file: {exc.strerror or exc}")
+    if len(raw) > MAX_FILE_BYTES:
+        return PolicyIssue(
+            display,
+            1,
+            1,
+            "",
+            f"the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB; policy files are "
+            "a few KiB (is this the right file?)",
+        )
+    return raw
+
+
+def _load_file(
+    raw: bytes, display: str, model: type[M], issues: list[PolicyIssue]
+) -> _Loaded | None:
+    try:
+        document = parse(decode(raw))
+    except YamlError as exc:
+        issues.extend(PolicyIssue(display, i.line, i.col, "", i.message) for i in exc.issues)
+        return None
+    file_issues = [
+        PolicyIssue(display, i.line, i.col, ".".join(map(str, i.path)), i.message)
+        for i in document.issues
+    ]
+    loaded = _Loaded(document, display)
+    try:
+        instance = model.model_validate(document.data)
+    except ValidationError as exc:
+        file_issues.extend(
+            issues_from_validation(
+                exc.errors(include_url=False), model, display, document.positions
+            )
+        )
+    else:
+        lines = {path: pos.line for path, pos in document.positions.items()}
+        id_pos = document.positions.get(("id",))
+        instance._set_source(SourceRef(display, id_pos.key_line if id_pos else 1), lines)
+        if not file_issues:
+            loaded.model = instance
+    issues.extend(sorted(file_issues, key=lambda i: (i.line, i.col)))
+    return loaded
+
+
+def _yaml_files(
+    directory: Path, sub: str, display_dir: str, issues: list[PolicyIssue]
+) -> list[str]:
+    folder = directory / sub
+    if not folder.exists():
+        return []
+    if not folder.is_dir():
+        issues.append(
+            PolicyIssue(_display(display_dir, sub), 1, 1, "", "expected a directory, found a file")
+        )
+        return []
+    return sorted(
+        f"{sub}/{entry.name}"
+        for entry in folder.iterdir()
+        if entry.name.endswith(YAML_SUFFIXES) and not entry.name.startswith(".") and entry.is_file()
+    )
+
+
+def _at(loaded: _Loaded, *path: str | int) -> tuple[int, int]:
+    pos = loaded.document.positions.get(path)
+    return (pos.line, pos.col) if pos else (1, 1)
+
+
+def _cross_checks(notices: list[_Loaded], sites: list[_Loaded], issues: list[PolicyIssue]) -> None:
+    def issue(loaded: _Loaded, path: tuple[str | int, ...], message: str) -> None:
+        line, col = _at(loaded, *path)
+        issues.append(PolicyIssue(loaded.display, line, col, ".".join(map(str, path)), message))
+
+    # Ids are compared even in files with other errors, so one run reports both.
+    for kind, records in (("notice", notices), ("site record", sites)):
+        seen: dict[str, _Loaded] = {}
+        for loaded in records:
+            ident = loaded.ident
+            if ident is None:
+                continue
+            if ident in seen:
+                first = seen[ident]
+                issue(
+                    loaded,
+                    ("id",),
+                    f"duplicate {kind} id {ident!r}; {first.display}:{_at(first, 'id')[0]} "
+                    "uses it already",
+                )
+            else:
+                seen[ident] = loaded
+
+    notice_ids = {loaded.ident for loaded in notices}
+    for loaded in notices:
+        target = loaded.model.superseded_by if loaded.model else None
+        if target and target not in notice_ids:
+            issue(loaded, ("superseded_by",), f"no notice has the id {target!r}")
+
+    owners: dict[str, tuple[_Loaded, int]] = {}
+    for loaded in sites:
+        if loaded.model is None:
+            continue
+        for index, domain in enumerate(loaded.model.domains):
+            if domain in owners:
+                other, other_index = owners[domain]
+                if other is loaded:
+                    message = f"{domain!r} is listed twice in this record"
+                else:
+                    line = _at(other, "domains", other_index)[0]
+                    message = (
+                        f"{domain!r} is already covered by site record "
+                        f"{other.model.id!r} ({other.display}:{line}); "
+                        "one record per domain"
+                    )
+                issue(loaded, ("domains", index), message)
+            else:
+                owners[domain] = (loaded, index)
+
+
+def load_policy(directory: str | os.PathLike[str]) -> Policy:
+    """Load and validate a policy directory.
+
+    Raises :class:`PolicyError` listing every problem in every file. A missing
+    ``policy.yaml`` is an error; missing ``notices/`` or ``sites/`` directories
+    mean no notices or no site records. Only ``*.yaml`` / ``*.yml`` files directly
+    inside those directories are read; other files are ignored.
+    """
+    display_dir = os.fspath(directory)
+    root = Path(directory)
+    if not root.is_dir():
+        what = "does not exist" if not root.exists() else "is not a directory"
+        raise PolicyError([PolicyIssue(display_dir, 1, 1, "", f"the policy directory {what}")])
+
+    issues: list[PolicyIssue] = []
+    relatives = ["policy.yaml"]
+    relatives += _yaml_files(root, "notices", display_dir, issues)
+    relatives += _yaml_files(root, "sites", display_dir, issues)
+
+    contents: dict[str, bytes] = {}
+    config: _Loaded | None = None
+    notices: list[_Loaded] = []
+    sites: list[_Loaded] = []
+    for relative in relatives:
+        display = _display(display_dir, relative)
+        path = root / relative
+        if relative == "policy.yaml" and not path.is_file():
+            issues.append(
+                PolicyIssue(
+                    display,
+                    1,
+                    1,
+                    "",
+                    "file not found; every policy directory needs a policy.yaml "
+                    "(it declares the crawler's product token and purpose)",
+                )
+            )
+            continue
+        raw = _read(path, display)
+        if isinstance(raw, PolicyIssue):
+            issues.append(raw)
+            continue
+        contents[relative] = raw
+        if relative == "policy.yaml":
+            config = _load_file(raw, display, PolicyConfig, issues)
+        elif relative.startswith("notices/"):
+            loaded = _load_file(raw, display, Notice, issues)
+            if loaded:
+                notices.append(loaded)
+        else:
+            loaded = _load_file(raw, display, SiteRecord, issues)
+            if loaded:
+                sites.append(loaded)
+
+    _cross_checks(notices, sites, issues)
+    if issues or config is None or config.model is None:
+        order = {_display(display_dir, relative): n for n, relative in enumerate(relatives)}
+        issues.sort(key=lambda i: (order.get(i.path, -1), i.line, i.col))
+        raise PolicyError(issues)
+
+    digest = hashlib.sha256()
+    for relative in sorted(contents):
+        data = contents[relative]
+        digest.update(relative.encode("utf-8") + b"\0" + len(data).to_bytes(8, "big") + data)
+    return Policy(
+        config=config.model,
+        notices=tuple(loaded.model for loaded in notices),
+        sites=tuple(loaded.model for loaded in sites),
+        fingerprint=digest.hexdigest(),
+        directory=root,
+        files=tuple(_display(display_dir, relative) for relative in sorted(contents)),
+    )

@@ -1,0 +1,95 @@
+"""pytest plugin: compliance tests in CI, next to a crawler's own tests.
+
+Registered through the ``pytest11`` entry point, so it is active wherever
+crawler-compliance is installed. It only adds options and fixtures; it never
+changes a test run that does not use them.
+
+Options (or ini keys without the dashes, e.g. ``compliance_policies``):
+
+``--compliance-policies DIR``
+    the policy directory (default ``policies``).
+``--compliance-purpose PURPOSE``
+    the declared crawl purpose (default: the policy's).
+
+Fixtures:
+
+``compliance_policy``
+    the loaded policy (session scope); an invalid policy fails the test with
+    every located error.
+``compliance_checker``
+    a :class:`ComplianceChecker` for that policy (session scope).
+``compliance_check``
+    ``compliance_check(url) -> Decision``, offline (registry and site
+    records): assert ``.allowed`` or inspect ``.reasons``.
+``compliance_spiders``
+    ``compliance_spiders(project_dir=".") -> list[SpiderFinding]``: every
+    spider of a Scrapy project with the decision for each of its
+    ``start_urls`` and ``allowed_domains``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from crawler_compliance._decision import Decision
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("compliance", "crawler-compliance")
+    group.addoption("--compliance-policies", dest="compliance_policies", default=None,
+                    metavar="DIR", help="policy directory for compliance_* fixtures "
+                    "(default: policies)")
+    group.addoption("--compliance-purpose", dest="compliance_purpose", default=None,
+                    help="declared crawl purpose for compliance_* fixtures")
+    parser.addini("compliance_policies", "policy directory for compliance_* fixtures",
+                  default="policies")
+    parser.addini("compliance_purpose", "declared crawl purpose", default="")
+
+
+def _option(config: pytest.Config, name: str) -> str | None:
+    value = config.getoption(name)
+    if value:
+        return str(value)
+    ini = config.getini(name)
+    return str(ini) if ini else None
+
+
+@pytest.fixture(scope="session")
+def compliance_policy(pytestconfig: pytest.Config) -> Any:
+    from crawler_compliance.policy import PolicyError, load_policy
+
+    directory = _option(pytestconfig, "compliance_policies") or "policies"
+    try:
+        return load_policy(directory)
+    except PolicyError as exc:
+        pytest.fail(f"policy {directory} does not load:\n{exc}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def compliance_checker(pytestconfig: pytest.Config, compliance_policy: Any) -> Any:
+    from crawler_compliance._checker import ComplianceChecker
+
+    return ComplianceChecker(
+        compliance_policy, purpose=_option(pytestconfig, "compliance_purpose")
+    )
+
+
+@pytest.fixture
+def compliance_check(compliance_checker: Any) -> Callable[[str], Decision]:
+    def check(url: str) -> Decision:
+        return compliance_checker.decide(url, None, offline=True)
+
+    return check
+
+
+@pytest.fixture
+def compliance_spiders(compliance_checker: Any) -> Callable[..., list[Any]]:
+    from crawler_compliance._spiders import check_project_spiders
+
+    def run(project_dir: str = ".") -> list[Any]:
+        return check_project_spiders(compliance_checker, project_dir)
+
+    return run

@@ -1,0 +1,157 @@
+"""robots.txt text to groups, line by line, as RFC 9309 §2.1-2.2 describes.
+
+The parser keeps raw values and line numbers only; patterns are normalised
+and compiled later, for the groups a crawler actually asks about, so parsing a
+file with ten thousand groups costs one pass over its lines.
+
+Grouping (RFC 9309 §2.1): consecutive ``user-agent`` lines open a group; the
+group ends only at a ``user-agent`` line that follows at least one
+``allow``/``disallow`` line. Other records (``sitemap``, ``crawl-delay``,
+unknown lines, blank lines) neither end nor split a group. Rules before the
+first ``user-agent`` line belong to no group and are ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from crawler_compliance.robots._signals import SignalLine, parse_signal_line
+from crawler_compliance.robots._useragent import agent_key
+
+UA, ALLOW, DISALLOW, SITEMAP, DELAY, RATE, SIGNAL = range(7)
+
+# Keys are case-insensitive (RFC 9309 §2.2). The misspellings are those
+# Google's parser accepts; each only ever reads as the directive it resembles,
+# so accepting them cannot widen what a crawler may fetch beyond what the
+# site wrote (an accepted "dissallow" only restricts).
+_KEYS = {
+    "user-agent": UA, "useragent": UA, "user agent": UA, "user_agent": UA,
+    "allow": ALLOW,
+    "disallow": DISALLOW, "dissallow": DISALLOW, "dissalow": DISALLOW,
+    "disalow": DISALLOW, "diasllow": DISALLOW, "disallaw": DISALLOW,
+    "sitemap": SITEMAP, "site-map": SITEMAP, "sitemaps": SITEMAP,
+    "crawl-delay": DELAY, "crawldelay": DELAY, "crawl delay": DELAY, "crawl_delay": DELAY,
+    "request-rate": RATE, "requestrate": RATE, "request rate": RATE, "request_rate": RATE,
+    "content-signal": SIGNAL, "content-signals": SIGNAL, "content-usage": SIGNAL,
+}
+
+# Line ends are CR, LF or CRLF only (RFC 9309 §2.2). str.splitlines() also
+# splits at form feeds, U+2028 and others, so it is used only when none occur.
+_OTHER_BREAKS = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]").search
+_EOL = re.compile(r"\r\n|\r|\n")
+
+
+@dataclass
+class Group:
+    agents: list[str] = field(default_factory=list)  # values as written
+    rules: list[tuple[int, bool, str, str]] = field(default_factory=list)  # line, allow, value, text
+    has_rules: bool = False  # an allow/disallow line was seen: the next user-agent starts a group
+    crawl_delay: tuple[int, str] | None = None
+    request_rate: tuple[int, str] | None = None
+    signals: list[SignalLine] = field(default_factory=list)
+
+
+@dataclass
+class Parsed:
+    groups: list[Group]
+    index: dict[str, list[int]]  # agent key ("*" or lower-case token) -> group indexes
+    sitemaps: list[str]
+    signals: list[SignalLine]  # AI-usage lines before any user-agent: they apply to all
+    unknown: list[tuple[int, str]]
+
+
+def split_lines(text: str) -> list[str]:
+    if _OTHER_BREAKS(text):
+        return _EOL.split(text)
+    lines = text.splitlines()
+    return lines
+
+
+def _salvage(line: str) -> tuple[int | None, str]:
+    """Google-style leniency: ``Disallow /x`` and ``User agent: x`` without a usable colon."""
+    words = line.split(None, 2)
+    for count in (2, 1):
+        if len(words) > count - 1:
+            key = " ".join(words[:count]).lower().rstrip(":")
+            kind = _KEYS.get(key)
+            if kind is not None:
+                rest = line.split(None, count)
+                value = rest[count] if len(rest) > count else ""
+                return kind, value.lstrip(":").strip()
+    return None, ""
+
+
+def parse_lines(text: str, *, truncated: bool = False) -> Parsed:
+    groups: list[Group] = []
+    index: dict[str, list[int]] = {}
+    sitemaps: list[str] = []
+    global_signals: list[SignalLine] = []
+    unknown: list[tuple[int, str]] = []
+    current: Group | None = None
+    keys = _KEYS
+    lines = split_lines(text)
+    last = len(lines)
+
+    for number, line in enumerate(lines, 1):
+        hash_at = line.find("#")  # comments run to the end of the line (RFC 9309 §2.2)
+        if hash_at >= 0:
+            line = line[:hash_at]
+        colon = line.find(":")
+        if colon > 0:
+            kind = keys.get(line[:colon].strip().lower())
+            value = line[colon + 1:].strip()
+            if kind is None:
+                kind, value = _salvage(line)
+        else:
+            line = line.strip()
+            if not line:
+                continue
+            kind, value = _salvage(line)
+        if kind is None:
+            stripped = line.strip()
+            if stripped:
+                unknown.append((number, stripped))
+            continue
+
+        if kind == UA:
+            if current is None or current.has_rules:
+                current = Group()
+                groups.append(current)
+            key = agent_key(value)
+            if key:
+                bucket = index.setdefault(key, [])
+                if not bucket or bucket[-1] != len(groups) - 1:
+                    bucket.append(len(groups) - 1)
+            current.agents.append(value)
+        elif kind == ALLOW or kind == DISALLOW:
+            if current is None:
+                # RFC 9309 §2.1: rules must follow a user-agent line.
+                unknown.append((number, line.strip()))
+                continue
+            current.has_rules = True
+            if value:  # an empty value matches nothing (RFC 9309 §2.2.2)
+                if truncated and number == last and kind == ALLOW:
+                    # The size cap cut this line: a shortened Allow would allow more.
+                    unknown.append((number, line.strip()))
+                    continue
+                current.rules.append((number, kind == ALLOW, value, line.strip()))
+        elif kind == SITEMAP:
+            if value:  # RFC 9309 §2.2.4: sitemaps are not tied to any group
+                sitemaps.append(value)
+        elif kind == SIGNAL:
+            signal = parse_signal_line(number, value)
+            if signal is None:
+                unknown.append((number, line.strip()))
+            elif current is None:
+                global_signals.append(signal)
+            else:
+                current.signals.append(signal)
+        elif current is None:
+            unknown.append((number, line.strip()))
+        elif kind == DELAY:
+            if current.crawl_delay is None:
+                current.crawl_delay = (number, value)
+        elif current.request_rate is None:
+            current.request_rate = (number, value)
+    return Parsed(groups, index, sitemaps, global_signals, unknown)

@@ -1,0 +1,79 @@
+"""Start-up: the add-on, the settings, and a crawl that must not start unchecked."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from scrapy.utils.defer import deferred_f_from_coro_f
+from scrapy.utils.test import get_crawler
+
+from crawler_compliance.policy import PolicyError
+from crawler_compliance.scrapy import ComplianceConfigError
+from tests.loopback import LoopbackServer
+from tests.scrapy.crawling import ListSpider, base_settings, crawl
+
+pytestmark = pytest.mark.crawl
+
+
+@deferred_f_from_coro_f
+async def test_invalid_policy_stops_the_crawl_with_located_errors(
+    server: LoopbackServer, policy_dir: Path, audit_path: Path, caplog
+) -> None:
+    (policy_dir / "policy.yaml").write_text("version: 1\ncrawler:\n  purpse: research\n")
+    with pytest.raises(PolicyError):
+        await crawl(base_settings(policy_dir, audit_path), ["http://open.example/"],
+                    proxy=server.proxy)
+    assert server.received == []
+    assert "policy.yaml:3:3" in caplog.text
+
+
+@deferred_f_from_coro_f
+async def test_missing_policy_dir_setting_stops_the_crawl(
+    server: LoopbackServer, audit_path: Path
+) -> None:
+    settings = base_settings(Path("unused"), audit_path)
+    del settings["COMPLIANCE_POLICY_DIR"]
+    with pytest.raises(ComplianceConfigError, match="COMPLIANCE_POLICY_DIR"):
+        await crawl(settings, ["http://open.example/"], proxy=server.proxy)
+    assert server.received == []
+
+
+@deferred_f_from_coro_f
+async def test_switching_off_is_honoured_but_audited(
+    server: LoopbackServer, policy_dir: Path, audit_path: Path, caplog
+) -> None:
+    settings = base_settings(policy_dir, audit_path, COMPLIANCE_ENABLED=False)
+    result = await crawl(settings, ["http://open.example/"], proxy=server.proxy)
+    assert result.fetched_urls == ["http://open.example/"]
+    [record] = result.records
+    assert "disabled by COMPLIANCE_ENABLED=False" in record["reasons"][0]["message"]
+    assert "project priority" in record["reasons"][0]["message"]
+    assert "compliance checks disabled" in caplog.text
+
+
+def test_addon_registers_the_middleware_before_scrapys_robots_middleware(
+    policy_dir: Path, audit_path: Path
+) -> None:
+    settings = base_settings(policy_dir, audit_path)
+    settings["DOWNLOADER_MIDDLEWARES"] = {"crawler_compliance.ComplianceMiddleware": None}
+    crawler = get_crawler(ListSpider, settings)
+    crawler._apply_settings()
+    middlewares = crawler.settings.getwithbase("DOWNLOADER_MIDDLEWARES")
+    ours = [v for k, v in middlewares.items() if "ComplianceMiddleware" in str(k)]
+    assert ours == [75]
+    assert ours[0] < middlewares["scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware"]
+
+
+@deferred_f_from_coro_f
+async def test_listing_the_middleware_by_hand_works(
+    server: LoopbackServer, policy_dir: Path, audit_path: Path
+) -> None:
+    settings = base_settings(policy_dir, audit_path)
+    del settings["ADDONS"]
+    settings["DOWNLOADER_MIDDLEWARES"] = {"crawler_compliance.ComplianceMiddleware": 75}
+    result = await crawl(settings, ["http://www.youtube.com/"], proxy=server.proxy)
+    assert server.received == []
+    assert json.loads(audit_path.read_text().splitlines()[0])["verdict"] == "deny"
+    assert result.stats["compliance/registry/denied"] == 1

@@ -1,0 +1,89 @@
+"""Canonical hosts: what the downloader connects to, and what we refuse to guess."""
+
+from __future__ import annotations
+
+import pytest
+
+from crawler_compliance._hosts import AmbiguousURL, UnfetchableURL, canonicalize
+
+
+@pytest.mark.parametrize(
+    ("url", "host", "port"),
+    [
+        ("http://WWW.YouTube.COM./x", "www.youtube.com", 80),
+        ("https://www.youtube.com/watch?v=1", "www.youtube.com", 443),
+        ("http://%77ww.youtube.com/", "www.youtube.com", 80),
+        ("http://ｙｏｕｔｕｂｅ.com/", "youtube.com", 80),  # full-width, NFKC
+        ("http://google。com/", "google.com", 80),  # ideographic full stop
+        ("http://user:pw@youtube.com:80/", "youtube.com", 80),
+        ("http://bücher.de/", "xn--bcher-kva.de", 80),
+        ("http://XN--BCHER-KVA.de/", "xn--bcher-kva.de", 80),
+        ("  http://example.org/  ", "example.org", 80),
+        ("http://example.org:8080/", "example.org", 8080),
+        ("http://example.org:/", "example.org", 80),
+        ("http://[::1]:8080/", "::1", 8080),
+        ("http://[::ffff:1.2.3.4]/", "1.2.3.4", 80),
+        ("http://2130706433/", "127.0.0.1", 80),
+        ("http://0x7f.1/", "127.0.0.1", 80),
+        ("http://0177.0.0.1/", "127.0.0.1", 80),
+        ("http://google.com%2Eevil.example/", "google.com.evil.example", 80),
+        ("HTTP://Example.ORG", "example.org", 80),
+    ],
+)
+def test_canonical_host(url: str, host: str, port: int) -> None:
+    canonical = canonicalize(url)
+    assert (canonical.host, canonical.port) == (host, port)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://evil.example\\@google.com/",
+        "http://a@b@google.com/",
+        "http://google.com:80x/",
+        "http://google.com:65536/",
+        "http://google.com:0/",
+        "http://goo\tgle.com/",
+        "http://goo\ngle.com/",
+        "http://google.com\x00.evil/",
+        "http://google.com%00.evil.example/",
+        "http://exa mple.com/",
+        "http://google..com/",
+        "http://google.com../",
+        "http://1.2.3.4.5/",
+        "http://999.1.1.1/",
+        "http://08.1.1.1/",
+        "http://[fe80::1%25eth0]/",
+        "http://[not-ipv6]/",
+        "http://%ff%fe.example/",
+        "http://www.-bad.com/",
+    ],
+)
+def test_ambiguous_hosts_are_refused(url: str) -> None:
+    with pytest.raises(AmbiguousURL):
+        canonicalize(url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["", "not a url", "ftp://example.org/", "file:///etc/passwd", "data:,x", "http:///x",
+     "http:example.org", "javascript:alert(1)", "//example.org/"],
+)
+def test_unfetchable_urls_are_refused(url: str) -> None:
+    with pytest.raises(UnfetchableURL):
+        canonicalize(url)
+
+
+def test_origin_and_robots_url() -> None:
+    canonical = canonicalize("https://User@Example.ORG:443/a/b?q#f")
+    assert canonical.origin == ("https", "example.org", 443)
+    assert canonical.robots_url == "https://example.org/robots.txt"
+    assert canonicalize("http://[::1]:81/").robots_url == "http://[::1]:81/robots.txt"
+
+
+def test_any_string_gets_an_answer() -> None:
+    for junk in ["http://\udcff/", "http://" + "a" * 10_000 + ".com/", "\x00", "http://[", "%"]:
+        try:
+            canonicalize(junk)
+        except UnfetchableURL:
+            pass
