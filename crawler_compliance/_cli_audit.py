@@ -25,7 +25,8 @@ _TOP = 20
 
 def register(subparsers: Any) -> None:
     audit = subparsers.add_parser(
-        "audit", help="verify, show and summarise audit logs",
+        "audit",
+        help="verify, show and summarise audit logs",
         description="Verify, show and summarise a crawler-compliance audit log "
         "(the file and its rotated siblings FILE.000001, FILE.000002, ...).",
     )
@@ -33,14 +34,17 @@ def register(subparsers: Any) -> None:
     commands.required = True
 
     verify = commands.add_parser(
-        "verify", help="check the hash chain (exit 0 intact, 1 not, 2 unreadable)",
+        "verify",
+        help="check the hash chain (exit 0 intact, 1 not, 2 unreadable)",
         description="Recompute every record's hash and check the chain, sequence numbers "
         "and timestamps across all rotated files. Exit 0 intact; 1 tampered, truncated "
         "against --checkpoint, reordered, or a torn last line; 2 usage error or unreadable.",
     )
     verify.add_argument("file", metavar="FILE")
     verify.add_argument(
-        "--checkpoint", metavar="SEQ:HASH", type=_checkpoint,
+        "--checkpoint",
+        metavar="SEQ:HASH",
+        type=_checkpoint,
         help="the checkpoint printed at the end of the crawl; fails when the log no "
         "longer reaches it or holds a different record there",
     )
@@ -48,19 +52,22 @@ def register(subparsers: Any) -> None:
     verify.set_defaults(handler=_verify)
 
     show = commands.add_parser(
-        "show", help="print the decisions as a table",
+        "show",
+        help="print the decisions as a table",
         description="Print the recorded decisions, oldest first (no verification: "
         "use 'audit verify').",
     )
     show.add_argument("file", metavar="FILE")
     show.add_argument("--denied", action="store_true", help="only denied requests")
-    show.add_argument("--host", metavar="H",
-                      help="only this host, its subdomains, or this registrable domain")
+    show.add_argument(
+        "--host", metavar="H", help="only this host, its subdomains, or this registrable domain"
+    )
     show.add_argument("--json", action="store_true", help="one JSON record per line")
     show.set_defaults(handler=_show)
 
     report = commands.add_parser(
-        "report", help="counts per verdict, check, host and notice",
+        "report",
+        help="counts per verdict, check, host and notice",
         description="Summarise a log: decisions per verdict, denials per check, "
         "per host and per cease-and-desist notice, and whether the chain verifies.",
     )
@@ -94,17 +101,22 @@ def _verify(args: argparse.Namespace) -> int:
         return EXIT_OK if report.ok else EXIT_FAILED
     files = f"{len(report.files)} file{'s' if len(report.files) != 1 else ''}"
     if report.ok:
-        reached = (f", reaches checkpoint seq {args.checkpoint.seq}"
-                   if args.checkpoint is not None else "")
+        reached = (
+            f", reaches checkpoint seq {args.checkpoint.seq}" if args.checkpoint is not None else ""
+        )
         print(f"OK: {args.file}: {report.intact} record(s) in {files}, chain intact{reached}")
         print(f"checkpoint: {report.checkpoint}")
         return EXIT_OK
     print(f"{_status(report)}: {report.problem}")
-    print(f"{report.intact} of {report.records} record(s) intact before the problem "
-          f"({files}); last intact: seq {report.last_seq}")
+    print(
+        f"{report.intact} of {report.records} record(s) intact before the problem "
+        f"({files}); last intact: seq {report.last_seq}"
+    )
     if _status(report) == "TORN":
-        print("This is what a crash mid-write leaves behind: the records before the torn "
-              "line are intact. Keep the file as evidence and start a new log file.")
+        print(
+            "This is what a crash mid-write leaves behind: the records before the torn "
+            "line are intact. Keep the file as evidence and start a new log file."
+        )
     return EXIT_FAILED
 
 
@@ -162,8 +174,12 @@ def _table_row(record: dict[str, Any]) -> str:
     ts = str(record.get("ts") or "")
     time_text = f"{ts[:10]} {ts[11:19]}Z" if len(ts) >= 19 else ts
     return _ROW.format(
-        record.get("seq", "?"), time_text, _clip(record.get("verdict"), 7),
-        _clip(record.get("host"), 30), _clip(check, 14), _clip(summary, 50),
+        record.get("seq", "?"),
+        time_text,
+        _clip(record.get("verdict"), 7),
+        _clip(record.get("host"), 30),
+        _clip(check, 14),
+        _clip(summary, 50),
         record.get("url") or "-",
     )
 
@@ -174,9 +190,12 @@ def _report(args: argparse.Namespace) -> int:
         summary = summarise(iter_records(args.file))
     except OSError as exc:
         return _unreadable(args.file, exc)
-    summary["chain"] = {"ok": verification.ok, "status": _status(verification),
-                        "problem": verification.problem,
-                        "checkpoint": str(verification.checkpoint)}
+    summary["chain"] = {
+        "ok": verification.ok,
+        "status": _status(verification),
+        "problem": verification.problem,
+        "checkpoint": str(verification.checkpoint),
+    }
     if args.json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
     else:
@@ -205,8 +224,9 @@ def summarise(records: Any) -> dict[str, Any]:
             checks[str(reason.get("check"))] += 1
             if reason.get("check") == "registry" and reason.get("rule"):
                 notices[str(reason["rule"])] += 1
-    by_host = sorted(hosts.items(), key=lambda item: (-item[1]["deny"], -sum(item[1].values()),
-                                                        item[0]))
+    by_host = sorted(
+        hosts.items(), key=lambda item: (-item[1]["deny"], -sum(item[1].values()), item[0])
+    )
     return {
         "records": total,
         "verdicts": dict(verdicts.most_common()),
@@ -226,8 +246,10 @@ def _print_summary(path: str, summary: dict[str, Any], files: int) -> None:
     print("\nverdicts:")
     for verdict, count in summary["verdicts"].items():
         print(f"  {verdict:<30} {count:>8}")
-    for title, key in (("denials by check:", "denials_by_check"),
-                       ("denials by notice:", "denials_by_notice")):
+    for title, key in (
+        ("denials by check:", "denials_by_check"),
+        ("denials by notice:", "denials_by_notice"),
+    ):
         print(f"\n{title}")
         if not summary[key]:
             print("  (none)")

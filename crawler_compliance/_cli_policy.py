@@ -37,8 +37,9 @@ def _validate(args: argparse.Namespace) -> int:
     except PolicyError as exc:
         for issue in exc.issues:
             print(issue)
-        files = len({issue.path for issue in exc.issues})
-        print(f"{directory}: invalid ({_plural(len(exc.issues), 'error')} in {_plural(files, 'file')})")
+        errors = _plural(len(exc.issues), "error")
+        files = _plural(len({issue.path for issue in exc.issues}), "file")
+        print(f"{directory}: invalid ({errors} in {files})")
         return EXIT_INVALID
     print(
         f"{directory}: valid ({_plural(len(policy.notices), 'notice')}, "

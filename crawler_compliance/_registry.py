@@ -114,6 +114,7 @@ class Registry:
                 self._networks.append((ipaddress.ip_network(value), entry))
         self._order = {id(notice): index for index, notice in enumerate(self.notices)}
         self._candidates = functools.lru_cache(maxsize=_CACHE_SIZE)(self._lookup)
+        self._split = functools.lru_cache(maxsize=_CACHE_SIZE)(self._split_host)
 
     @classmethod
     def from_policy(cls, policy: Policy, suffix_list_file: str | None = None) -> Registry:
@@ -150,12 +151,9 @@ class Registry:
 
     def _lookup(self, host: str, is_ip: bool) -> tuple[_Entry, ...]:
         address = _as_ip(host) if (is_ip or _maybe_ip(host)) else None
-        if address is not None:
-            found = self._match_address(address)
-        elif is_ip:
-            found = []  # said to be an IP literal but is not one: nothing to match
-        else:
-            found = self._match_name(host)
+        # A host said to be an IP literal that does not parse as one is matched as a
+        # name: erring toward a match is the safe side of a caller's mistake.
+        found = self._match_address(address) if address is not None else self._match_name(host)
         # One hit per (notice, scope), keeping the first (most specific) entry.
         best: dict[tuple[int, int], _Entry] = {}
         for entry in found:
@@ -175,11 +173,28 @@ class Registry:
             if entries:
                 found.extend(entries)
         if self._brands:
-            parts = self._extract(host)
+            label, suffix = self._split(host)
             # ICANN suffixes only (tldextract's default); no suffix means no brand.
-            if parts.suffix and parts.domain in self._brands:
-                found.extend(self._brands[parts.domain])
+            if suffix and label in self._brands:
+                found.extend(self._brands[label])
         return found
+
+    def _split_host(self, host: str) -> tuple[str, str]:
+        parts = self._extract(host)
+        return parts.domain, parts.suffix
+
+    def registrable_domain(self, host: str, *, is_ip: bool = False) -> str | None:
+        """The registrable domain of ``host`` (``www.google.co.uk`` -> ``google.co.uk``).
+
+        Judged against the ICANN section of the public suffix list, like brands:
+        ``someone.github.io`` -> ``github.io``. ``None`` for IP literals and for
+        hosts without a known public suffix (``localhost``, ``intranet.example``).
+        """
+        host = _normalise(host)
+        if is_ip or (_maybe_ip(host) and _as_ip(host) is not None):
+            return None
+        label, suffix = self._split(host)
+        return f"{label}.{suffix}" if label and suffix else None
 
     def _match_address(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address):
         candidates = [address]

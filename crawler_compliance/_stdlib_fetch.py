@@ -44,20 +44,21 @@ def _opener(proxy: str | None) -> urllib.request.OpenerDirector:
     return urllib.request.build_opener(urllib.request.ProxyHandler(proxies), _NoRedirect())
 
 
-def _read_capped(response, max_bytes: int, deadline: float) -> tuple[bytes, bool]:  # noqa: ANN001
-    """Read at most ``max_bytes`` (+1 to know it was more) before ``deadline``."""
+def _read_capped(response, max_bytes: int, deadline: float) -> bytes:  # noqa: ANN001
+    """Read at most ``max_bytes + 1`` octets (the extra one tells the parser the body
+    was cut) before ``deadline``. ``read1`` returns what has arrived, so a server
+    dripping bytes is caught by the deadline, not only by the per-read timeout."""
     parts: list[bytes] = []
     size = 0
     while size <= max_bytes:
         if time.monotonic() > deadline:
             raise _Deadline
-        chunk = response.read(min(_CHUNK, max_bytes + 1 - size))
+        chunk = response.read1(min(_CHUNK, max_bytes + 1 - size))
         if not chunk:
             break
         parts.append(chunk)
         size += len(chunk)
-    body = b"".join(parts)
-    return body[:max_bytes], len(body) > max_bytes
+    return b"".join(parts)
 
 
 def _error_code(exc: BaseException) -> str:
@@ -122,7 +123,7 @@ def fetch_robots(url_of_robots_txt: str, *, user_agent: str, timeout: float = 10
         with response:
             status, headers = response.status, dict(response.headers)
             try:
-                body, _truncated = _read_capped(response, max_bytes, deadline)
+                body = _read_capped(response, max_bytes, deadline)
             except _Deadline:
                 return robots_from_fetch(status=None, error="timeout", redirects=chain)
             except (OSError, http.client.HTTPException) as exc:

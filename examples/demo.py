@@ -66,7 +66,7 @@ EXPECTED: dict[str, Expectation] = {
     "blocked.example": Expectation(NONE, "legal's site record: block"),
     "flaky.example": Expectation(ROBOTS_ONLY, "robots.txt answers 503: disallow all"),
     "news.example": Expectation(CRAWLED, "robots.txt: Disallow: /private/", never=("/private/",)),
-    "partner.example": Expectation(CRAWLED, "legal's permission overrides robots.txt"),
+    "partner.example": Expectation(CRAWLED, "permission covers /catalogue/ only", never=("/team",)),
     "open.example": Expectation(CRAWLED, "no robots.txt (404): allow all"),
     "aisignals.example": Expectation(CRAWLED, "Content-Signal search=yes"),
     "redirect.example": Expectation(CRAWLED, "its redirect to YouTube is refused"),
@@ -214,9 +214,9 @@ def _read_records(paths: Iterable[Path]) -> list[dict[str, Any]]:
 
 # --- (1) the decisions -------------------------------------------------------------
 
-_REQUEST_WIDTH = 38
-_CHECK_WIDTH = 9
-_REASON_WIDTH = 52
+_REQUEST_WIDTH = 36
+_CHECK_WIDTH = 14
+_REASON_WIDTH = 50
 
 
 def _print_decisions(records: list[dict[str, Any]]) -> None:
@@ -396,11 +396,10 @@ def _print_audit(
     else:
         print("!!! The crawl reported no checkpoint (compliance/audit/last_seq, last_hash).")
         problems.append("the crawl's stats hold no audit checkpoint, so truncation would go unseen")
-    shown = f"{seq}:{digest}" if checkpoint else ""
-    print(
-        f"Check it yourself: crawler-compliance audit verify {_rel(audit_path)}"
-        + (f" --checkpoint {shown}" if shown else "")
-    )
+    continued = " \\" if checkpoint else ""
+    print(f"Check it yourself:\n  crawler-compliance audit verify {_rel(audit_path)}{continued}")
+    if checkpoint:
+        print(f"      --checkpoint {checkpoint}")
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ DEFAULT_START_URLS = (
     "http://twitter.com/home",  # cease-and-desist notice (Twitter)
     "http://news.example/articles/",  # robots.txt disallows /private/
     "http://flaky.example/",  # robots.txt answers 503
-    "http://partner.example/catalog",  # robots.txt disallows all, legal holds a permission
+    "http://partner.example/catalogue/",  # robots.txt disallows all; legal holds a permission
     "http://blocked.example/",  # legal's site record: explicit block
     "http://open.example/",  # no robots.txt (404): allowed
     "http://aisignals.example/",  # Content-Signal: search=yes, ai-train=no

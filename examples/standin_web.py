@@ -119,10 +119,13 @@ SITES: dict[str, dict[str, Page]] = {
         "/page": html("Flaky page"),
     },
     "partner.example": {
-        # robots.txt forbids everyone, but legal holds a written permission.
+        # robots.txt forbids everyone, but legal holds a written permission for
+        # /catalogue/ and /press/ (policies/sites/partner.example.yaml); /team is
+        # outside the agreement, so robots.txt decides there.
         "/robots.txt": robots("User-agent: *\nDisallow: /\n"),
-        "/catalog": html("Partner catalogue", "/catalog/item-1"),
-        "/catalog/item-1": html("Partner item 1"),
+        "/catalogue/": html("Partner catalogue", "/catalogue/item-1", "/team"),
+        "/catalogue/item-1": html("Partner item 1"),
+        "/team": html("Partner team page (outside the agreement)"),
     },
     "blocked.example": {
         "/robots.txt": ALLOW_ALL,

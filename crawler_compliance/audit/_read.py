@@ -27,8 +27,10 @@ def iter_records(
     return _records(files, on_skip)
 
 
-def _records(files: list[Path], on_skip: Callable[[str, str], None] | None,
-             ) -> Iterator[dict[str, Any]]:
+def _records(
+    files: list[Path],
+    on_skip: Callable[[str, str], None] | None,
+) -> Iterator[dict[str, Any]]:
     for file in files:
         with open(file, "rb") as handle:
             for lineno, raw in enumerate(handle, 1):
@@ -38,8 +40,9 @@ def _records(files: list[Path], on_skip: Callable[[str, str], None] | None,
                     record = None
                 if not isinstance(record, dict):
                     if on_skip is not None:
-                        reason = "incomplete last line" if not raw.endswith(b"\n") else (
-                            "not a record")
+                        reason = (
+                            "incomplete last line" if not raw.endswith(b"\n") else ("not a record")
+                        )
                         on_skip(f"{file}:{lineno}", reason)
                     continue
                 yield record
@@ -58,5 +61,8 @@ def host_matches(record: dict[str, Any], wanted: str) -> bool:
     """``wanted`` is the record's host, one of its parent domains, or its registrable domain."""
     wanted = wanted.strip().lower().rstrip(".")
     host = str(record.get("host") or "").lower()
-    return (host == wanted or host.endswith("." + wanted)
-            or str(record.get("registrable_domain") or "").lower() == wanted)
+    return (
+        host == wanted
+        or host.endswith("." + wanted)
+        or str(record.get("registrable_domain") or "").lower() == wanted
+    )

@@ -26,10 +26,70 @@ GENESIS_HASH = "0" * 64
 # ``default=str`` so that an odd value in a Reason's ``extra`` (a date, a Path)
 # is recorded as text rather than failing the append; the verifier re-encodes
 # the parsed (already textual) value, so the hash still matches.
-_ENCODER = json.JSONEncoder(
-    sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
-)
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 canonical_json = _ENCODER.encode
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_encode_str = json.encoder.encode_basestring  # what canonical_json uses for str (C)
+
+RECORD_KEYS = (
+    "host",
+    "offline",
+    "policy_fingerprint",
+    "prev",
+    "purpose",
+    "reasons",
+    "registrable_domain",
+    "robots_fingerprint",
+    "robots_status",
+    "seq",
+    "spider",
+    "ts",
+    "url",
+    "v",
+    "verdict",
+)
+"""The keys of a record without ``hash``, sorted: the canonical order."""
+
+
+def _value(value: Any) -> str:
+    if value is None:
+        return "null"
+    if type(value) is str:
+        return _encode_str(value)
+    return canonical_json(value)
+
+
+def encode_record(r: dict[str, Any]) -> str:
+    """``canonical_json(r)`` for a record with exactly :data:`RECORD_KEYS`, by hand.
+
+    The same text, about twice as fast as the general encoder on the append
+    path (the tests compare the two on varied records). ``offline`` must be a
+    bool and ``seq`` / ``v`` ints.
+    """
+    return (
+        f'{{"host":{_value(r["host"])},"offline":{"true" if r["offline"] else "false"},'
+        f'"policy_fingerprint":{_value(r["policy_fingerprint"])},"prev":{_value(r["prev"])},'
+        f'"purpose":{_value(r["purpose"])},"reasons":{canonical_json(r["reasons"])},'
+        f'"registrable_domain":{_value(r["registrable_domain"])},'
+        f'"robots_fingerprint":{_value(r["robots_fingerprint"])},'
+        f'"robots_status":{_value(r["robots_status"])},"seq":{r["seq"]:d},'
+        f'"spider":{_value(r["spider"])},"ts":{_value(r["ts"])},"url":{_value(r["url"])},'
+        f'"v":{r["v"]:d},"verdict":{_value(r["verdict"])}}}'
+    )
+
+
+def scrub_surrogates(value: Any) -> Any:
+    """Replace lone surrogates (text that is not Unicode, e.g. from
+    ``surrogateescape`` decoding) by U+FFFD so the record can be UTF-8."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {k: scrub_surrogates(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [scrub_surrogates(v) for v in value]
+    return value
+
 
 _HEX64 = re.compile(r"[0-9a-f]{64}\Z")
 _TS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z\Z")
@@ -142,7 +202,7 @@ def rotated_segments(path: Path) -> list[tuple[int, Path]]:
         return []
     for name in names:
         if name.startswith(prefix):
-            suffix = name[len(prefix):]
+            suffix = name[len(prefix) :]
             if suffix.isdigit() and suffix.isascii():
                 found.append((int(suffix), path.with_name(name)))
     found.sort()

@@ -75,20 +75,24 @@ _AUTHORITY = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://([^/?#]*)")
 _PATH_PARAM = re.compile(r";([^/;=?#]+)=([^/;?#]*)")
 _URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s\"'<>]+")
 _MAX_CACHED_NAMES = 4096
+_MAX_CACHED_TEXTS = 1024
 
 
 class Redactor:
     """Redaction for one log: the parameter list and key, with a per-name cache."""
 
-    __slots__ = ("_params", "_key", "_cache")
+    __slots__ = ("_params", "_key", "_cache", "_texts")
 
-    def __init__(self, params: Iterable[str] = DEFAULT_REDACT_PARAMS,
-                 key: bytes | None = None) -> None:
+    def __init__(
+        self, params: Iterable[str] = DEFAULT_REDACT_PARAMS, key: bytes | None = None
+    ) -> None:
         if isinstance(params, str):
             raise TypeError("redact params must be a collection of names, not one string")
         self._params = frozenset(p.strip().lower() for p in params if p.strip())
         self._key = key
         self._cache: dict[str, bool] = {}
+        # Reason texts repeat (one robots.txt URL per host): remember recent ones.
+        self._texts: dict[str, str] = {}
 
     def is_secret(self, name: str) -> bool:
         cached = self._cache.get(name)
@@ -119,7 +123,7 @@ class Redactor:
         if match and "@" in match.group(1):
             # The last '@' ends the userinfo (as urllib and browsers split it).
             host = match.group(1).rpartition("@")[2]
-            rest = f"{rest[:match.start(1)]}{REDACTED}@{host}{rest[match.end(1):]}"
+            rest = f"{rest[: match.start(1)]}{REDACTED}@{host}{rest[match.end(1) :]}"
         if ";" in rest:
             rest = _PATH_PARAM.sub(self._path_param, rest)
         if query:
@@ -148,7 +152,23 @@ class Redactor:
         """Redact every URL found inside free text."""
         if "://" not in text:
             return text
-        return _URL_IN_TEXT.sub(lambda m: self.url(m.group(0)), text)
+        done = self._texts.get(text)
+        if done is None:
+            done = _URL_IN_TEXT.sub(lambda m: self.url(m.group(0)), text)
+            if len(self._texts) >= _MAX_CACHED_TEXTS:
+                self._texts.clear()
+            self._texts[text] = done
+        return done
+
+    def reason(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Redact URLs in a fresh ``Reason.to_dict()`` in place (the hot path)."""
+        for key, value in data.items():
+            if type(value) is str:
+                if "://" in value:
+                    data[key] = self.text(value)
+            elif isinstance(value, (dict, list, tuple)):
+                data[key] = self.value(value)
+        return data
 
     def value(self, value: Any) -> Any:
         """Redact URLs in a JSON-like value (strings, lists, dicts), recursively."""
@@ -161,8 +181,9 @@ class Redactor:
         return value
 
 
-def redact_url(url: str, params: Iterable[str] = DEFAULT_REDACT_PARAMS, *,
-               key: bytes | None = None) -> str:
+def redact_url(
+    url: str, params: Iterable[str] = DEFAULT_REDACT_PARAMS, *, key: bytes | None = None
+) -> str:
     """Return ``url`` with userinfo and secret-looking parameters redacted.
 
     ``https://bob:hunter2@example.com/a?q=1&token=abc`` becomes

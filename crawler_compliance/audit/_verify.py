@@ -59,8 +59,9 @@ class _Problem(Exception):
         self.missing = missing  # seq numbers skipped: look for them later (reordering)
 
 
-def verify_log(path: str | os.PathLike[str],
-               checkpoint: Checkpoint | str | None = None) -> VerifyReport:
+def verify_log(
+    path: str | os.PathLike[str], checkpoint: Checkpoint | str | None = None
+) -> VerifyReport:
     """Verify the log at ``path`` and its rotated files, oldest first.
 
     Checks that every record's hash matches its content, that each ``prev`` is
@@ -91,17 +92,22 @@ def verify_log(path: str | os.PathLike[str],
                     state.count_after_problem(raw, where, problem)
                     continue
                 try:
-                    state.check(raw, where, first_in_file=(lineno == 1 and index > 0),
-                                tail=is_last_file and is_last_line,
-                                previous_file=files[index - 1] if index else None,
-                                gap=gap, path=Path(path))
+                    state.check(
+                        raw,
+                        where,
+                        first_in_file=(lineno == 1 and index > 0),
+                        tail=is_last_file and is_last_line,
+                        previous_file=files[index - 1] if index else None,
+                        gap=gap,
+                        path=Path(path),
+                    )
                 except _Problem as found:
                     problem = found
     torn = bool(problem and problem.torn)
     message = problem.message if problem else None
     if problem is not None and problem.missing is not None and state.moved is not None:
         seq, location = state.moved
-        message += f"; seq {seq} appears later, at {location}: records were reordered"
+        message = f"{message}; seq {seq} appears later, at {location}: records were reordered"
     if checkpoint is not None and state.last_seq < checkpoint.seq and (problem is None or torn):
         lost = checkpoint.seq - state.last_seq
         message = (
@@ -135,8 +141,16 @@ def _lines(handle: IO[bytes]) -> Iterator[tuple[int, bytes, bool]]:
 
 
 class _State:
-    __slots__ = ("checkpoint", "records", "intact", "last_seq", "last_hash", "last_ts",
-                 "moved", "_looked")
+    __slots__ = (
+        "checkpoint",
+        "records",
+        "intact",
+        "last_seq",
+        "last_hash",
+        "last_ts",
+        "moved",
+        "_looked",
+    )
 
     def __init__(self, checkpoint: Checkpoint | None) -> None:
         self.checkpoint = checkpoint
@@ -148,8 +162,17 @@ class _State:
         self.moved: tuple[int, str] | None = None
         self._looked = 0
 
-    def check(self, raw: bytes, where: str, *, first_in_file: bool, tail: bool,
-              previous_file: Path | None, gap: int | None, path: Path) -> None:
+    def check(
+        self,
+        raw: bytes,
+        where: str,
+        *,
+        first_in_file: bool,
+        tail: bool,
+        previous_file: Path | None,
+        gap: int | None,
+        path: Path,
+    ) -> None:
         complete = raw.endswith(b"\n")
         record = _parse(raw)
         if tail and (not complete or record is None):
@@ -167,56 +190,82 @@ class _State:
         if not isinstance(seq, int) or isinstance(seq, bool):
             raise _Problem(f"{where}: record has no valid 'seq' (edited)")
         if record.get("v") != SCHEMA_VERSION:
-            raise _Problem(f"{where}: seq {seq} has unsupported schema version "
-                           f"{record.get('v')!r} (this verifier knows {SCHEMA_VERSION})")
-        computed = hashlib.sha256(canonical_json(record).encode("utf-8")).hexdigest()
+            raise _Problem(
+                f"{where}: seq {seq} has unsupported schema version "
+                f"{record.get('v')!r} (this verifier knows {SCHEMA_VERSION})"
+            )
+        try:
+            computed = hashlib.sha256(canonical_json(record).encode("utf-8")).hexdigest()
+        except UnicodeEncodeError:  # "\ud800" escapes: never written by AuditLog
+            computed = None
         if digest != computed:
-            raise _Problem(f"{where}: seq {seq} was altered: its hash does not match its "
-                           "content")
+            raise _Problem(f"{where}: seq {seq} was altered: its hash does not match its content")
         expected = self.last_seq + 1
         if seq != expected or record.get("prev") != self.last_hash:
             raise self._break(where, seq, expected, first_in_file, previous_file, gap, path)
         ts = record.get("ts")
-        if not is_timestamp(ts):
+        if not isinstance(ts, str) or not is_timestamp(ts):
             raise _Problem(f"{where}: seq {seq} has no valid UTC timestamp")
         if ts < self.last_ts:
-            raise _Problem(f"{where}: seq {seq} is timestamped {ts}, before seq "
-                           f"{self.last_seq} ({self.last_ts}): records were reordered")
+            raise _Problem(
+                f"{where}: seq {seq} is timestamped {ts}, before seq "
+                f"{self.last_seq} ({self.last_ts}): records were reordered"
+            )
         cp = self.checkpoint
         if cp is not None and seq == cp.seq and digest != cp.hash:
-            raise _Problem(f"{where}: seq {seq} does not match the checkpoint's hash: "
-                           "the log was rewritten from this record on (or earlier)")
+            raise _Problem(
+                f"{where}: seq {seq} does not match the checkpoint's hash: "
+                "the log was rewritten from this record on (or earlier)"
+            )
         self.last_seq, self.last_hash, self.last_ts = seq, digest, ts
         self.intact += 1
 
-    def _break(self, where: str, seq: int, expected: int, first_in_file: bool,
-               previous_file: Path | None, gap: int | None, path: Path) -> _Problem:
+    def _break(
+        self,
+        where: str,
+        seq: int,
+        expected: int,
+        first_in_file: bool,
+        previous_file: Path | None,
+        gap: int | None,
+        path: Path,
+    ) -> _Problem:
         if first_in_file and previous_file is not None:
-            hint = (f" (no file {segment_name(path, gap).name}: it was deleted)"
-                    if gap is not None else "")
+            hint = (
+                f" (no file {segment_name(path, gap).name}: it was deleted)"
+                if gap is not None
+                else ""
+            )
             return _Problem(
                 f"{where}: this file does not continue {previous_file} (expected seq "
                 f"{expected}, found {seq}): a rotated file is missing or was altered{hint}"
             )
         if expected == 1 and seq > 1:
-            return _Problem(f"{where}: the log starts at seq {seq}, not 1: its first "
-                            f"{seq - 1} record(s) (or oldest rotated files) are missing")
+            return _Problem(
+                f"{where}: the log starts at seq {seq}, not 1: its first "
+                f"{seq - 1} record(s) (or oldest rotated files) are missing"
+            )
         if seq > expected:
-            return _Problem(f"{where}: seq jumps from {self.last_seq} to {seq}: "
-                            f"{seq - expected} record(s) missing (deleted)",
-                            missing=range(expected, seq))
+            return _Problem(
+                f"{where}: seq jumps from {self.last_seq} to {seq}: "
+                f"{seq - expected} record(s) missing (deleted)",
+                missing=range(expected, seq),
+            )
         if seq < expected:
-            return _Problem(f"{where}: seq {seq} follows seq {self.last_seq}: records "
-                            "were reordered or duplicated")
-        return _Problem(f"{where}: seq {seq} does not chain to seq {self.last_seq} (its "
-                        "'prev' is not that record's hash): a record was replaced")
+            return _Problem(
+                f"{where}: seq {seq} follows seq {self.last_seq}: records "
+                "were reordered or duplicated"
+            )
+        return _Problem(
+            f"{where}: seq {seq} does not chain to seq {self.last_seq} (its "
+            "'prev' is not that record's hash): a record was replaced"
+        )
 
     def count_after_problem(self, raw: bytes, where: str, problem: _Problem) -> None:
         if raw.endswith(b"\n"):
             self.records += 1
         # A "missing" record found further on means it was moved, not deleted.
-        if problem.missing is not None and self.moved is None \
-                and self._looked < _LOOKAHEAD_LINES:
+        if problem.missing is not None and self.moved is None and self._looked < _LOOKAHEAD_LINES:
             self._looked += 1
             match = _SEQ_IN_LINE.search(raw)
             if match and int(match.group(1)) in problem.missing:

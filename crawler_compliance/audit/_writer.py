@@ -18,11 +18,12 @@ from crawler_compliance.audit._records import (
     AuditRecord,
     Checkpoint,
     Timestamps,
-    canonical_json,
+    encode_record,
     is_hash,
     is_timestamp,
     record_hash,
     rotated_segments,
+    scrub_surrogates,
     segment_name,
 )
 from crawler_compliance.audit._redact import DEFAULT_REDACT_PARAMS, Redactor
@@ -142,7 +143,7 @@ class AuditLog:
             "registrable_domain": decision.registrable_domain,
             "purpose": purpose,
             "verdict": getattr(verdict, "value", verdict),
-            "reasons": [redactor.value(r.to_dict()) for r in decision.reasons],
+            "reasons": [redactor.reason(r.to_dict()) for r in decision.reasons],
             "policy_fingerprint": policy_fingerprint,
             "robots_fingerprint": decision.robots_fingerprint,
             "robots_status": decision.robots_status,
@@ -160,20 +161,29 @@ class AuditLog:
             record["seq"] = seq
             record["ts"] = self._timestamps.next()
             record["prev"] = self._hash
-            data = canonical_json(record).encode("utf-8")
+            try:
+                data = encode_record(record).encode("utf-8")
+            except UnicodeEncodeError:  # rare: lone surrogates; record U+FFFD instead
+                record = scrub_surrogates(record)
+                data = encode_record(record).encode("utf-8")
             digest = hashlib.sha256(data).hexdigest()
             # The canonical text with the hash spliced in last: one encoding.
             line = b"".join((data[:-1], b',"hash":"', digest.encode("ascii"), b'"}\n'))
-            if (self._max_bytes is not None and self._size
-                    and self._size + len(line) > self._max_bytes):
+            if (
+                self._max_bytes is not None
+                and self._size
+                and self._size + len(line) > self._max_bytes
+            ):
                 self._rotate()
             self._write(line)
             self._seq = seq
             self._hash = digest
             self._size += len(line)
             self._unsynced += 1
-            if (self._unsynced >= self._fsync_every
-                    or _monotonic() - self._last_sync >= self._fsync_interval):
+            if (
+                self._unsynced >= self._fsync_every
+                or _monotonic() - self._last_sync >= self._fsync_interval
+            ):
                 self._fsync()
         record["hash"] = digest
         return AuditRecord(seq, digest, record)
@@ -317,8 +327,13 @@ def _read_tail(path: Path) -> tuple[int, str, str]:
         record = json.loads(last)
         digest = record.pop("hash")
         seq, ts = record["seq"], record["ts"]
-        ok = (isinstance(seq, int) and seq >= 1 and is_hash(digest) and is_timestamp(ts)
-              and record_hash(record) == digest)
+        ok = (
+            isinstance(seq, int)
+            and seq >= 1
+            and is_hash(digest)
+            and is_timestamp(ts)
+            and record_hash(record) == digest
+        )
     except (ValueError, KeyError, TypeError, AttributeError):
         ok = False
     if not ok:

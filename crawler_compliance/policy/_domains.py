@@ -19,11 +19,31 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
+import requests
 import tldextract
+from requests_file import FileAdapter
 
 _LABEL_CHARS = re.compile(r"[a-z0-9_-]+")
 _BAD_CHAR = re.compile(r"[^a-z0-9_-]")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+class _ClosingFileAdapter(FileAdapter):
+    """requests-file's adapter, but the file is read and closed at once.
+
+    tldextract reads ``response.text`` and never closes the response, which
+    with the stock adapter leaks the open file (a ``ResourceWarning``).
+    """
+
+    def send(self, request, **kwargs):  # type: ignore[no-untyped-def]
+        response = super().send(request, **kwargs)
+        raw = response.raw
+        if raw is not None:
+            try:
+                response._content = raw.read()
+            finally:
+                raw.close()
+        return response
 
 
 def make_extractor(suffix_list_file: str | None = None) -> tldextract.TLDExtract:
@@ -54,8 +74,12 @@ def make_extractor(suffix_list_file: str | None = None) -> tldextract.TLDExtract
             suffix_list_urls=(path.resolve().as_uri(),),
             fallback_to_snapshot=False,
         )
+    session = requests.Session()
+    session.mount("file://", _ClosingFileAdapter())
     try:
-        extractor("example.com")  # load the list now, not on the first request
+        with session:
+            # Load the list now, not on the first request; later calls reuse it.
+            extractor.extract_str("example.com", session=session)
     except Exception as exc:
         raise ValueError(
             f"public suffix list {suffix_list_file!r} cannot be loaded: {exc}"

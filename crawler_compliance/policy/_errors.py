@@ -12,6 +12,7 @@ import difflib
 import re
 import types
 import typing
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,7 +104,7 @@ def _quoted(items: list[str]) -> str:
     return ", ".join(repr(item) for item in items)
 
 
-def _message(error: dict[str, Any], model: type[BaseModel], loc: Path) -> str:
+def _message(error: Mapping[str, Any], model: type[BaseModel], loc: Path) -> str:
     kind = error["type"]
     value = error.get("input")
     ctx = error.get("ctx") or {}
@@ -118,7 +119,10 @@ def _message(error: dict[str, Any], model: type[BaseModel], loc: Path) -> str:
     if kind == "missing":
         return "required field is missing"
     if kind == "literal_error":
-        expected = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+        text = str(ctx.get("expected", ""))
+        expected = re.findall(r"'([^']*)'", text) or re.split(r", | or ", text)
+        if len(expected) == 1 and not isinstance(value, str):
+            return f"must be {expected[0]}, found {describe(value)}"
         if isinstance(value, str):
             guess = _suggest(value, expected)
             hint = f" (did you mean {guess!r}?)" if guess else ""
@@ -157,8 +161,8 @@ def _message(error: dict[str, Any], model: type[BaseModel], loc: Path) -> str:
 
 def _position(kind: str, loc: Path, positions: dict[Path, Position]) -> tuple[int, int]:
     if kind == "extra_forbidden" and loc in positions:
-        pos = positions[loc]
-        return pos.key_line, pos.key_col
+        key = positions[loc]
+        return key.key_line, key.key_col
     if kind == "missing":
         loc = loc[:-1]  # the field is not there: point at the mapping that lacks it
     while loc not in positions and loc:
@@ -168,7 +172,7 @@ def _position(kind: str, loc: Path, positions: dict[Path, Position]) -> tuple[in
 
 
 def issues_from_validation(
-    errors: list[dict[str, Any]],
+    errors: Sequence[Mapping[str, Any]],
     model: type[BaseModel],
     display_path: str,
     positions: dict[Path, Position],

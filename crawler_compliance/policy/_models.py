@@ -366,7 +366,7 @@ class Notice(PolicyModel):
         description="Unique id, e.g. 'microsoft-linkedin-2020-02' (lower-case letters, digits, "
         "'-', '_', '.'). Appears in every decision the notice causes."
     )
-    issuer: Issuer = Field(description="Who sent the notice.")
+    issuer: Issuer = Field(description="Who sent the notice: its name and parent company.")
     received: Date = Field(description="When the notice was received, YYYY-MM-DD.")
     effective: Date | None = Field(
         default=None,

@@ -195,8 +195,9 @@ def _build(node: Node, path: Path, positions: dict[Path, Position], issues: list
         items = []
         for index, child in enumerate(node.value):
             line, col = _pos(child)
-            positions[(*path, index)] = Position(line, col, line, col)
-            items.append(_build(child, (*path, index), positions, issues))
+            child_path = (*path, index)
+            positions[child_path] = Position(line, col, line, col)
+            items.append(_build(child, child_path, positions, issues))
         return items
     if isinstance(node, MappingNode):
         mapping: dict[str, Any] = {}
@@ -235,8 +236,9 @@ def _build(node: Node, path: Path, positions: dict[Path, Position], issues: list
                 # ``key:`` with nothing after it: PyYAML marks the empty value where the
                 # next token starts; point at the key instead.
                 line, col = key_line, key_col
-            positions[(*path, key)] = Position(key_line, key_col, line, col)
-            mapping[key] = _build(value_node, (*path, key), positions, issues)
+            child_path = (*path, key)
+            positions[child_path] = Position(key_line, key_col, line, col)
+            mapping[key] = _build(value_node, child_path, positions, issues)
         return mapping
     raise _Fatal(node.start_mark, "unsupported YAML node")  # pragma: no cover - composer only
 

@@ -121,6 +121,8 @@ def decode(body: bytes | str, max_bytes: int = DEFAULT_MAX_BYTES,
             body = body[: len(body) // 2 * 2]
         text = body.decode(encoding, "replace")
 
+    # A BOM left in the text (written twice, or UTF-8 BOM inside UTF-16) is not content.
+    text = text.removeprefix("\ufeff")
     sample = text[:_SAMPLE]
     bad = len(_NOT_TEXT.findall(sample))
     if sample and bad > max(4, _NOT_TEXT_SHARE * len(sample)):

@@ -38,6 +38,10 @@ _KEYS = {
 
 # Line ends are CR, LF or CRLF only (RFC 9309 §2.2). str.splitlines() also
 # splits at form feeds, U+2028 and others, so it is used only when none occur.
+# A Latin-1 no-break space (octet A0, kept as a surrogate escape because it is
+# not UTF-8) around a value is spacing, as U+00A0 already is for str.strip().
+_RAW_NBSP = "\udca0"
+_SPACE_AND_NBSP = " \t\xa0\udca0"
 _OTHER_BREAKS = re.compile("[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]").search
 _EOL = re.compile(r"\r\n|\r|\n")
 
@@ -45,8 +49,9 @@ _EOL = re.compile(r"\r\n|\r|\n")
 @dataclass
 class Group:
     agents: list[str] = field(default_factory=list)  # values as written
-    rules: list[tuple[int, bool, str, str]] = field(default_factory=list)  # line, allow, value, text
-    has_rules: bool = False  # an allow/disallow line was seen: the next user-agent starts a group
+    # (line, allow, value, text) per allow/disallow line
+    rules: list[tuple[int, bool, str, str]] = field(default_factory=list)
+    has_rules: bool = False  # an allow/disallow line was seen: next user-agent starts a group
     crawl_delay: tuple[int, str] | None = None
     request_rate: tuple[int, str] | None = None
     signals: list[SignalLine] = field(default_factory=list)
@@ -101,6 +106,8 @@ def parse_lines(text: str, *, truncated: bool = False) -> Parsed:
         if colon > 0:
             kind = keys.get(line[:colon].strip().lower())
             value = line[colon + 1:].strip()
+            if value and (value[0] == _RAW_NBSP or value[-1] == _RAW_NBSP):
+                value = value.strip(_SPACE_AND_NBSP)
             if kind is None:
                 kind, value = _salvage(line)
         else:
@@ -124,7 +131,7 @@ def parse_lines(text: str, *, truncated: bool = False) -> Parsed:
                 if not bucket or bucket[-1] != len(groups) - 1:
                     bucket.append(len(groups) - 1)
             current.agents.append(value)
-        elif kind == ALLOW or kind == DISALLOW:
+        elif kind in (ALLOW, DISALLOW):
             if current is None:
                 # RFC 9309 §2.1: rules must follow a user-agent line.
                 unknown.append((number, line.strip()))

@@ -33,10 +33,13 @@ def product_token(user_agent_header: str) -> str:
 def agent_key(user_agent_value: str) -> str:
     """How a robots.txt ``User-agent`` value is indexed: ``"*"`` or a lower-case token.
 
-    RFC 9309 §2.2.1 and Google's parser: ``*`` alone (or followed by space) is
-    the global group; anything else is reduced to its product token.
+    RFC 9309 §2.2.1 and Google's parser: ``*`` alone (or followed by something
+    other than name characters) is the global group; anything else is reduced
+    to its product token.
     """
     value = user_agent_value.strip()
-    if value == "*" or (value[:1] == "*" and value[1:2].isspace()):
+    # "*" followed by a space, a comment remnant or a stray Latin-1 no-break space
+    # is still the global group; "*bot" is not ("*" then name characters).
+    if value[:1] == "*" and not _TOKEN.match(value, 1):
         return "*"
     return product_token(value).lower()

@@ -1,4 +1,4 @@
-"""Shared helpers for the audit-log tests (a unique name: importable beside other test dirs)."""
+"""Shared helpers for the audit-log tests."""
 
 from __future__ import annotations
 
@@ -11,18 +11,44 @@ from crawler_compliance._decision import Check, Decision, Reason, decide
 from crawler_compliance.audit import AuditLog
 
 
-def make_decision(url: str = "https://www.example.com/page?q=1", *, deny: bool = False,
-                  host: str = "www.example.com", check: Check = Check.ROBOTS,
-                  rule: str | None = None) -> Decision:
+def make_decision(
+    url: str = "https://www.example.com/page?q=1",
+    *,
+    deny: bool = False,
+    host: str = "www.example.com",
+    check: Check = Check.ROBOTS,
+    rule: str | None = None,
+) -> Decision:
     if deny:
-        reasons = [Reason(check, "deny", f"denied by {check.value}",
-                          rule=rule or "Disallow: /", source="https://www.example.com/robots.txt",
-                          line=2)]
+        reasons = [
+            Reason(
+                check,
+                "deny",
+                f"denied by {check.value}",
+                rule=rule or "Disallow: /",
+                source="https://www.example.com/robots.txt",
+                line=2,
+            )
+        ]
     else:
-        reasons = [Reason(Check.ROBOTS, "allow", "allowed by robots.txt", rule="Allow: /",
-                          source="https://www.example.com/robots.txt", line=3)]
-    return decide(url, reasons, host=host, registrable_domain="example.com",
-                  robots_fingerprint="f" * 64, robots_status="200")
+        reasons = [
+            Reason(
+                Check.ROBOTS,
+                "allow",
+                "allowed by robots.txt",
+                rule="Allow: /",
+                source="https://www.example.com/robots.txt",
+                line=3,
+            )
+        ]
+    return decide(
+        url,
+        reasons,
+        host=host,
+        registrable_domain="example.com",
+        robots_fingerprint="f" * 64,
+        robots_status="200",
+    )
 
 
 def ticking_clock(start: float = 1_700_000_000.0, step: float = 1.0) -> Callable[[], float]:
@@ -36,8 +62,12 @@ def write_log(path: Path, count: int, **kwargs: object) -> AuditLog:
     kwargs.setdefault("clock", ticking_clock())
     with AuditLog(path, **kwargs) as log:  # type: ignore[arg-type]
         for i in range(count):
-            log.append(make_decision(f"https://www.example.com/p{i}", deny=bool(i % 2)),
-                       spider="demo", purpose="search", policy_fingerprint="a" * 64)
+            log.append(
+                make_decision(f"https://www.example.com/p{i}", deny=bool(i % 2)),
+                spider="demo",
+                purpose="search",
+                policy_fingerprint="a" * 64,
+            )
     return log
 
 

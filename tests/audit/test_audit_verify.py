@@ -4,10 +4,10 @@ import json
 from pathlib import Path
 
 import pytest
-from audit_helpers import read_lines, records, write_log
 
 from crawler_compliance.audit import GENESIS_HASH, Checkpoint, verify_log
 from crawler_compliance.audit._records import record_hash
+from tests.audit.audit_helpers import read_lines, records, write_log
 
 
 def rewrite(path: Path, lines: list[bytes]) -> None:
@@ -130,12 +130,15 @@ def test_a_rewritten_log_does_not_match_the_checkpoint(log_path: Path) -> None:
     assert verify_log(log_path).ok  # internally consistent: only the anchor tells
 
 
-@pytest.mark.parametrize("tail", [
-    pytest.param(lambda line: line[: len(line) // 2], id="half-a-line"),
-    pytest.param(lambda line: line[:-1], id="no-newline"),
-    pytest.param(lambda line: b"\0" * 300, id="nul-padding-after-power-loss"),
-    pytest.param(lambda line: line[:40] + b"\n", id="garbage-with-newline"),
-])
+@pytest.mark.parametrize(
+    "tail",
+    [
+        pytest.param(lambda line: line[: len(line) // 2], id="half-a-line"),
+        pytest.param(lambda line: line[:-1], id="no-newline"),
+        pytest.param(lambda line: b"\0" * 300, id="nul-padding-after-power-loss"),
+        pytest.param(lambda line: line[:40] + b"\n", id="garbage-with-newline"),
+    ],
+)
 def test_a_torn_last_line_is_reported_as_a_crash(log_path: Path, tail) -> None:
     write_log(log_path, 5)
     lines = read_lines(log_path)

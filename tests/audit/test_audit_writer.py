@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import pytest
-from audit_helpers import make_decision, read_lines, records, ticking_clock, write_log
 
 from crawler_compliance.audit import (
     GENESIS_HASH,
@@ -21,11 +20,25 @@ from crawler_compliance.audit import (
     _writer,
     verify_log,
 )
+from tests.audit.audit_helpers import make_decision, read_lines, records, ticking_clock, write_log
 
 FIELDS = {
-    "v", "seq", "ts", "spider", "url", "host", "registrable_domain", "purpose", "verdict",
-    "reasons", "policy_fingerprint", "robots_fingerprint", "robots_status", "offline",
-    "prev", "hash",
+    "v",
+    "seq",
+    "ts",
+    "spider",
+    "url",
+    "host",
+    "registrable_domain",
+    "purpose",
+    "verdict",
+    "reasons",
+    "policy_fingerprint",
+    "robots_fingerprint",
+    "robots_status",
+    "offline",
+    "prev",
+    "hash",
 }
 
 
@@ -37,8 +50,9 @@ def canonical_hash(record: dict) -> str:
 
 def test_record_has_every_field_and_its_hash_covers_the_canonical_json(log_path: Path) -> None:
     with AuditLog(log_path, clock=lambda: 1_700_000_000.25) as log:
-        returned = log.append(make_decision(deny=True), spider="demo", purpose="search",
-                              policy_fingerprint="a" * 64)
+        returned = log.append(
+            make_decision(deny=True), spider="demo", purpose="search", policy_fingerprint="a" * 64
+        )
     (line,) = read_lines(log_path)
     record = json.loads(line)
     assert set(record) == FIELDS
@@ -52,9 +66,16 @@ def test_record_has_every_field_and_its_hash_covers_the_canonical_json(log_path:
     assert record["spider"] == "demo" and record["purpose"] == "search"
     assert record["policy_fingerprint"] == "a" * 64
     assert record["robots_status"] == "200" and record["robots_fingerprint"] == "f" * 64
-    assert record["reasons"] == [{
-        "check": "robots", "outcome": "deny", "message": "denied by robots",
-        "rule": "Disallow: /", "source": "https://www.example.com/robots.txt", "line": 2}]
+    assert record["reasons"] == [
+        {
+            "check": "robots",
+            "outcome": "deny",
+            "message": "denied by robots",
+            "rule": "Disallow: /",
+            "source": "https://www.example.com/robots.txt",
+            "line": 2,
+        }
+    ]
     # On disk: sorted keys, hash last, one line, UTF-8 without escapes.
     keys = list(record)
     assert keys[-1] == "hash" and keys[:-1] == sorted(keys[:-1])
@@ -64,9 +85,17 @@ def test_record_has_every_field_and_its_hash_covers_the_canonical_json(log_path:
 def test_non_ascii_and_odd_extra_values_round_trip(log_path: Path) -> None:
     from crawler_compliance._decision import Check, Reason, decide
 
-    decision = decide("https://bücher.example/ä", [
-        Reason(Check.SITE, "info", "Straße", extra=(("when", time.gmtime(0)[:3]),
-                                                      ("path", Path("/x"))))])
+    decision = decide(
+        "https://bücher.example/ä",
+        [
+            Reason(
+                Check.SITE,
+                "info",
+                "Straße",
+                extra=(("when", time.gmtime(0)[:3]), ("path", Path("/x"))),
+            )
+        ],
+    )
     with AuditLog(log_path) as log:
         log.append(decision)
     assert "bücher".encode() in log_path.read_bytes()
@@ -299,9 +328,14 @@ def test_a_record_larger_than_max_bytes_is_still_written(log_path: Path) -> None
     assert verify_log(log_path).intact == 2
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"fsync_every": 0}, {"fsync_interval": -1}, {"max_bytes": 0},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"fsync_every": 0},
+        {"fsync_interval": -1},
+        {"max_bytes": 0},
+    ],
+)
 def test_invalid_settings_are_rejected(log_path: Path, kwargs: dict) -> None:
     with pytest.raises(ValueError):
         AuditLog(log_path, **kwargs)
@@ -318,3 +352,63 @@ def test_append_is_cheap(log_path: Path) -> None:
         elapsed = time.perf_counter() - start
     assert elapsed / 3000 < 500e-6
     assert verify_log(log_path).intact == 3000
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        "",
+        "plain",
+        "ünïcödé ✓",
+        'quote " backslash \\ slash /',
+        "ctl \x00\x1f\x7f\n\t",
+        "\u2028\u2029",
+        "emoji 🦀",
+        "lone surrogate \ud800",
+    ],
+)
+def test_the_hand_built_line_is_the_canonical_json(value: object) -> None:
+    from crawler_compliance.audit._records import RECORD_KEYS, canonical_json, encode_record
+
+    record = {key: value for key in RECORD_KEYS}
+    record.update(
+        offline=True,
+        seq=12,
+        v=SCHEMA_VERSION,
+        reasons=[
+            {
+                "check": "robots",
+                "outcome": "deny",
+                "message": value,
+                "line": 3,
+                "extra": {"z": [1.5, None, value], "a": True},
+            }
+        ],
+    )
+    assert encode_record(record) == canonical_json(record)
+    record["offline"] = False
+    assert encode_record(record) == canonical_json(record)
+
+
+def test_an_odd_typed_argument_still_hashes_canonically(log_path: Path) -> None:
+    with AuditLog(log_path) as log:
+        log.append(make_decision(), spider=7, purpose=["a", "b"])  # type: ignore[arg-type]
+    (record,) = records(log_path)
+    assert record["spider"] == 7 and record["purpose"] == ["a", "b"]
+    assert verify_log(log_path).ok
+
+
+def test_text_that_is_not_unicode_is_recorded_as_replacement_characters(log_path: Path) -> None:
+    from crawler_compliance._decision import Check, Reason, decide
+
+    broken = b"Disallow: /caf\xe9".decode("utf-8", "surrogateescape")
+    with AuditLog(log_path) as log:
+        rec = log.append(decide("https://example.com/", [Reason(Check.ROBOTS, "deny", broken)]))
+    assert rec.record["reasons"][0]["message"] == "Disallow: /caf\ufffd"
+    assert records(log_path)[0]["reasons"][0]["message"] == "Disallow: /caf\ufffd"
+    assert verify_log(log_path).ok
+    # A forged "\ud800" escape cannot be re-encoded: reported, not a crash.
+    log_path.write_bytes(log_path.read_bytes().replace(b"caf\xef\xbf\xbd", b"caf\\ud800"))
+    report = verify_log(log_path)
+    assert not report.ok and "altered" in report.problem

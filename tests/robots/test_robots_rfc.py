@@ -359,3 +359,17 @@ def test_content_signals_and_usage() -> None:
     assert robots.content_signals("bot", "https://e.com/news/archive/1") == {
         "train-ai": "n", "search": "n", "ai-train": "no"}
     assert robots.content_signals("otherbot") == {"train-ai": "n", "ai-input": "no"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"User-Agent: *\xa0\r\nDisallow: /x\r\n",  # Latin-1 no-break space after '*'
+        b"User-agent: *\nDisallow:\xa0/x\n",  # ... before the value
+        "User-agent: *\nDisallow:\u00a0/x\n".encode(),  # the same in UTF-8
+    ],
+)
+def test_no_break_space_is_spacing(body: bytes) -> None:
+    robots = RobotsTxt.parse(body)
+    assert not robots.allows("/x", "bot")
+    assert robots.allows("/y", "bot")
