@@ -214,6 +214,7 @@ def _read_records(paths: Iterable[Path]) -> list[dict[str, Any]]:
 
 # --- (1) the decisions -------------------------------------------------------------
 
+_LEGAL_CHECKS = ("registry", "site", "terms")
 _REQUEST_WIDTH = 36
 _CHECK_WIDTH = 14
 _REASON_WIDTH = 50
@@ -247,10 +248,22 @@ def _print_decisions(records: list[dict[str, Any]]) -> None:
 
 
 def _explain(record: dict[str, Any]) -> list[tuple[str, str]]:
-    """The reasons worth showing: every denying one, else the ones that allowed it."""
+    """The reasons worth showing: every denying one; for an allow, what allowed it.
+
+    An allow also shows legal's notes about the site (a terms review, say), which
+    the log keeps as "info": a reader asking "may we crawl this?" wants them.
+    Everything else is in the log itself (``crawler-compliance audit show``).
+    """
     reasons = [r for r in record.get("reasons") or [] if isinstance(r, dict)]
-    wanted = "deny" if record.get("verdict") == "deny" else "allow"
-    shown = [r for r in reasons if r.get("outcome") == wanted]
+    if record.get("verdict") == "deny":
+        shown = [r for r in reasons if r.get("outcome") == "deny"]
+    else:
+        shown = [
+            r
+            for r in reasons
+            if r.get("outcome") == "allow"
+            or (r.get("outcome") == "info" and r.get("check") in _LEGAL_CHECKS)
+        ]
     if not shown:
         shown = [r for r in reasons if r.get("outcome") == "info"][:1]
     if not shown:

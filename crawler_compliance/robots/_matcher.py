@@ -42,43 +42,50 @@ class Rule(NamedTuple):
         return self.allow and not other.allow
 
 
+def split_pattern(pattern: str) -> tuple[str, tuple[str, ...], str, bool]:
+    """``/a*b*c$`` -> first piece, middle pieces, last piece, anchored."""
+    anchored = pattern.endswith("$")
+    pieces = (pattern[:-1] if anchored else pattern).split("*")
+    return pieces[0], tuple(p for p in pieces[1:-1] if p), pieces[-1], anchored
+
+
+def _match_pieces(path: str, first: str, middle: tuple[str, ...], last: str,
+                  anchored: bool) -> bool:
+    if not path.startswith(first):
+        return False
+    pos = len(first)
+    for piece in middle:
+        found = path.find(piece, pos)  # leftmost occurrence: never loses a match
+        if found < 0:
+            return False
+        pos = found + len(piece)
+    if anchored:
+        # The last piece must end the path and not overlap what came before.
+        return len(path) - len(last) >= pos and path.endswith(last)
+    return not last or path.find(last, pos) >= 0
+
+
 def wildcard_matcher(pattern: str) -> Callable[[str], bool]:
     """A function telling whether ``pattern`` (with ``*``) matches a prefix of a path."""
-    anchored = pattern.endswith("$")
-    body = pattern[:-1] if anchored else pattern
-    pieces = [piece for piece in body.split("*")]
-    first, middle, last = pieces[0], [p for p in pieces[1:-1] if p], pieces[-1]
-
-    def match(path: str) -> bool:
-        if not path.startswith(first):
-            return False
-        pos = len(first)
-        for piece in middle:
-            found = path.find(piece, pos)
-            if found < 0:
-                return False
-            pos = found + len(piece)
-        if anchored:
-            # The last piece must end the path and not overlap what came before.
-            return len(path) - len(last) >= pos and path.endswith(last)
-        return not last or path.find(last, pos) >= 0
-
-    return match
+    first, middle, last, anchored = split_pattern(pattern)
+    return lambda path: _match_pieces(path, first, middle, last, anchored)
 
 
 class CompiledRules:
     """The rules of the merged groups for one product token, indexed for fast lookup."""
 
-    __slots__ = ("_exact", "_lengths", "_plain", "_wild")
+    __slots__ = ("_exact", "_lengths", "_plain", "_prefixes", "_wild")
 
     def __init__(self, rules: Iterable[Rule]) -> None:
         plain: dict[str, Rule] = {}
         exact: dict[str, Rule] = {}
-        wild: list[tuple[Rule, Callable[[str], bool]]] = []
+        wild = []
         for rule in rules:
             pattern = rule.pattern
             if "*" in pattern:
-                wild.append((rule, wildcard_matcher(pattern)))
+                # Sort key first: priority (descending), Allow first, then file order.
+                wild.append((-rule.priority, not rule.allow, rule.line, rule,
+                             *split_pattern(pattern)))
                 continue
             if pattern.endswith("$"):
                 table, key = exact, pattern[:-1]
@@ -88,11 +95,12 @@ class CompiledRules:
             # Same pattern twice: the Allow wins (tie), else the first line explains it.
             if held is None or (rule.allow and not held.allow):
                 table[key] = rule
-        wild.sort(key=lambda item: (-item[0].priority, not item[0].allow, item[0].line))
+        wild.sort()
         self._plain = plain
+        self._prefixes = tuple(plain)  # one C-level startswith rules most paths out
         self._lengths = sorted({len(key) for key in plain}, reverse=True)
         self._exact = exact
-        self._wild = wild
+        self._wild = [(entry[3], *entry[4:]) for entry in wild]
 
     def __bool__(self) -> bool:
         return bool(self._plain or self._exact or self._wild)
@@ -100,8 +108,8 @@ class CompiledRules:
     def best(self, path: str) -> Rule | None:
         """The winning rule for a normalised path, or None when no rule matches."""
         best: Rule | None = None
-        plain = self._plain
-        if plain:
+        if self._prefixes and path.startswith(self._prefixes):
+            plain = self._plain
             size = len(path)
             for length in self._lengths:
                 if length <= size:
@@ -113,11 +121,10 @@ class CompiledRules:
             found = self._exact.get(path)
             if found is not None and found.beats(best):
                 best = found
-        for rule, match in self._wild:
+        for rule, first, middle, last, anchored in self._wild:
             if best is not None and not rule.beats(best):
                 # Sorted by priority then Allow first: nothing later can win.
                 break
-            if match(path):
-                best = rule
-                break
+            if _match_pieces(path, first, middle, last, anchored):
+                return rule
         return best

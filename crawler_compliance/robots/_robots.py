@@ -36,9 +36,8 @@ class RobotsMatch:
 
 @dataclass(frozen=True)
 class _Selection:
-    """The groups chosen for one product token, and their rules compiled."""
+    """The groups chosen for a product token, and their rules compiled."""
 
-    token: str
     groups: tuple[int, ...]
     agents: tuple[str, ...]
     rules: CompiledRules
@@ -55,6 +54,7 @@ class RobotsTxt:
         self._problem = problem
         self._encoding = encoding
         self._selections: dict[str, _Selection | None] = {}
+        self._by_groups: dict[tuple[int, ...], _Selection] = {}
 
     @classmethod
     def parse(cls, body: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> RobotsTxt:
@@ -115,7 +115,10 @@ class RobotsTxt:
         if not chosen:
             chosen = index.get("*", [])
         selection = None
-        if chosen:
+        if chosen and tuple(chosen) in self._by_groups:
+            # Another user-agent string chose the same groups: share the compiled rules.
+            selection = self._by_groups[tuple(chosen)]
+        elif chosen:
             groups = self._parsed.groups
             rules = []
             agents: dict[str, None] = {}  # ordered set: 100k user-agent lines stay linear
@@ -125,9 +128,11 @@ class RobotsTxt:
                 for line, allow, value, text in group.rules:
                     pattern = normalize(value)
                     rules.append(Rule(len(pattern), allow, pattern, line, text, number))
-            selection = _Selection(token, tuple(chosen), tuple(agents), CompiledRules(rules))
+            selection = _Selection(tuple(chosen), tuple(agents), CompiledRules(rules))
+            self._by_groups[selection.groups] = selection
         if len(self._selections) >= _MAX_CACHED_AGENTS:
             self._selections.clear()
+            self._by_groups.clear()
         self._selections[user_agent] = selection
         return selection
 

@@ -27,6 +27,7 @@ class Config:
     audit_fsync_every: int | None
     audit_fsync_interval: float | None
     audit_max_bytes: int | None
+    audit_redact_key: bytes | None
     obey_crawl_delay: bool | None
     policy_dir: str
     purpose: str | None
@@ -65,6 +66,8 @@ class Config:
             audit_fsync_every=optional("COMPLIANCE_AUDIT_FSYNC_EVERY", int),
             audit_fsync_interval=optional("COMPLIANCE_AUDIT_FSYNC_INTERVAL", float),
             audit_max_bytes=optional("COMPLIANCE_AUDIT_MAX_BYTES", int),
+            audit_redact_key=optional("COMPLIANCE_AUDIT_REDACT_KEY",
+                                      lambda v: v if isinstance(v, bytes) else str(v).encode()),
             obey_crawl_delay=optional("COMPLIANCE_OBEY_CRAWL_DELAY",
                                       lambda v: settings.getbool("COMPLIANCE_OBEY_CRAWL_DELAY")),
             policy_dir=str(policy_dir),

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scrapy import Request, signals
@@ -88,13 +87,13 @@ class ComplianceMiddleware:
             suffix_list_file=config.suffix_list,
         )
         audit_policy = policy.config.audit
-        Path(config.audit_log).parent.mkdir(parents=True, exist_ok=True)
         self.audit = AuditLog(
             config.audit_log,
             fsync_every=config.audit_fsync_every or audit_policy.fsync_every,
             fsync_interval=config.audit_fsync_interval or audit_policy.fsync_interval,
             max_bytes=config.audit_max_bytes or audit_policy.max_bytes,
             redact_params=audit_policy.redact_query_params,
+            redact_key=config.audit_redact_key,
         )
         self.robots_cache = RobotsCache(
             max_origins=config.robots_cache_size, max_stale=robots_policy.max_stale

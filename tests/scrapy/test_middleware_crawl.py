@@ -351,6 +351,8 @@ async def test_crawl_delay_is_honoured(
 ) -> None:
     server.route("slow.example", "/robots.txt", body="User-agent: *\nCrawl-delay: 0.2\n")
     urls = [f"http://slow.example/p{n}" for n in range(3)]
+    for n in range(3):
+        server.route("slow.example", f"/p{n}", body="x")
     result = await crawl(base_settings(policy_dir, audit_path), urls, proxy=server.proxy)
     assert len(result.spider.failures) == 0
     assert result.stats["compliance/robots/crawl_delay_waits"] == 2
@@ -371,8 +373,10 @@ async def test_robots_cache_is_bounded_and_refetches_evicted_origins(
 async def test_checkpoint_in_stats_matches_the_log(
     server: LoopbackServer, policy_dir: Path, audit_path: Path
 ) -> None:
+    server.route("open.example", "/", body="home")
     result = await crawl(base_settings(policy_dir, audit_path), ["http://open.example/"],
                          proxy=server.proxy)
+    assert result.fetched_urls == ["http://open.example/"]
     last = result.records[-1]
     assert result.stats["compliance/audit/last_seq"] == last["seq"]
     assert result.stats["compliance/audit/last_hash"] == last["hash"]

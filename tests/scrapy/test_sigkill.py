@@ -20,6 +20,10 @@ REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.crawl
 
 
+def pages(server: LoopbackServer) -> list[str]:
+    return [p for p in server.paths("slowsite.example") if p.startswith("/page/")]
+
+
 def test_sigkill_midway_loses_no_record_of_a_fetch(
     server: LoopbackServer, policy_dir: Path, audit_path: Path
 ) -> None:
@@ -32,14 +36,14 @@ def test_sigkill_midway_loses_no_record_of_a_fetch(
     )
     try:
         deadline = time.monotonic() + 60
-        while len(server.paths("slowsite.example")) < 20 and time.monotonic() < deadline:
+        while len(pages(server)) < 20 and time.monotonic() < deadline:
             if child.poll() is not None:
                 pytest.fail(f"crawler exited early with {child.returncode}")
             time.sleep(0.05)
         os.kill(child.pid, signal.SIGKILL)
     finally:
         child.wait(timeout=30)
-    seen = [p for p in server.paths("slowsite.example") if p.startswith("/page/")]
+    seen = pages(server)
     assert len(seen) >= 20
     lines = audit_path.read_bytes().split(b"\n")
     complete = [json.loads(line) for line in lines[:-1]]  # a torn tail may follow

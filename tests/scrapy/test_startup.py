@@ -44,6 +44,7 @@ async def test_missing_policy_dir_setting_stops_the_crawl(
 async def test_switching_off_is_honoured_but_audited(
     server: LoopbackServer, policy_dir: Path, audit_path: Path, caplog
 ) -> None:
+    server.route("open.example", "/", body="home")
     settings = base_settings(policy_dir, audit_path, COMPLIANCE_ENABLED=False)
     result = await crawl(settings, ["http://open.example/"], proxy=server.proxy)
     assert result.fetched_urls == ["http://open.example/"]
