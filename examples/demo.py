@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import tempfile
 import textwrap
@@ -117,14 +118,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     records = _read_records(log_files(audit_path))
 
     problems: list[str] = []
+    finish_reason = stats.get("finish_reason")
+    if finish_reason != "finished":
+        # First, because it explains most of what follows (a policy that does
+        # not load stops the crawl before any request, by design).
+        what = "did not start" if finish_reason is None else f"ended with {finish_reason!r}"
+        problems.append(f"the crawl {what}; Scrapy's log: {_rel(crawl_log)}")
+        problems.extend(_crawl_errors(crawl_log))
     _print_decisions(records)
     _print_requests(seen, problems)
     _print_audit(audit_path, stats, verify_log, problems)
     _check_recorded_first(seen, problems)
     for what, times in Counter(escapes).items():
         problems.append(f"something tried to leave loopback: {what} ({times}x)")
-    if stats.get("finish_reason") != "finished":
-        problems.append(f"the crawl ended with {stats.get('finish_reason')!r}, see {crawl_log}")
     if not records:
         problems.append("the audit log holds no decisions at all")
 
@@ -173,6 +179,32 @@ def _crawl(proxy_url: str, audit_path: Path, crawl_log: Path) -> dict[str, Any]:
     process.start()
     assert crawler.stats is not None
     return crawler.stats.get_stats()
+
+
+def _crawl_errors(crawl_log: Path, limit: int = 3) -> list[str]:
+    """The first ERROR/CRITICAL entries of Scrapy's log, with their continuation lines.
+
+    A policy that does not load is reported there with every located error
+    (``policies/sites/x.yaml:3:1: bogus: ...``), one per continuation line.
+    """
+    try:
+        lines = crawl_log.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+    entries: list[str] = []
+    in_error = False
+    for line in lines:
+        if re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ", line):
+            in_error = "] ERROR: " in line or "] CRITICAL: " in line
+            if in_error:
+                if len(entries) == limit:
+                    break
+                entries.append(line.split("] ", 1)[-1])
+        elif in_error and line.strip() and not line.startswith("Traceback"):
+            entries[-1] += " " + line.strip()
+        elif line.startswith("Traceback"):
+            in_error = False
+    return [f"Scrapy's log says: {entry}" for entry in entries]
 
 
 def _allow_recorded(

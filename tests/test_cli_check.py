@@ -1,0 +1,107 @@
+"""``crawler-compliance check`` and ``spiders``: output and exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from crawler_compliance.cli import main
+from tests.loopback import LoopbackServer
+
+REPO = Path(__file__).resolve().parents[1]
+POLICIES = str(REPO / "policies")
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_offline_json_denies_youtube_allows_example_org(capsys) -> None:
+    code, out, _ = run(capsys, "check", "--offline", "--json", "--policies", POLICIES,
+                       "https://www.youtube.com/watch?v=1", "https://example.org/",
+                       "http://evil.example\\@google.com/")
+    youtube, example, ambiguous = (json.loads(line) for line in out.splitlines())
+    assert code == 1
+    assert youtube["url"] == "https://www.youtube.com/watch?v=1"
+    assert youtube["verdict"] == "deny"
+    assert youtube["reasons"][0]["rule"] == "google-youtube-2020-02"
+    assert example["verdict"] == "allow" and example["offline"] is True
+    assert ambiguous["verdict"] == "deny"
+    assert "ambiguous" in ambiguous["reasons"][0]["message"]
+
+
+def test_all_allowed_exits_zero_and_says_offline(capsys) -> None:
+    code, out, _ = run(capsys, "check", "--offline", "--policies", POLICIES,
+                       "https://example.org/")
+    assert code == 0
+    assert out.startswith("ALLOW https://example.org/")
+    assert "offline" in out
+
+
+@pytest.mark.parametrize("junk", ["", "not a url", "http://", "\x00", "javascript:x", "%%%"])
+def test_any_input_string_is_answered(capsys, junk: str) -> None:
+    code, out, _ = run(capsys, "check", "--offline", "--json", "--policies", POLICIES, junk)
+    record = json.loads(out)
+    assert code == 1 and record["url"] == junk and record["verdict"] == "deny"
+
+
+def test_policy_errors_exit_two(capsys, tmp_path: Path) -> None:
+    (tmp_path / "policy.yaml").write_text("crawler: [\n")
+    code, _, err = run(capsys, "check", "--offline", "--policies", str(tmp_path),
+                       "https://example.org/")
+    assert code == 2
+    assert "policy.yaml:" in err
+
+
+def test_usage_error_exits_two(capsys) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["check"])
+    assert exc.value.code == 2
+
+
+def test_online_check_fetches_robots_and_reports_the_line(capsys, tmp_path: Path) -> None:
+    with LoopbackServer() as server:
+        server.route("127.0.0.1", "/robots.txt",
+                     body="User-agent: *\nDisallow: /private\n")
+        audit = tmp_path / "audit.jsonl"
+        code, out, _ = run(capsys, "check", "--json", "--policies", POLICIES,
+                           "--audit-log", str(audit),
+                           server.url("/private/x"), server.url("/public"))
+    private, public = (json.loads(line) for line in out.splitlines())
+    assert code == 1
+    assert private["verdict"] == "deny"
+    robots_reason = [r for r in private["reasons"] if r["check"] == "robots"][0]
+    assert robots_reason["line"] == 2
+    assert public["verdict"] == "allow"
+    assert server.paths("127.0.0.1").count("/robots.txt") == 1
+    records = [json.loads(line) for line in audit.read_text().splitlines()]
+    # The robots.txt fetch itself was decided and recorded before the pages.
+    assert records[0]["url"].endswith("/robots.txt")
+    assert [r["verdict"] for r in records] == ["allow", "deny", "allow"]
+    assert main(["audit", "verify", str(audit)]) == 0
+
+
+def test_spiders_command_checks_start_urls_and_allowed_domains(capsys, tmp_path: Path) -> None:
+    project = tmp_path / "proj"
+    (project / "proj" / "spiders").mkdir(parents=True)
+    (project / "scrapy.cfg").write_text("[settings]\ndefault = proj.settings\n")
+    (project / "proj" / "__init__.py").write_text("")
+    (project / "proj" / "settings.py").write_text("SPIDER_MODULES = ['proj.spiders']\n")
+    (project / "proj" / "spiders" / "__init__.py").write_text(
+        "import scrapy\n\n"
+        "class Good(scrapy.Spider):\n    name = 'good'\n"
+        "    start_urls = ['https://example.org/']\n\n"
+        "class Bad(scrapy.Spider):\n    name = 'bad'\n"
+        "    allowed_domains = ['youtube.com']\n"
+        "    start_urls = ['https://www.youtube.com/']\n"
+    )
+    code, out, _ = run(capsys, "spiders", str(project), "--json", "--policies", POLICIES)
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert code == 1
+    verdicts = {(r["spider"], r["source"]): r["verdict"] for r in rows}
+    assert verdicts == {("bad", "start_urls"): "deny", ("bad", "allowed_domains"): "deny",
+                        ("good", "start_urls"): "allow"}

@@ -1,0 +1,56 @@
+"""The pytest plugin as a CI user meets it: options, fixtures, failures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_fixtures_decide_urls_against_the_policy(pytester) -> None:
+    pytester.makepyfile(
+        """
+        def test_youtube_is_off_limits(compliance_check):
+            decision = compliance_check("https://www.youtube.com/")
+            assert not decision.allowed
+            assert decision.denying_reasons[0].rule == "google-youtube-2020-02"
+
+        def test_example_org_is_fine(compliance_check):
+            assert compliance_check("https://example.org/").allowed
+        """
+    )
+    result = pytester.runpytest_inprocess(
+        "-p", "no:cacheprovider", "-p", "no:twisted", f"--compliance-policies={REPO / 'policies'}"
+    )
+    result.assert_outcomes(passed=2)
+
+
+def test_an_invalid_policy_fails_with_located_errors(pytester) -> None:
+    pytester.makefile(".yaml", **{"bad/policy": "version: 1\ncrawler:\n  purpse: x\n"})
+    pytester.makepyfile(
+        """
+        def test_uses_policy(compliance_policy):
+            pass
+        """
+    )
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-p", "no:twisted",
+                                          "--compliance-policies=bad")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*policy.yaml:3:3*"])
+
+
+def test_ini_option_and_purpose(pytester) -> None:
+    pytester.makeini(
+        f"""
+        [pytest]
+        compliance_policies = {REPO / 'policies'}
+        compliance_purpose = ai-training
+        """
+    )
+    pytester.makepyfile(
+        """
+        def test_purpose(compliance_checker):
+            assert compliance_checker.purpose == "ai-training"
+        """
+    )
+    pytester.runpytest_inprocess("-p", "no:cacheprovider", "-p", "no:twisted").assert_outcomes(passed=1)
