@@ -37,14 +37,18 @@ def urls_for(text: str, limit: int = 24) -> list[str]:
 def engines() -> dict[str, tuple[Callable[[bytes, str], object], Callable[..., bool]]]:
     """name -> (parse(raw, text), allows(parsed, url, agent))."""
     found: dict[str, tuple[Callable[[bytes, str], object], Callable[..., bool]]] = {
-        "ours": (lambda raw, text: RobotsTxt.parse(raw),
-                 lambda parsed, url, agent: parsed.allows(url, agent)),
+        "ours": (
+            lambda raw, text: RobotsTxt.parse(raw),
+            lambda parsed, url, agent: parsed.allows(url, agent),
+        ),
     }
     try:
         from protego import Protego
 
-        found["protego"] = (lambda raw, text: Protego.parse(text),
-                            lambda parsed, url, agent: parsed.can_fetch(url, agent))
+        found["protego"] = (
+            lambda raw, text: Protego.parse(text),
+            lambda parsed, url, agent: parsed.can_fetch(url, agent),
+        )
     except ImportError:
         print("protego not installed: skipped")
     try:
@@ -68,18 +72,24 @@ def bench_corpus() -> None:
     files = [(p.read_bytes()) for p in sorted(CORPUS.iterdir())]
     texts = [raw.decode("utf-8", "ignore") for raw in files]  # as Scrapy hands Protego text
     total_mb = sum(len(raw) for raw in files) / 1e6
-    queries = [(i, url, agent) for i, text in enumerate(texts) for url in urls_for(text)
-               for agent in AGENTS]
+    queries = [
+        (i, url, agent)
+        for i, text in enumerate(texts)
+        for url in urls_for(text)
+        for agent in AGENTS
+    ]
     print(f"corpus: {len(files)} files, {total_mb:.1f} MB, {len(queries)} queries\n")
-    print("match 1st: first pass over the queries (ours compiles a group on its first use);"
-          " match 2nd: the same queries again. GC is off while timing, as in timeit.\n")
+    print(
+        "match 1st: first pass over the queries (ours compiles a group on its first use);"
+        " match 2nd: the same queries again. GC is off while timing, as in timeit.\n"
+    )
     rates: dict[str, tuple[float, float, float]] = {}
     for name, (parse, allows) in engines().items():
         gc.collect()
         gc.disable()
         try:
             times, parsed = [], []
-            for raw, text in zip(files, texts):
+            for raw, text in zip(files, texts, strict=True):
                 started = time.perf_counter()
                 parsed.append(parse(raw, text))
                 times.append(time.perf_counter() - started)
@@ -95,15 +105,19 @@ def bench_corpus() -> None:
         times.sort()
         parse_rate = len(files) / sum(times)
         rates[name] = (parse_rate, *passes)
-        print(f"{name:>8}: parse {parse_rate:6.0f} files/s ({total_mb / sum(times):4.1f} MB/s), "
-              f"p50 {statistics.median(times) * 1e3:.3f} ms, "
-              f"p99 {times[int(len(times) * 0.99)] * 1e3:.3f} ms, max {times[-1] * 1e3:.1f} ms;"
-              f" match 1st {passes[0]:7.0f}/s, 2nd {passes[1]:7.0f}/s")
+        print(
+            f"{name:>8}: parse {parse_rate:6.0f} files/s ({total_mb / sum(times):4.1f} MB/s), "
+            f"p50 {statistics.median(times) * 1e3:.3f} ms, "
+            f"p99 {times[int(len(times) * 0.99)] * 1e3:.3f} ms, max {times[-1] * 1e3:.1f} ms;"
+            f" match 1st {passes[0]:7.0f}/s, 2nd {passes[1]:7.0f}/s"
+        )
     ours = rates["ours"]
     for other, (parse_rate, first, second) in rates.items():
         if other != "ours":
-            print(f"ours / {other}: parse x{ours[0] / parse_rate:.2f}, "
-                  f"match 1st x{ours[1] / first:.2f}, match 2nd x{ours[2] / second:.2f}")
+            print(
+                f"ours / {other}: parse x{ours[0] / parse_rate:.2f}, "
+                f"match 1st x{ours[1] / first:.2f}, match 2nd x{ours[2] / second:.2f}"
+            )
 
 
 def hostile_bodies() -> dict[str, bytes]:
@@ -114,15 +128,17 @@ def hostile_bodies() -> dict[str, bytes]:
         "5 MB file": head + b"Disallow: /x\n" * (5 * 1024 * 1024 // 13),
         "100k lines": head + b"".join(b"Allow: /p%d\n" % i for i in range(100_000)),
         "one 2 MB line": head + b"Disallow: /" + b"a" * (2 * 1024 * 1024) + b"\n",
-        "10k groups": b"".join(b"User-agent: bot%d\nDisallow: /%d\n" % (i, i)
-                               for i in range(10_000)) + head,
-        "100k user-agent lines": head + b"".join(b"User-agent: bot%d\n" % i
-                                                 for i in range(100_000)),
+        "10k groups": b"".join(
+            b"User-agent: bot%d\nDisallow: /%d\n" % (i, i) for i in range(10_000)
+        )
+        + head,
+        "100k user-agent lines": head
+        + b"".join(b"User-agent: bot%d\n" % i for i in range(100_000)),
         "binary": bytes(range(256)) * 20_000,
         "UTF-16": (head * 20_000).decode().encode("utf-16"),
         "gzip bomb (50 MB inflated)": gzip.compress(head + b"#" * (50 * 1024 * 1024)),
-        "20k wildcard rules": b"User-agent: *\n" + b"".join(
-            b"Disallow: /*%d*a*b*c*d*e*f*g*h*i*j$\n" % i for i in range(20_000)),
+        "20k wildcard rules": b"User-agent: *\n"
+        + b"".join(b"Disallow: /*%d*a*b*c*d*e*f*g*h*i*j$\n" % i for i in range(20_000)),
         "/*a*a...(20)*b vs 100k 'a'": b"User-agent: *\nDisallow: /*" + b"a*" * 20 + b"b\n",
     }
 
@@ -167,8 +183,12 @@ def bench_rerp_failures() -> None:
         return
     print("\nrobotexclusionrulesparser correctness (RFC 9309 verdict in brackets):")
     cases = [
-        ("first match, not longest", "User-agent: *\nAllow: /\nDisallow: /private\n",
-         "/private/x", False),
+        (
+            "first match, not longest",
+            "User-agent: *\nAllow: /\nDisallow: /private\n",
+            "/private/x",
+            False,
+        ),
         ("blank line ends the group", "User-agent: a\n\nUser-agent: b\nDisallow: /\n", "/", False),
         ("agent substring", "User-agent: bot\nDisallow: /\n", "/", True),
         ("%2A is a literal '*'", "User-agent: *\nDisallow: /a%2Ab\n", "/aXXb", True),
@@ -178,12 +198,18 @@ def bench_rerp_failures() -> None:
         parser.parse(text)
         agent = "a" if "User-agent: a" in text else "MyBot"
         got = parser.is_allowed(agent, "https://e.com" + path)
-        print(f"  {label:<28} {'allow' if got else 'deny':>5} "
-              f"[{'allow' if expected else 'deny'}] {'WRONG' if got != expected else 'ok'}")
+        print(
+            f"  {label:<28} {'allow' if got else 'deny':>5} "
+            f"[{'allow' if expected else 'deny'}] {'WRONG' if got != expected else 'ok'}"
+        )
     for wildcards in (10, 12, 14, 20):
         try:
-            out = subprocess.run([sys.executable, "-c", _RERP_WILDCARDS.format(n=wildcards)],
-                                 capture_output=True, text=True, timeout=10)
+            out = subprocess.run(
+                [sys.executable, "-c", _RERP_WILDCARDS.format(n=wildcards)],
+                capture_output=True,
+                text=True,
+                timeout=10,
+            )
             figure = f"{out.stdout.strip()} s"
         except subprocess.TimeoutExpired:
             figure = "did not finish in 10 s"
@@ -191,8 +217,7 @@ def bench_rerp_failures() -> None:
         started = time.perf_counter()
         robots.allows("/" + "a" * 30, "bot")
         ours = (time.perf_counter() - started) * 1e6
-        print(f"  /*a*..*b with {wildcards} wildcards vs 30 'a': rerp {figure}, "
-              f"ours {ours:.0f} us")
+        print(f"  /*a*..*b with {wildcards} wildcards vs 30 'a': rerp {figure}, ours {ours:.0f} us")
 
 
 if __name__ == "__main__":

@@ -36,8 +36,12 @@ AI_TRAINING_AGENTS = (
     "Bytespider",
 )
 AI_TRAINING_PURPOSE = "ai-training"
-# Content-Signal (contentsignals.org) and IETF aipref Content-Usage vocabulary.
-_AI_OPT_OUT_SIGNALS = {("ai-train", "no"), ("train-ai", "n"), ("train-genai", "n")}
+# Content-Signal (contentsignals.org) and IETF aipref Content-Usage values
+# that refuse a use, by the crawl purpose they bind.
+_PURPOSE_OPT_OUTS = {
+    AI_TRAINING_PURPOSE: {("ai-train", "no"), ("train-ai", "n"), ("train-genai", "n")},
+    "search-indexing": {("search", "no"), ("search", "n")},
+}
 
 
 @dataclass(frozen=True)
@@ -167,29 +171,51 @@ class ComplianceChecker:
                 extra=(("robots_status", robots.status),),
             )
         ]
-        if self.purpose == AI_TRAINING_PURPOSE and self.ai_opt_out and robots.robots is not None:
-            reasons.extend(self._ai_opt_outs(url, robots.robots, source))
+        if robots.robots is not None:
+            reasons.extend(self._content_signals(url, robots.robots, source))
+            if self.purpose == AI_TRAINING_PURPOSE and self.ai_opt_out:
+                reasons.extend(self._ai_agent_opt_outs(url, robots.robots, source))
         return reasons
 
-    def _ai_opt_outs(self, url: str, parsed: Any, source: str) -> list[Reason]:
-        found = []
+    def _content_signals(self, url: str, parsed: Any, source: str) -> list[Reason]:
+        """Content-Signal / Content-Usage lines: binding for the purpose they name.
+
+        ``search=no`` binds a search-indexing crawl, ``ai-train=no`` (or aipref's
+        ``train-ai=n``) an AI-training crawl; other signals are recorded as
+        information so the audit log shows what the site said.
+        """
         signals = parsed.content_signals(self.user_agent, url)
-        for key, value in signals.items():
-            if (key, value) in _AI_OPT_OUT_SIGNALS:
-                found.append(
-                    Reason(
-                        Check.ROBOTS,
-                        "deny",
-                        f"the site opts out of AI training ({key}={value}) "
-                        f"and this crawl's purpose is {self.purpose}",
-                        rule=f"{key}={value}",
-                        source=source,
-                    )
-                )
+        if not signals:
+            return []
+        opt_outs = _PURPOSE_OPT_OUTS.get(self.purpose or "", set())
+        if self.purpose == AI_TRAINING_PURPOSE and not self.ai_opt_out:
+            opt_outs = set()
+        found = [
+            Reason(
+                Check.ROBOTS,
+                "deny",
+                f"the site opts out of this use ({key}={value}) "
+                f"and this crawl's purpose is {self.purpose}",
+                rule=f"{key}={value}",
+                source=source,
+            )
+            for key, value in signals.items()
+            if (key, value) in opt_outs
+        ]
+        if not found:
+            listed = ", ".join(f"{k}={v}" for k, v in sorted(signals.items()))
+            found.append(
+                Reason(Check.ROBOTS, "info",
+                       f"content signals {listed}: none binds purpose {self.purpose}",
+                       source=source)
+            )
+        return found
+
+    def _ai_agent_opt_outs(self, url: str, parsed: Any, source: str) -> list[Reason]:
         for agent in AI_TRAINING_AGENTS:
             match = parsed.explain(url, agent)
             if not match.allowed and match.group and "*" not in match.group:
-                found.append(
+                return [
                     Reason(
                         Check.ROBOTS,
                         "deny",
@@ -199,9 +225,8 @@ class ComplianceChecker:
                         source=source,
                         line=match.line,
                     )
-                )
-                break
-        return found
+                ]
+        return []
 
     def decide(
         self,
@@ -211,16 +236,18 @@ class ComplianceChecker:
         offline: bool = False,
         pre: PreCheck | None = None,
         extra_hosts: Iterable[str] = (),
+        context: Iterable[Reason] = (),
     ) -> Decision:
         """The full decision for *url*.
 
         *robots* is a ``RobotsResult`` for the URL's origin. When robots.txt is
         needed but absent, the decision is a deny unless *offline* is set, in
         which case the output says the robots.txt check was not run.
+        *context* reasons (e.g. "redirected from ...") are recorded first.
         """
         if pre is None:
             pre = self.pre_robots(url, extra_hosts=extra_hosts)
-        reasons = list(pre.reasons)
+        reasons = [*context, *pre.reasons]
         robots_status = robots_fingerprint = None
         if pre.needs_robots and not pre.denied and pre.canonical is not None:
             if robots is not None:

@@ -29,12 +29,18 @@ def register(subparsers: Any) -> None:
         "1 any denied, 2 usage error or unreadable file.",
     )
     parser.add_argument("file", metavar="FILE", help="robots.txt file to read ('-' for stdin)")
-    parser.add_argument("urls", metavar="URL", nargs="+",
-                        help="URLs (or paths such as /private/x) to check")
-    parser.add_argument("--user-agent", required=True, metavar="UA",
-                        help="product token or full User-Agent header, e.g. 'MyBot/1.2'")
-    parser.add_argument("--json", action="store_true",
-                        help="print one JSON object per URL per line")
+    parser.add_argument(
+        "urls", metavar="URL", nargs="+", help="URLs (or paths such as /private/x) to check"
+    )
+    parser.add_argument(
+        "--user-agent",
+        required=True,
+        metavar="UA",
+        help="product token or full User-Agent header, e.g. 'MyBot/1.2'",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON object per URL per line"
+    )
     parser.set_defaults(handler=run)
 
 
@@ -49,8 +55,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         body = _read(args.file)
     except OSError as exc:
-        print(f"crawler-compliance robots: cannot read {args.file}: {exc.strerror or exc}",
-              file=sys.stderr)
+        print(
+            f"crawler-compliance robots: cannot read {args.file}: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     result = robots_from_fetch(status=200, body=body)
     if result.kind != "rules":
@@ -61,11 +69,19 @@ def run(args: argparse.Namespace) -> int:
         denied = denied or not match.allowed
         verdict = "allow" if match.allowed else "deny"
         if args.json:
-            print(json.dumps({
-                "url": url, "verdict": verdict, "line": match.line, "rule": match.rule,
-                "group": list(match.group) if match.group is not None else None,
-                "reason": match.reason,
-            }, ensure_ascii=False))
+            print(
+                json.dumps(
+                    {
+                        "url": url,
+                        "verdict": verdict,
+                        "line": match.line,
+                        "rule": match.rule,
+                        "group": list(match.group) if match.group is not None else None,
+                        "reason": match.reason,
+                    },
+                    ensure_ascii=False,
+                )
+            )
             continue
         if match.line is not None:
             where = f"{args.file}:{match.line}: {match.rule}"

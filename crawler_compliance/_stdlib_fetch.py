@@ -72,10 +72,15 @@ def _error_code(exc: BaseException) -> str:
     return "connection-error"
 
 
-def fetch_robots(url_of_robots_txt: str, *, user_agent: str, timeout: float = 10.0,
-                 max_bytes: int = 512 * 1024,
-                 allow_url: Callable[[str], str | None] = lambda u: None,
-                 proxy: str | None = None) -> RobotsResult:
+def fetch_robots(
+    url_of_robots_txt: str,
+    *,
+    user_agent: str,
+    timeout: float = 10.0,
+    max_bytes: int = 512 * 1024,
+    allow_url: Callable[[str], str | None] = lambda u: None,
+    proxy: str | None = None,
+) -> RobotsResult:
     """Fetch a robots.txt URL and return what it means; never raises for network errors.
 
     ``timeout`` bounds the whole fetch, redirects included. ``allow_url(url)``
@@ -89,13 +94,20 @@ def fetch_robots(url_of_robots_txt: str, *, user_agent: str, timeout: float = 10
     while True:
         denied = allow_url(url)
         if denied is not None:
-            return disallow_all("blocked", f"robots.txt at {url} was not fetched: {denied}; "
-                                "without it, disallow all")
+            return disallow_all(
+                "blocked",
+                f"robots.txt at {url} was not fetched: {denied}; without it, disallow all",
+            )
         if urlsplit(url).scheme not in ("http", "https"):
             return robots_from_fetch(status=None, error="invalid-url", redirects=chain)
-        request = urllib.request.Request(url, headers={
-            "User-Agent": user_agent, "Accept": "text/plain, */*;q=0.5",
-            "Accept-Encoding": "gzip, identity"})
+        request = urllib.request.Request(
+            url,
+            headers={
+                "User-Agent": user_agent,
+                "Accept": "text/plain, */*;q=0.5",
+                "Accept-Encoding": "gzip, identity",
+            },
+        )
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return robots_from_fetch(status=None, error="timeout", redirects=chain)
@@ -129,5 +141,6 @@ def fetch_robots(url_of_robots_txt: str, *, user_agent: str, timeout: float = 10
             except (OSError, http.client.HTTPException) as exc:
                 return robots_from_fetch(status=None, error=_error_code(exc), redirects=chain)
         # A body past the cap is cut; robots_from_fetch parses its start (RFC 9309 §2.5).
-        return robots_from_fetch(status=status, body=body, headers=headers, redirects=chain,
-                                 max_bytes=max_bytes)
+        return robots_from_fetch(
+            status=status, body=body, headers=headers, redirects=chain, max_bytes=max_bytes
+        )

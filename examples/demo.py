@@ -141,7 +141,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if problems:
         print(f"\n!!! RESULT: FAILED — {len(problems)} problem(s):")
         for problem in problems:
-            lines = textwrap.wrap(problem, 110)
+            lines = [
+                wrapped
+                for paragraph in problem.splitlines()
+                for wrapped in textwrap.wrap(
+                    paragraph, 110, break_on_hyphens=False, break_long_words=False
+                )
+            ]
             print(f"!!! - {lines[0]}")
             for line in lines[1:]:
                 print(f"!!!   {line}")
@@ -195,13 +201,14 @@ def _crawl_errors(crawl_log: Path, limit: int = 3) -> list[str]:
     in_error = False
     for line in lines:
         if re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ", line):
-            in_error = "] ERROR: " in line or "] CRITICAL: " in line
+            # asyncio's "Task exception was never retrieved" repeats the cause.
+            in_error = ("] ERROR: " in line or "] CRITICAL: " in line) and "[asyncio]" not in line
             if in_error:
                 if len(entries) == limit:
                     break
                 entries.append(line.split("] ", 1)[-1])
         elif in_error and line.strip() and not line.startswith("Traceback"):
-            entries[-1] += " " + line.strip()
+            entries[-1] += "\n" + line.strip()
         elif line.startswith("Traceback"):
             in_error = False
     return [f"Scrapy's log says: {entry}" for entry in entries]
@@ -270,7 +277,9 @@ def _print_decisions(records: list[dict[str, Any]]) -> None:
         shown = verdict.upper() if verdict == "deny" else verdict
         first = f"{record.get('seq', '?')!s:>4}  {shown:7}  {_shorten(record.get('url'))}  "
         for index, (check, text) in enumerate(_explain(record)):
-            lines = textwrap.wrap(text, _REASON_WIDTH) or [""]
+            lines = textwrap.wrap(
+                text, _REASON_WIDTH, break_on_hyphens=False, break_long_words=False
+            ) or [""]
             lead = first if index == 0 else indent
             print(f"{lead}{check:{_CHECK_WIDTH}}  {lines[0]}")
             for more in lines[1:]:

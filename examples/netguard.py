@@ -101,8 +101,8 @@ def loopback_only() -> Iterator[list[str]]:
     socket.getaddrinfo = getaddrinfo  # type: ignore[assignment]
     socket.gethostbyname = gethostbyname
     socket.gethostbyname_ex = gethostbyname_ex
-    socket.socket.connect = connect  # type: ignore[method-assign]
-    socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
+    socket.socket.connect = connect  # type: ignore[method-assign,assignment]
+    socket.socket.connect_ex = connect_ex  # type: ignore[method-assign,assignment]
     try:
         yield refused
     finally:

@@ -272,8 +272,7 @@ class StandInWeb:
     def proxy_url(self) -> str:
         if self._server is None:
             raise RuntimeError("the stand-in web is not running")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://127.0.0.1:{self._server.server_port}"
 
     def _note(self, seen: SeenRequest) -> None:
         with self._lock:

@@ -132,6 +132,17 @@ def test_ai_training_opt_outs_bind_only_ai_training_crawls(body: str, denied: bo
     assert search.decide("https://open.example/a", result).allowed
 
 
+def test_search_opt_out_binds_search_indexing_and_other_signals_are_recorded() -> None:
+    policy = load_policy(REPO / "policies")
+    search = ComplianceChecker(policy, purpose="search-indexing", clock=lambda: NOW)
+    research = ComplianceChecker(policy, purpose="research", clock=lambda: NOW)
+    result = robots("User-agent: *\nAllow: /\nContent-Signal: search=no, ai-train=no\n")
+    assert search.decide("https://open.example/", result).deciding_check.value == "robots"
+    allowed = research.decide("https://open.example/", result)
+    assert allowed.allowed
+    assert any("ai-train=no" in r.message and r.outcome == "info" for r in allowed.reasons)
+
+
 def test_host_header_naming_a_covered_host_denies(checker: ComplianceChecker) -> None:
     decision = checker.decide("https://open.example/", robots("User-agent: *\nAllow: /\n"),
                               extra_hosts=["www.youtube.com"])

@@ -28,16 +28,20 @@ Origin = tuple[str, str, int]
 class RobotsCache:
     """``origin -> RobotsResult`` with expiry, a stale-if-unreachable rule and LRU eviction."""
 
-    def __init__(self, max_origins: int = 10_000, *, clock: Callable[[], float] = time.time,
-                 max_stale: float = 30 * 86400) -> None:
+    def __init__(
+        self,
+        max_origins: int = 10_000,
+        *,
+        clock: Callable[[], float] = time.time,
+        max_stale: float = 30 * 86400,
+    ) -> None:
         if max_origins < 1:
             raise ValueError("max_origins must be at least 1")
         self._max = max_origins
         self._clock = clock
         self._max_stale = max_stale
         # origin -> (result in force, last reachable result or None)
-        self._entries: OrderedDict[Origin, tuple[RobotsResult, RobotsResult | None]] = (
-            OrderedDict())
+        self._entries: OrderedDict[Origin, tuple[RobotsResult, RobotsResult | None]] = OrderedDict()
         self._lock = threading.Lock()
 
     def __len__(self) -> int:

@@ -67,8 +67,9 @@ def _sniff_utf16(head: bytes) -> str | None:
     return None
 
 
-def decode(body: bytes | str, max_bytes: int = DEFAULT_MAX_BYTES,
-           charset: str | None = None) -> Decoded:
+def decode(
+    body: bytes | str, max_bytes: int = DEFAULT_MAX_BYTES, charset: str | None = None
+) -> Decoded:
     """Decode ``body`` to text, honouring the size cap.
 
     ``charset`` is the one declared by the server (``Content-Type``); it is used
@@ -80,15 +81,14 @@ def decode(body: bytes | str, max_bytes: int = DEFAULT_MAX_BYTES,
             return Decoded(body.removeprefix("\ufeff"), False, None, "utf-8")
         raw = body.encode("utf-8", "surrogateescape")
         truncated = len(raw) > max_bytes
-        text = raw[:max_bytes].decode("utf-8", "surrogateescape")
-        return Decoded(text.removeprefix("\ufeff"), truncated, None, "utf-8")
+        head = raw[:max_bytes].decode("utf-8", "surrogateescape")
+        return Decoded(head.removeprefix("\ufeff"), truncated, None, "utf-8")
 
     truncated = False
     if body[:2] == b"\x1f\x8b":
         data, truncated = gunzip(body, max_bytes)
         if data is None:
-            return Decoded("", False, "the body looks like gzip but does not decompress",
-                           "gzip")
+            return Decoded("", False, "the body looks like gzip but does not decompress", "gzip")
         body = data
     elif len(body) > max_bytes:
         body, truncated = body[:max_bytes], True
@@ -96,10 +96,11 @@ def decode(body: bytes | str, max_bytes: int = DEFAULT_MAX_BYTES,
     encoding = None
     for bom, name in _BOMS:
         if body.startswith(bom):
-            encoding, body = name, body[len(bom):]
+            encoding, body = name, body[len(bom) :]
             break
     if encoding is None:
         encoding = _sniff_utf16(body) or "utf-8"
+    text: str | None
     if encoding == "utf-8":
         try:
             text = body.decode("utf-8")
@@ -122,12 +123,14 @@ def decode(body: bytes | str, max_bytes: int = DEFAULT_MAX_BYTES,
         text = body.decode(encoding, "replace")
 
     # A BOM left in the text (written twice, or UTF-8 BOM inside UTF-16) is not content.
+    assert text is not None
     text = text.removeprefix("\ufeff")
     sample = text[:_SAMPLE]
     bad = len(_NOT_TEXT.findall(sample))
     if sample and bad > max(4, _NOT_TEXT_SHARE * len(sample)):
-        return Decoded("", truncated, "the body is not text (binary or an unknown encoding)",
-                       encoding)
+        return Decoded(
+            "", truncated, "the body is not text (binary or an unknown encoding)", encoding
+        )
     return Decoded(text, truncated, None, encoding)
 
 

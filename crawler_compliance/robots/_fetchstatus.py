@@ -41,8 +41,18 @@ MAX_REDIRECTS = 5  # RFC 9309 §2.3.1.2: follow at least five consecutive redire
 
 KINDS = ("rules", "allow-all", "disallow-all")
 
-_ERROR_CODES = ("timeout", "dns-error", "connection-error", "tls-error", "too-many-redirects",
-                "redirect-loop", "too-large", "invalid-url", "blocked", "fetch-error")
+_ERROR_CODES = (
+    "timeout",
+    "dns-error",
+    "connection-error",
+    "tls-error",
+    "too-many-redirects",
+    "redirect-loop",
+    "too-large",
+    "invalid-url",
+    "blocked",
+    "fetch-error",
+)
 _MAX_AGE = re.compile(r"(?:^|[,\s])(?:s-)?max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
 _CHARSET = re.compile(r"charset\s*=\s*\"?([A-Za-z0-9._:-]+)", re.IGNORECASE)
 
@@ -70,8 +80,9 @@ class RobotsResult:
         if self.robots is not None:
             return self.robots.explain(url, user_agent)
         if path_only(request_path(url)) == "/robots.txt":
-            return RobotsMatch(True, None, None, None,
-                               "/robots.txt itself is always allowed (RFC 9309 §2.2.2)")
+            return RobotsMatch(
+                True, None, None, None, "/robots.txt itself is always allowed (RFC 9309 §2.2.2)"
+            )
         return RobotsMatch(self.kind == "allow-all", None, None, None, self.reason)
 
 
@@ -99,27 +110,51 @@ def _classify_error(error: str) -> str:
     code = error.strip().lower()
     if code in _ERROR_CODES:
         return code
+    if code.startswith("internal"):
+        return "internal-error"  # an adapter's own failure: still fail closed
     if "timed out" in code or "timeout" in code:
         return "timeout"
-    if any(word in code for word in ("name or service", "nodename", "getaddrinfo", "dns",
-                                     "name resolution", "no address")):
+    if any(
+        word in code
+        for word in (
+            "name or service",
+            "nodename",
+            "getaddrinfo",
+            "dns",
+            "name resolution",
+            "no address",
+        )
+    ):
         return "dns-error"
     if "ssl" in code or "tls" in code or "certificate" in code:
         return "tls-error"
     return "connection-error"
 
 
-def disallow_all(status: str, reason: str, *, now: float | None = None,
-                 ttl: float = UNREACHABLE_TTL, reachable: bool = False) -> RobotsResult:
+def disallow_all(
+    status: str,
+    reason: str,
+    *,
+    now: float | None = None,
+    ttl: float = UNREACHABLE_TTL,
+    reachable: bool = False,
+) -> RobotsResult:
     """A disallow-all result; adapters use it for outcomes of their own (e.g. "blocked")."""
     now = time.time() if now is None else now
     return RobotsResult("disallow-all", None, reason, status, None, now, now + ttl, reachable)
 
 
-def robots_from_fetch(*, status: int | None, body: bytes | None = None,
-                      headers: Mapping[str, str] | None = None, error: str | None = None,
-                      redirects: Sequence[str] = (), now: float | None = None,
-                      on_429: str = "deny", max_bytes: int = DEFAULT_MAX_BYTES) -> RobotsResult:
+def robots_from_fetch(
+    *,
+    status: int | None,
+    body: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
+    error: str | None = None,
+    redirects: Sequence[str] = (),
+    now: float | None = None,
+    on_429: str = "deny",
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> RobotsResult:
     """Apply the fetch-status rules to one fetch outcome (see the module table).
 
     ``redirects`` has one entry per redirect followed (Scrapy's
@@ -132,47 +167,89 @@ def robots_from_fetch(*, status: int | None, body: bytes | None = None,
     now = time.time() if now is None else now
 
     if len(set(redirects)) < len(redirects):
-        return disallow_all("redirect-loop", "robots.txt redirects in a loop: unreachable, "
-                            "so disallow all (RFC 9309 §2.3.1.2, §2.3.1.4)", now=now)
+        return disallow_all(
+            "redirect-loop",
+            "robots.txt redirects in a loop: unreachable, "
+            "so disallow all (RFC 9309 §2.3.1.2, §2.3.1.4)",
+            now=now,
+        )
     if len(redirects) > MAX_REDIRECTS or (error or "").strip().lower() == "too-many-redirects":
-        return disallow_all("too-many-redirects",
-                            f"robots.txt took more than {MAX_REDIRECTS} redirects: treated as "
-                            "unreachable, so disallow all (RFC 9309 §2.3.1.2)", now=now)
+        return disallow_all(
+            "too-many-redirects",
+            f"robots.txt took more than {MAX_REDIRECTS} redirects: treated as "
+            "unreachable, so disallow all (RFC 9309 §2.3.1.2)",
+            now=now,
+        )
     if error is not None:
         code = _classify_error(error)
-        return disallow_all(code, f"robots.txt could not be fetched ({code}: {error}): "
-                            "unreachable means disallow all (RFC 9309 §2.3.1.4)", now=now)
+        return disallow_all(
+            code,
+            f"robots.txt could not be fetched ({code}: {error}): "
+            "unreachable means disallow all (RFC 9309 §2.3.1.4)",
+            now=now,
+        )
     if status is None:
-        return disallow_all("no-response", "no response for robots.txt: unreachable means "
-                            "disallow all (RFC 9309 §2.3.1.4)", now=now)
+        return disallow_all(
+            "no-response",
+            "no response for robots.txt: unreachable means disallow all (RFC 9309 §2.3.1.4)",
+            now=now,
+        )
 
     if 200 <= status < 300:
         return _parse_success(status, body or b"", headers, now, max_bytes)
     if 300 <= status < 400:
-        return disallow_all(str(status), f"robots.txt returned {status} and the redirect was "
-                            "not followed: unreachable, so disallow all (RFC 9309 §2.3.1.2)",
-                            now=now)
+        return disallow_all(
+            str(status),
+            f"robots.txt returned {status} and the redirect was "
+            "not followed: unreachable, so disallow all (RFC 9309 §2.3.1.2)",
+            now=now,
+        )
     if status == 429:
         if on_429 == "deny":
-            return disallow_all("429", "robots.txt returned 429 (too many requests): the site "
-                                "is rate-limiting us, so disallow all until it answers",
-                                now=now)
-        return RobotsResult("allow-all", None, "robots.txt returned 429, configured as "
-                            "unavailable: allow all (RFC 9309 §2.3.1.3)", "429", None, now,
-                            now + min(_ttl(headers), UNREACHABLE_TTL), True)
+            return disallow_all(
+                "429",
+                "robots.txt returned 429 (too many requests): the site "
+                "is rate-limiting us, so disallow all until it answers",
+                now=now,
+            )
+        return RobotsResult(
+            "allow-all",
+            None,
+            "robots.txt returned 429, configured as unavailable: allow all (RFC 9309 §2.3.1.3)",
+            "429",
+            None,
+            now,
+            now + min(_ttl(headers), UNREACHABLE_TTL),
+            True,
+        )
     if 400 <= status < 500:
-        return RobotsResult("allow-all", None, f"robots.txt returned {status}: unavailable "
-                            "means allow all (RFC 9309 §2.3.1.3)", str(status), None, now,
-                            now + _ttl(headers), True)
+        return RobotsResult(
+            "allow-all",
+            None,
+            f"robots.txt returned {status}: unavailable means allow all (RFC 9309 §2.3.1.3)",
+            str(status),
+            None,
+            now,
+            now + _ttl(headers),
+            True,
+        )
     if 500 <= status < 600:
-        return disallow_all(str(status), f"robots.txt returned {status}: server error means "
-                            "disallow all (RFC 9309 §2.3.1.4)", now=now)
-    return disallow_all(str(status), f"robots.txt returned unexpected status {status}: "
-                        "treated as unreachable, so disallow all (RFC 9309 §2.3.1.4)", now=now)
+        return disallow_all(
+            str(status),
+            f"robots.txt returned {status}: server error means disallow all (RFC 9309 §2.3.1.4)",
+            now=now,
+        )
+    return disallow_all(
+        str(status),
+        f"robots.txt returned unexpected status {status}: "
+        "treated as unreachable, so disallow all (RFC 9309 §2.3.1.4)",
+        now=now,
+    )
 
 
-def _parse_success(status: int, body: bytes, headers: Mapping[str, str] | None, now: float,
-                   max_bytes: int) -> RobotsResult:
+def _parse_success(
+    status: int, body: bytes, headers: Mapping[str, str] | None, now: float, max_bytes: int
+) -> RobotsResult:
     encoding = _header(headers, "content-encoding").strip().lower()
     content = body
     if encoding == "deflate" and body[:2] != b"\x1f\x8b":
@@ -186,21 +263,34 @@ def _parse_success(status: int, body: bytes, headers: Mapping[str, str] | None, 
             return _undecodable(status, "Content-Encoding: deflate does not inflate", now)
         content = inflated
     charset_match = _CHARSET.search(_header(headers, "content-type"))
-    robots = RobotsTxt._parse(content, max_bytes=max_bytes,
-                              charset=charset_match[1] if charset_match else None)
+    robots = RobotsTxt._parse(
+        content, max_bytes=max_bytes, charset=charset_match[1] if charset_match else None
+    )
     if robots._problem:
         return _undecodable(status, robots._problem, now)
     # The fingerprint is of the octets as served, before any Content-Encoding.
     fingerprint = robots.fingerprint if content is body else hashlib.sha256(body).hexdigest()
-    note = f"; only the first {max_bytes} bytes were read (RFC 9309 §2.5)" \
-        if robots.truncated else ""
+    note = (
+        f"; only the first {max_bytes} bytes were read (RFC 9309 §2.5)" if robots.truncated else ""
+    )
     groups = len(robots.groups)
-    return RobotsResult("rules", robots, f"robots.txt returned {status}: {groups} group"
-                        f"{'' if groups == 1 else 's'} parsed{note}", str(status), fingerprint,
-                        now, now + _ttl(headers), True)
+    return RobotsResult(
+        "rules",
+        robots,
+        f"robots.txt returned {status}: {groups} group{'' if groups == 1 else 's'} parsed{note}",
+        str(status),
+        fingerprint,
+        now,
+        now + _ttl(headers),
+        True,
+    )
 
 
 def _undecodable(status: int, problem: str, now: float) -> RobotsResult:
-    return disallow_all("undecodable", f"robots.txt returned {status} but {problem}: a body "
-                        "that cannot be read as text is treated as unreachable, so disallow "
-                        "all", now=now)
+    return disallow_all(
+        "undecodable",
+        f"robots.txt returned {status} but {problem}: a body "
+        "that cannot be read as text is treated as unreachable, so disallow "
+        "all",
+        now=now,
+    )

@@ -49,8 +49,9 @@ def split_pattern(pattern: str) -> tuple[str, tuple[str, ...], str, bool]:
     return pieces[0], tuple(p for p in pieces[1:-1] if p), pieces[-1], anchored
 
 
-def _match_pieces(path: str, first: str, middle: tuple[str, ...], last: str,
-                  anchored: bool) -> bool:
+def _match_pieces(
+    path: str, first: str, middle: tuple[str, ...], last: str, anchored: bool
+) -> bool:
     if not path.startswith(first):
         return False
     pos = len(first)
@@ -84,8 +85,9 @@ class CompiledRules:
             pattern = rule.pattern
             if "*" in pattern:
                 # Sort key first: priority (descending), Allow first, then file order.
-                wild.append((-rule.priority, not rule.allow, rule.line, rule,
-                             *split_pattern(pattern)))
+                wild.append(
+                    (-rule.priority, not rule.allow, rule.line, rule, *split_pattern(pattern))
+                )
                 continue
             if pattern.endswith("$"):
                 table, key = exact, pattern[:-1]

@@ -26,8 +26,9 @@ from urllib.parse import urlsplit
 
 _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 # Octets that stay raw: unreserved plus RFC 3986 reserved characters.
-_RAW_OK = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
-                    b":/?#[]@!$&'()*+,;=")
+_RAW_OK = frozenset(
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?#[]@!$&'()*+,;="
+)
 _HEX = frozenset(b"0123456789ABCDEFabcdef")
 
 # Text that is already in normal form (no '%', nothing to encode): the common case.

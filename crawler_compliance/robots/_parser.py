@@ -26,14 +26,31 @@ UA, ALLOW, DISALLOW, SITEMAP, DELAY, RATE, SIGNAL = range(7)
 # so accepting them cannot widen what a crawler may fetch beyond what the
 # site wrote (an accepted "dissallow" only restricts).
 _KEYS = {
-    "user-agent": UA, "useragent": UA, "user agent": UA, "user_agent": UA,
+    "user-agent": UA,
+    "useragent": UA,
+    "user agent": UA,
+    "user_agent": UA,
     "allow": ALLOW,
-    "disallow": DISALLOW, "dissallow": DISALLOW, "dissalow": DISALLOW,
-    "disalow": DISALLOW, "diasllow": DISALLOW, "disallaw": DISALLOW,
-    "sitemap": SITEMAP, "site-map": SITEMAP, "sitemaps": SITEMAP,
-    "crawl-delay": DELAY, "crawldelay": DELAY, "crawl delay": DELAY, "crawl_delay": DELAY,
-    "request-rate": RATE, "requestrate": RATE, "request rate": RATE, "request_rate": RATE,
-    "content-signal": SIGNAL, "content-signals": SIGNAL, "content-usage": SIGNAL,
+    "disallow": DISALLOW,
+    "dissallow": DISALLOW,
+    "dissalow": DISALLOW,
+    "disalow": DISALLOW,
+    "diasllow": DISALLOW,
+    "disallaw": DISALLOW,
+    "sitemap": SITEMAP,
+    "site-map": SITEMAP,
+    "sitemaps": SITEMAP,
+    "crawl-delay": DELAY,
+    "crawldelay": DELAY,
+    "crawl delay": DELAY,
+    "crawl_delay": DELAY,
+    "request-rate": RATE,
+    "requestrate": RATE,
+    "request rate": RATE,
+    "request_rate": RATE,
+    "content-signal": SIGNAL,
+    "content-signals": SIGNAL,
+    "content-usage": SIGNAL,
 }
 
 # Line ends are CR, LF or CRLF only (RFC 9309 §2.2). str.splitlines() also
@@ -105,7 +122,7 @@ def parse_lines(text: str, *, truncated: bool = False) -> Parsed:
         colon = line.find(":")
         if colon > 0:
             kind = keys.get(line[:colon].strip().lower())
-            value = line[colon + 1:].strip()
+            value = line[colon + 1 :].strip()
             if value and (value[0] == _RAW_NBSP or value[-1] == _RAW_NBSP):
                 value = value.strip(_SPACE_AND_NBSP)
             if kind is None:

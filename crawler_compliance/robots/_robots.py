@@ -46,8 +46,15 @@ class _Selection:
 class RobotsTxt:
     """A parsed robots.txt. Build it with :meth:`parse`; it never raises on content."""
 
-    def __init__(self, parsed: Parsed, *, fingerprint: str, truncated: bool,
-                 problem: str | None, encoding: str) -> None:
+    def __init__(
+        self,
+        parsed: Parsed,
+        *,
+        fingerprint: str,
+        truncated: bool,
+        problem: str | None,
+        encoding: str,
+    ) -> None:
         self._parsed = parsed
         self._fingerprint = fingerprint
         self._truncated = truncated
@@ -67,14 +74,19 @@ class RobotsTxt:
         return cls._parse(body, max_bytes=max_bytes)
 
     @classmethod
-    def _parse(cls, body: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES,
-               charset: str | None = None) -> RobotsTxt:
+    def _parse(
+        cls, body: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES, charset: str | None = None
+    ) -> RobotsTxt:
         raw = body if isinstance(body, bytes) else body.encode("utf-8", "surrogateescape")
         decoded = decode(body, max_bytes, charset)
         parsed = parse_lines(decoded.text, truncated=decoded.truncated)
-        return cls(parsed, fingerprint=hashlib.sha256(raw).hexdigest(),
-                   truncated=decoded.truncated, problem=decoded.problem,
-                   encoding=decoded.encoding)
+        return cls(
+            parsed,
+            fingerprint=hashlib.sha256(raw).hexdigest(),
+            truncated=decoded.truncated,
+            problem=decoded.problem,
+            encoding=decoded.encoding,
+        )
 
     # -- facts about the file ---------------------------------------------------------
 
@@ -138,8 +150,9 @@ class RobotsTxt:
 
     def allows(self, url: str, user_agent: str) -> bool:
         """May ``user_agent`` (a product token or full User-Agent header) fetch ``url``?"""
-        selection = self._selections.get(user_agent, False)
-        if selection is False:
+        try:
+            selection = self._selections[user_agent]
+        except KeyError:
             selection = self._select(user_agent)
         if selection is None:
             return True
@@ -155,21 +168,36 @@ class RobotsTxt:
         path = request_path(url)
         selection = self._select(user_agent)
         if path_only(path) == "/robots.txt":
-            return RobotsMatch(True, None, None, None,
-                               "/robots.txt itself is always allowed (RFC 9309 §2.2.2)")
+            return RobotsMatch(
+                True, None, None, None, "/robots.txt itself is always allowed (RFC 9309 §2.2.2)"
+            )
         if selection is None:
-            return RobotsMatch(True, None, None, None,
-                               f"no group names {product_token(user_agent) or user_agent!r} "
-                               "and there is no '*' group: everything is allowed")
+            return RobotsMatch(
+                True,
+                None,
+                None,
+                None,
+                f"no group names {product_token(user_agent) or user_agent!r} "
+                "and there is no '*' group: everything is allowed",
+            )
         best = selection.rules.best(path)
         if best is None:
-            return RobotsMatch(True, None, None, selection.agents,
-                               f"no rule in the group for {', '.join(selection.agents)} "
-                               f"matches {path}: allowed")
+            return RobotsMatch(
+                True,
+                None,
+                None,
+                selection.agents,
+                f"no rule in the group for {', '.join(selection.agents)} matches {path}: allowed",
+            )
         group = tuple(self._parsed.groups[best.group].agents)
         verb = "allows" if best.allow else "disallows"
-        return RobotsMatch(best.allow, best.line, best.text, group,
-                           f"line {best.line} {verb} {path} (longest matching rule)")
+        return RobotsMatch(
+            best.allow,
+            best.line,
+            best.text,
+            group,
+            f"line {best.line} {verb} {path} (longest matching rule)",
+        )
 
     def crawl_delay(self, user_agent: str) -> float | None:
         """Crawl-delay in seconds for the group used, clamped to ``MAX_CRAWL_DELAY``."""
@@ -212,8 +240,7 @@ class RobotsTxt:
         return merge_signals(lines, request_path(url) if url is not None else None)
 
     def __repr__(self) -> str:
-        return (f"<RobotsTxt groups={len(self._parsed.groups)} "
-                f"fingerprint={self._fingerprint[:12]}>")
+        return f"<RobotsTxt groups={len(self._parsed.groups)} fingerprint={self._fingerprint[:12]}>"
 
 
 def is_allowed(robots_txt: str | bytes | RobotsTxt, user_agent: str, url: str) -> bool:

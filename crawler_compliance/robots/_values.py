@@ -62,6 +62,9 @@ def parse_request_rate(value: str) -> RequestRate | None:
     if not (requests > 0 and seconds > 0) or not math.isfinite(requests):
         return None
     # Keep the pair meaningful but bounded: at most one request per MAX_CRAWL_DELAY.
-    seconds = min(seconds, MAX_CRAWL_DELAY * requests) if math.isfinite(seconds) else (
-        MAX_CRAWL_DELAY * requests)
+    seconds = (
+        min(seconds, MAX_CRAWL_DELAY * requests)
+        if math.isfinite(seconds)
+        else (MAX_CRAWL_DELAY * requests)
+    )
     return RequestRate(requests, seconds)

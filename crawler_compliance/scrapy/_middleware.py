@@ -147,7 +147,13 @@ class ComplianceMiddleware:
 
     async def process_request(self, request: Request, spider: Any = None) -> None:
         if request.meta.get("_compliance_own") is self._own_marker:
-            return None  # our robots.txt fetch: decided and audited before it was sent
+            # Our robots.txt fetch: decided and audited before it was sent;
+            # a retry is a new fetch, so it is decided and audited again.
+            if request.meta.get("retry_times"):
+                denied = self._allow_own_fetch(request.url)
+                if denied is not None:
+                    raise IgnoreRequest(denied)
+            return None
         try:
             decision, robots, slot = await self._decide(request)
         except Exception as exc:
@@ -175,7 +181,12 @@ class ComplianceMiddleware:
             # of what a direct connection would see, and vice versa.
             key = (*pre.canonical.origin, request.meta.get("proxy"))
             robots = await self._robots_for(request, pre.canonical, key)
-        return self.checker.decide(request.url, robots, pre=pre), robots, key
+        context = [
+            Reason(Check.URL, "info", f"redirected from {source}")
+            for source in request.meta.get("redirect_urls", ())[-1:]
+        ]
+        decision = self.checker.decide(request.url, robots, pre=pre, context=context)
+        return decision, robots, key
 
     def _record(self, decision: Decision) -> None:
         """Append to the audit log before anything is fetched; no record, no fetch."""

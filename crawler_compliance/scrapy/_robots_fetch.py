@@ -109,22 +109,19 @@ class EngineRobotsFetcher:
         while True:
             denied = self.allow_hop(url)
             if denied is not None:
+                # The hop's own deny record (in the audit log) says why.
                 stats.inc_value("compliance/robots/fetch_denied")
-                return robots_from_fetch(
-                    status=None, error=f"robots.txt fetch not allowed: {denied}",
-                    redirects=chain,
-                )
+                return robots_from_fetch(status=None, error="blocked", redirects=chain)
             stats.inc_value("compliance/robots/fetch_count")
             try:
                 response = await self.crawler.engine.download_async(self._request(url, page))
-            except IgnoreRequest as exc:
-                return robots_from_fetch(status=None, error=f"fetch-error: {exc}", redirects=chain)
             except Exception as exc:
-                kind = _error_kind(exc)
+                kind = "fetch-error" if isinstance(exc, IgnoreRequest) else _error_kind(exc)
                 stats.inc_value(f"compliance/robots/status_count/{kind}")
-                return robots_from_fetch(
-                    status=None, error=f"{kind}: {type(exc).__name__}: {exc}", redirects=chain
-                )
+                logger.info("crawler-compliance: robots.txt fetch %(url)s failed (%(kind)s): "
+                            "%(error)r", {"url": url, "kind": kind, "error": exc},
+                            extra={"spider": self.crawler.spider})
+                return robots_from_fetch(status=None, error=kind, redirects=chain)
             status = response.status
             stats.inc_value(f"compliance/robots/status_count/{status}")
             location = response.headers.get(b"Location")
@@ -136,11 +133,10 @@ class EngineRobotsFetcher:
                 if len(chain) > MAX_REDIRECTS:
                     return robots_from_fetch(status=status, redirects=chain)
                 if self.offsite(target):
-                    return robots_from_fetch(
-                        status=None,
-                        error=f"redirect to {target} would be dropped by offsite filtering",
-                        redirects=chain,
-                    )
+                    logger.info("crawler-compliance: robots.txt redirect to %(target)s would be "
+                                "dropped by offsite filtering", {"target": target},
+                                extra={"spider": self.crawler.spider})
+                    return robots_from_fetch(status=None, error="blocked", redirects=chain)
                 url = target
                 continue
             return robots_from_fetch(

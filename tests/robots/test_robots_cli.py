@@ -11,8 +11,10 @@ import pytest
 
 from crawler_compliance import cli
 
-ROBOTS = b"User-agent: *\nDisallow: /private\n\nUser-agent: MyBot\nAllow: /private/ok\n" \
-         b"Disallow: /private\n"
+ROBOTS = (
+    b"User-agent: *\nDisallow: /private\n\nUser-agent: MyBot\nAllow: /private/ok\n"
+    b"Disallow: /private\n"
+)
 
 
 @pytest.fixture
@@ -42,8 +44,16 @@ def robots_file(tmp_path: Path) -> Path:
 
 
 def test_text_output_and_exit_code_for_a_denial(main, robots_file, capsys) -> None:
-    code = main(["robots", str(robots_file), "https://e.com/private/x", "https://e.com/open",
-                 "--user-agent", "OtherBot/2.0"])
+    code = main(
+        [
+            "robots",
+            str(robots_file),
+            "https://e.com/private/x",
+            "https://e.com/open",
+            "--user-agent",
+            "OtherBot/2.0",
+        ]
+    )
     out = capsys.readouterr().out.splitlines()
     assert code == 1
     assert out[0].startswith("deny  https://e.com/private/x")
@@ -64,12 +74,16 @@ def test_json_lines(main, robots_file, capsys) -> None:
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert code == 1
     assert [r["url"] for r in records] == urls  # exactly as given
-    assert records[0] | {"reason": ""} == {"url": urls[0], "verdict": "deny", "line": 6,
-                                          "rule": "Disallow: /private", "group": ["MyBot"],
-                                          "reason": ""}
+    assert records[0] | {"reason": ""} == {
+        "url": urls[0],
+        "verdict": "deny",
+        "line": 6,
+        "rule": "Disallow: /private",
+        "group": ["MyBot"],
+        "reason": "",
+    }
     assert (records[1]["verdict"], records[1]["line"]) == ("allow", 5)
-    assert (records[2]["verdict"], records[2]["line"], records[2]["group"]) == (
-        "allow", None, None)
+    assert (records[2]["verdict"], records[2]["line"], records[2]["group"]) == ("allow", None, None)
 
 
 def test_unreadable_file_exits_2(main, tmp_path, capsys) -> None:

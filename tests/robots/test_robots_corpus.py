@@ -17,8 +17,14 @@ from crawler_compliance.robots import RobotsTxt, product_token, robots_from_fetc
 
 CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpora" / "robots-real-world"
 AGENTS = ("Googlebot", "Bingbot", "MyCrawler")
-FIXED_PATHS = ("/", "/index.html", "/search?q=x", "/admin/", "/wp-admin/admin-ajax.php",
-               "/robots.txt")
+FIXED_PATHS = (
+    "/",
+    "/index.html",
+    "/search?q=x",
+    "/admin/",
+    "/wp-admin/admin-ajax.php",
+    "/robots.txt",
+)
 _RULE_VALUE = re.compile(r"^\s*(?:dis)?allow\s*:\s*(\S+)", re.IGNORECASE | re.MULTILINE)
 
 pytestmark = pytest.mark.corpus
@@ -73,8 +79,7 @@ def test_corpus_encodings_do_not_change_verdicts(corpus: list[tuple[str, bytes]]
         except UnicodeDecodeError:
             continue
         original = RobotsTxt.parse(body)
-        variants = (RobotsTxt.parse(text.encode("utf-16")),
-                    RobotsTxt.parse(gzip.compress(body)))
+        variants = (RobotsTxt.parse(text.encode("utf-16")), RobotsTxt.parse(gzip.compress(body)))
         for url in urls_for(text, limit=10):
             expected = original.allows(url, "MyCrawler")
             assert all(v.allows(url, "MyCrawler") == expected for v in variants), (name, url)
@@ -87,23 +92,23 @@ def test_corpus_encodings_do_not_change_verdicts(corpus: list[tuple[str, bytes]]
 #: Every class of disagreement with Protego, and why our verdict is the RFC 9309 one.
 DISAGREEMENTS = {
     "bom": "The file starts with a UTF-8 BOM. Protego reads it as part of the first key, "
-           "so the first user-agent line is lost and its group's rules go with it. "
-           "RFC 9309 §2.2 files are UTF-8; a BOM is not content.",
+    "so the first user-agent line is lost and its group's rules go with it. "
+    "RFC 9309 §2.2 files are UTF-8; a BOM is not content.",
     "group-split": "A Crawl-delay, Request-rate or unknown line between user-agent lines. "
-                   "Protego starts a new group there; RFC 9309 §2.1 ends a group only at a "
-                   "user-agent line that follows rules, so the agents share the rules.",
-    "agent-substring": "The file names a shorter agent (\"bing\", \"Google\") found inside "
-                       "ours. Protego matches it at a token boundary; RFC 9309 §2.2.1 "
-                       "matching is exact on the product token, so we use '*'.",
-    "agent-version": "A user-agent value with a version (\"bingbot/2.0\"). Protego compares "
-                     "the whole value; RFC 9309 §2.2.1 matches the product token, as "
-                     "Google does.",
+    "Protego starts a new group there; RFC 9309 §2.1 ends a group only at a "
+    "user-agent line that follows rules, so the agents share the rules.",
+    "agent-substring": 'The file names a shorter agent ("bing", "Google") found inside '
+    "ours. Protego matches it at a token boundary; RFC 9309 §2.2.1 "
+    "matching is exact on the product token, so we use '*'.",
+    "agent-version": 'A user-agent value with a version ("bingbot/2.0"). Protego compares '
+    "the whole value; RFC 9309 §2.2.1 matches the product token, as "
+    "Google does.",
     "index-html": "Protego treats 'Allow: /dir/index.html' as also allowing '/dir/'; "
-                  "RFC 9309 has no such rule, so the longest match decides.",
+    "RFC 9309 has no such rule, so the longest match decides.",
     "absolute-url-rule": "A rule written as an absolute URL ('Disallow: https://host/x'). "
-                         "Protego rewrites it to match paths starting '/https://host/x'; "
-                         "RFC 9309 rules are paths, so it matches nothing. Only the odd "
-                         "test paths made from such rules differ; real URLs decide alike.",
+    "Protego rewrites it to match paths starting '/https://host/x'; "
+    "RFC 9309 rules are paths, so it matches nothing. Only the odd "
+    "test paths made from such rules differ; real URLs decide alike.",
 }
 
 _KEEP_FOR_GROUPING = re.compile(r"^\s*(user[- _]?agent|allow|disallow|sitemap)\b", re.I)
@@ -132,8 +137,9 @@ def _classify(text: str, agent: str, url: str, ours: bool, protego_parse) -> str
         return "agent-substring"
     if re.search(r"(?im)^\s*user[- _]?agent\s*:\s*" + re.escape(lowered) + r"[/ ]", text):
         return "agent-version"
-    if path.endswith("/") and re.search(r"(?im)^\s*allow\s*:\s*" + re.escape(path)
-                                        + r"index\.html?\s*$", text):
+    if path.endswith("/") and re.search(
+        r"(?im)^\s*allow\s*:\s*" + re.escape(path) + r"index\.html?\s*$", text
+    ):
         return "index-html"
     return "unclassified"
 

@@ -39,25 +39,59 @@ BODY = b"User-agent: *\nDisallow: /private\n"
         ({"status": 100}, "disallow-all", "100", False),
         ({"status": None}, "disallow-all", "no-response", False),
         ({"status": None, "error": "timeout"}, "disallow-all", "timeout", False),
-        ({"status": None, "error": "TimeoutError: timed out"}, "disallow-all", "timeout",
-         False),
-        ({"status": None, "error": "[Errno -2] Name or service not known"}, "disallow-all",
-         "dns-error", False),
-        ({"status": None, "error": "Connection refused"}, "disallow-all", "connection-error",
-         False),
-        ({"status": None, "error": "SSL: CERTIFICATE_VERIFY_FAILED"}, "disallow-all",
-         "tls-error", False),
+        ({"status": None, "error": "TimeoutError: timed out"}, "disallow-all", "timeout", False),
+        (
+            {"status": None, "error": "[Errno -2] Name or service not known"},
+            "disallow-all",
+            "dns-error",
+            False,
+        ),
+        (
+            {"status": None, "error": "internal error: KeyError('x')"},
+            "disallow-all",
+            "internal-error",
+            False,
+        ),
+        ({"status": None, "error": "blocked"}, "disallow-all", "blocked", False),
+        (
+            {"status": None, "error": "Connection refused"},
+            "disallow-all",
+            "connection-error",
+            False,
+        ),
+        (
+            {"status": None, "error": "SSL: CERTIFICATE_VERIFY_FAILED"},
+            "disallow-all",
+            "tls-error",
+            False,
+        ),
         # Up to five redirects are fine (RFC 9309 §2.3.1.2)...
-        ({"status": 200, "body": BODY, "redirects": ["a", "b", "c", "d", "e"]}, "rules", "200",
-         True),
+        (
+            {"status": 200, "body": BODY, "redirects": ["a", "b", "c", "d", "e"]},
+            "rules",
+            "200",
+            True,
+        ),
         # ... more, or a loop, is unreachable.
-        ({"status": 200, "body": BODY, "redirects": list("abcdef")}, "disallow-all",
-         "too-many-redirects", False),
+        (
+            {"status": 200, "body": BODY, "redirects": list("abcdef")},
+            "disallow-all",
+            "too-many-redirects",
+            False,
+        ),
         ({"status": 301, "redirects": ["a", "b", "a"]}, "disallow-all", "redirect-loop", False),
-        ({"status": 200, "body": b"\x00\x01\x02\xff\xfe" * 100}, "disallow-all", "undecodable",
-         False),
-        ({"status": 200, "body": b"\x1f\x8b not really gzip"}, "disallow-all", "undecodable",
-         False),
+        (
+            {"status": 200, "body": b"\x00\x01\x02\xff\xfe" * 100},
+            "disallow-all",
+            "undecodable",
+            False,
+        ),
+        (
+            {"status": 200, "body": b"\x1f\x8b not really gzip"},
+            "disallow-all",
+            "undecodable",
+            False,
+        ),
     ],
 )
 def test_fetch_status_table(kwargs: dict, kind: str, status: str, reachable: bool) -> None:
@@ -76,7 +110,8 @@ def test_fetch_status_table(kwargs: dict, kind: str, status: str, reachable: boo
 
 def test_reasons_cite_the_rfc() -> None:
     assert robots_from_fetch(status=503).reason == (
-        "robots.txt returned 503: server error means disallow all (RFC 9309 §2.3.1.4)")
+        "robots.txt returned 503: server error means disallow all (RFC 9309 §2.3.1.4)"
+    )
     assert "§2.3.1.3" in robots_from_fetch(status=404).reason
 
 
@@ -98,8 +133,9 @@ def test_robots_txt_stays_allowed_under_disallow_all() -> None:
     ],
 )
 def test_ttl_from_cache_control(headers: dict, ttl: float) -> None:
-    assert robots_from_fetch(status=200, body=BODY, headers=headers,
-                             now=NOW).expires_at == NOW + ttl
+    assert (
+        robots_from_fetch(status=200, body=BODY, headers=headers, now=NOW).expires_at == NOW + ttl
+    )
     assert robots_from_fetch(status=404, headers=headers, now=NOW).expires_at == NOW + ttl
 
 
@@ -127,8 +163,10 @@ def test_fingerprint_is_of_the_body_as_served() -> None:
         (BODY.decode().encode("utf-16-le"), {}),  # UTF-16 without BOM
         (BODY.decode().encode("utf-16-be"), {}),
         (b"\xef\xbb\xbf" + BODY, {}),
-        (b"User-agent: *\nDisallow: /priv\xe9\nDisallow: /private\n",
-         {"Content-Type": "text/plain; charset=iso-8859-1"}),
+        (
+            b"User-agent: *\nDisallow: /priv\xe9\nDisallow: /private\n",
+            {"Content-Type": "text/plain; charset=iso-8859-1"},
+        ),
     ],
 )
 def test_encodings_are_read_not_turned_into_allow_all(body: bytes, headers: dict) -> None:
@@ -183,8 +221,9 @@ def test_cache_ttl() -> None:
     clock = Clock()
     cache = RobotsCache(clock=clock)
     assert cache.get(ORIGIN) is None
-    result = robots_from_fetch(status=200, body=BODY, now=clock.now,
-                               headers={"Cache-Control": "max-age=60"})
+    result = robots_from_fetch(
+        status=200, body=BODY, now=clock.now, headers={"Cache-Control": "max-age=60"}
+    )
     assert cache.put(ORIGIN, result) is result
     assert cache.get(ORIGIN) is result
     clock.now += 59

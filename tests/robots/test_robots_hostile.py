@@ -25,24 +25,35 @@ def _hostile_bodies() -> dict[str, tuple[bytes, bool | None]]:
         "5 MB file": (head + b"Disallow: /x\n" * (5 * 1024 * 1024 // 13), False),
         "100k lines": (head + b"".join(b"Allow: /p%d\n" % i for i in range(100_000)), False),
         "one 2 MB line": (head + b"Disallow: /" + b"a" * (2 * 1024 * 1024) + b"\n", False),
-        "10k groups": (b"".join(b"User-agent: bot%d\nDisallow: /%d\n" % (i, i)
-                                for i in range(10_000)) + head, False),
+        "10k groups": (
+            b"".join(b"User-agent: bot%d\nDisallow: /%d\n" % (i, i) for i in range(10_000)) + head,
+            False,
+        ),
         # 1.7 MB: the end is past the 512 KiB cap, the first group still counts.
-        "100k user-agent lines": (head + b"".join(b"User-agent: bot%d\n" % i
-                                                  for i in range(100_000)) + b"Disallow: /\n",
-                                  False),
+        "100k user-agent lines": (
+            head + b"".join(b"User-agent: bot%d\n" % i for i in range(100_000)) + b"Disallow: /\n",
+            False,
+        ),
         "NUL bytes": (b"\x00" * 100_000, False),
         "random binary": (bytes(range(256)) * 4000, False),
         "NUL inside text": (head + b"Disallow: /a\x00b\n", False),
-        "HTML": (b"<!DOCTYPE html><html><head><title>Not found</title></head><body>"
-                 b"<p>Disallow: nothing here</p></body></html>\n" * 1000, True),
+        "HTML": (
+            b"<!DOCTYPE html><html><head><title>Not found</title></head><body>"
+            b"<p>Disallow: nothing here</p></body></html>\n" * 1000,
+            True,
+        ),
         "UTF-16": (head.decode().encode("utf-16") * 2, False),
         "gzip without header": (gzip.compress(head * 100), False),
         "gzip bomb": (gzip.compress(head + b"#" * (50 * 1024 * 1024)), False),
-        "wildcards": (b"User-agent: *\n" + b"".join(
-            b"Disallow: /*%d*a*b*c*d*e*f*g*h*i*j$\n" % i for i in range(20_000)), None),
-        "pathological wildcard": (b"User-agent: *\nDisallow: " + PATHOLOGICAL.encode() + b"\n",
-                                  True),
+        "wildcards": (
+            b"User-agent: *\n"
+            + b"".join(b"Disallow: /*%d*a*b*c*d*e*f*g*h*i*j$\n" % i for i in range(20_000)),
+            None,
+        ),
+        "pathological wildcard": (
+            b"User-agent: *\nDisallow: " + PATHOLOGICAL.encode() + b"\n",
+            True,
+        ),
         "only CRs": (b"User-agent: *\rDisallow: /private\r" * 50_000, False),
     }
 
@@ -55,8 +66,10 @@ def test_hostile_body_ends_in_a_decision(name: str) -> None:
     body, expected = HOSTILE[name]
     started = time.perf_counter()
     result = robots_from_fetch(status=200, body=body)
-    verdicts = [result.allows(url, "bot") for url in (
-        "https://e.com/private/x", "https://e.com/" + "a" * 10_000, "https://e.com/")]
+    verdicts = [
+        result.allows(url, "bot")
+        for url in ("https://e.com/private/x", "https://e.com/" + "a" * 10_000, "https://e.com/")
+    ]
     elapsed = time.perf_counter() - started
     assert elapsed < GUARD_SECONDS, f"{name} took {elapsed:.2f}s"
     assert all(isinstance(v, bool) for v in verdicts)
@@ -72,8 +85,10 @@ def test_binary_is_disallow_all_with_the_reason() -> None:
 
 @pytest.mark.parametrize("length", [30, 1_000, 100_000, 1_000_000])
 def test_pathological_wildcard_is_linear(length: int) -> None:
-    robots = RobotsTxt.parse("User-agent: *\nDisallow: " + PATHOLOGICAL + "\n"
-                             "Disallow: /*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b$\n")
+    robots = RobotsTxt.parse(
+        "User-agent: *\nDisallow: " + PATHOLOGICAL + "\n"
+        "Disallow: /*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b$\n"
+    )
     started = time.perf_counter()
     assert robots.allows("/" + "a" * length, "bot")
     assert not robots.allows("/" + "a" * length + "b", "bot")

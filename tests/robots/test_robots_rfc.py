@@ -60,8 +60,9 @@ def test_rfc_9309_section_5_1_example(agent: str, path: str, allowed: bool) -> N
     ],
 )
 def test_rfc_9309_section_5_2_longest_match(path: str, allowed: bool, line: int) -> None:
-    robots = RobotsTxt.parse("User-Agent: foobot\nAllow: /example/page/\n"
-                             "Disallow: /example/page/disallowed.gif\n")
+    robots = RobotsTxt.parse(
+        "User-Agent: foobot\nAllow: /example/page/\nDisallow: /example/page/disallowed.gif\n"
+    )
     match = robots.explain(path, "foobot")
     assert (match.allowed, match.line) == (allowed, line)
 
@@ -181,18 +182,32 @@ def test_urls(url: str, allowed: bool) -> None:
     [
         # Groups end only at a user-agent line after rules; other records don't split.
         ("User-agent: a\nCrawl-delay: 5\nUser-agent: b\nDisallow: /x\n", "a", "/x", False),
-        ("User-agent: a\nSitemap: https://e/s.xml\nUser-agent: b\nDisallow: /x\n", "a", "/x",
-         False),
+        (
+            "User-agent: a\nSitemap: https://e/s.xml\nUser-agent: b\nDisallow: /x\n",
+            "a",
+            "/x",
+            False,
+        ),
         ("User-agent: a\nfoo: bar\nUser-agent: b\nDisallow: /x\n", "a", "/x", False),
         ("User-agent: a\n\nUser-agent: b\nDisallow: /x\n", "a", "/x", False),  # blank line
         ("User-agent: a\nDisallow: /x\nUser-agent: b\nDisallow: /y\n", "a", "/y", True),
         ("User-agent: a\nDisallow: /x\n\nDisallow: /y\n", "a", "/y", False),
         ("User-agent: a\nDisallow:\nUser-agent: b\nDisallow: /y\n", "a", "/y", True),
         # Every group naming the agent is merged.
-        ("User-agent: a\nDisallow: /x\nUser-agent: b\nDisallow: /z\nUser-agent: a\n"
-         "Disallow: /y\n", "a", "/y", False),
-        ("User-agent: a\nDisallow: /x\nUser-agent: b\nDisallow: /z\nUser-agent: a\n"
-         "Disallow: /y\n", "a", "/x", False),
+        (
+            "User-agent: a\nDisallow: /x\nUser-agent: b\nDisallow: /z\nUser-agent: a\n"
+            "Disallow: /y\n",
+            "a",
+            "/y",
+            False,
+        ),
+        (
+            "User-agent: a\nDisallow: /x\nUser-agent: b\nDisallow: /z\nUser-agent: a\n"
+            "Disallow: /y\n",
+            "a",
+            "/x",
+            False,
+        ),
         # '*' only when no group names the agent.
         ("User-agent: *\nDisallow: /\nUser-agent: a\nDisallow: /x\n", "a", "/y", True),
         ("User-agent: *\nDisallow: /\nUser-agent: a\nDisallow: /x\n", "b", "/y", False),
@@ -246,7 +261,11 @@ def test_bytes_with_bom_and_line_numbers() -> None:
     robots = RobotsTxt.parse(b"\xef\xbb\xbfUser-agent: *\r\n\r\nDisallow: /x\r\n")
     match = robots.explain("/x", "bot")
     assert (match.allowed, match.line, match.rule, match.group) == (
-        False, 3, "Disallow: /x", ("*",))
+        False,
+        3,
+        "Disallow: /x",
+        ("*",),
+    )
 
 
 def test_form_feed_is_not_a_line_break() -> None:
@@ -271,8 +290,10 @@ def test_product_token(header: str, token: str) -> None:
 
 
 def test_explain_names_line_rule_and_group() -> None:
-    robots = RobotsTxt.parse("User-agent: a\nUser-agent: B\nAllow: /\nDisallow: /private\n"
-                             "\nUser-agent: a\nAllow: /private/ok\n")
+    robots = RobotsTxt.parse(
+        "User-agent: a\nUser-agent: B\nAllow: /\nDisallow: /private\n"
+        "\nUser-agent: a\nAllow: /private/ok\n"
+    )
     deny = robots.explain("https://e.com/private/x", "a/1.0")
     assert deny == type(deny)(False, 4, "Disallow: /private", ("a", "B"), deny.reason)
     assert "line 4" in deny.reason
@@ -286,8 +307,10 @@ def test_explain_names_line_rule_and_group() -> None:
 def test_sitemaps_unknown_lines_and_fingerprint() -> None:
     import hashlib
 
-    body = (b"Sitemap: https://e.com/a.xml\nDisallow: /early\nUser-agent: *\n"
-            b"Disallow: /x\nNoindex: /y\nsitemap https://e.com/b.xml\n<html>\n")
+    body = (
+        b"Sitemap: https://e.com/a.xml\nDisallow: /early\nUser-agent: *\n"
+        b"Disallow: /x\nNoindex: /y\nsitemap https://e.com/b.xml\n<html>\n"
+    )
     robots = RobotsTxt.parse(body)
     assert robots.sitemaps == ("https://e.com/a.xml", "https://e.com/b.xml")
     assert robots.unknown_lines == ((2, "Disallow: /early"), (5, "Noindex: /y"), (7, "<html>"))
@@ -315,8 +338,10 @@ def test_crawl_delay_clamped(value: str, delay: float | None) -> None:
 
 
 def test_crawl_delay_per_group_and_first_wins() -> None:
-    robots = RobotsTxt.parse("User-agent: a\nCrawl-delay: 2\nCrawl-delay: 9\nDisallow: /\n"
-                             "User-agent: *\nCrawl-delay: 7\n")
+    robots = RobotsTxt.parse(
+        "User-agent: a\nCrawl-delay: 2\nCrawl-delay: 9\nDisallow: /\n"
+        "User-agent: *\nCrawl-delay: 7\n"
+    )
     assert robots.crawl_delay("a") == 2.0
     assert robots.crawl_delay("b") == 7.0
     assert RobotsTxt.parse("User-agent: a\nDisallow: /\n").crawl_delay("b") is None
@@ -353,11 +378,15 @@ def test_content_signals_and_usage() -> None:
         "Allow: /\n"
         "User-agent: otherbot\n"
         "Content-Signal: ai-input=no\n"
-        "Disallow: /\n")
+        "Disallow: /\n"
+    )
     assert robots.content_signals("bot") == {"train-ai": "n", "search": "yes", "ai-train": "no"}
     assert robots.content_signals("bot", "https://e.com/news/1")["train-ai"] == "y"
     assert robots.content_signals("bot", "https://e.com/news/archive/1") == {
-        "train-ai": "n", "search": "n", "ai-train": "no"}
+        "train-ai": "n",
+        "search": "n",
+        "ai-train": "no",
+    }
     assert robots.content_signals("otherbot") == {"train-ai": "n", "ai-input": "no"}
 
 

@@ -44,7 +44,7 @@ class Server:
                     self.end_headers()
                     if route.drip:
                         for i in range(len(route.body)):
-                            self.wfile.write(route.body[i:i + 1])
+                            self.wfile.write(route.body[i : i + 1])
                             self.wfile.flush()
                             time.sleep(route.drip)
                     else:
@@ -57,8 +57,7 @@ class Server:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,),
-                                       daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
 
     def redirect(self, path: str, target: str, status: int = 301) -> None:
         self.routes[path] = Route(status=status, body=b"", headers={"Location": target})
@@ -89,8 +88,13 @@ def test_200_parses_and_sends_user_agent(server: Server) -> None:
 
 @pytest.mark.parametrize(
     ("status", "kind"),
-    [(404, "allow-all"), (403, "allow-all"), (429, "disallow-all"), (500, "disallow-all"),
-     (503, "disallow-all")],
+    [
+        (404, "allow-all"),
+        (403, "allow-all"),
+        (429, "disallow-all"),
+        (500, "disallow-all"),
+        (503, "disallow-all"),
+    ],
 )
 def test_statuses(server: Server, status: int, kind: str) -> None:
     server.routes["/robots.txt"] = Route(status=status, body=b"<html>error</html>")

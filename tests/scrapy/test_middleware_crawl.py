@@ -131,6 +131,10 @@ async def test_robots_fetch_failures_deny(
     decision = denial(result, "http://flaky.example/page")
     assert decision.deciding_check.value == "robots"
     assert decision.robots_status.startswith(expected_status), decision.robots_status
+    # Every robots.txt request the server saw (retries included) was audited first.
+    fetched = server.paths("flaky.example").count("/robots.txt")
+    audited = len(result.decisions_for("http://flaky.example/robots.txt"))
+    assert fetched == audited
 
 
 @deferred_f_from_coro_f
@@ -268,6 +272,8 @@ async def test_page_redirect_to_covered_host_is_decided_before_following(
     assert server.paths("www.youtube.com") == []
     assert server.paths("twitter.com") == []
     assert sorted(result.denied_urls) == ["http://twitter.com/x", "http://www.youtube.com/"]
+    [followed] = result.decisions_for("http://www.youtube.com/")
+    assert "redirected from http://redirect.example/go" in json.dumps(followed["reasons"])
 
 
 @pytest.mark.parametrize(
