@@ -88,13 +88,21 @@ class ComplianceChecker:
         self.purpose = purpose or config.crawler.purpose
         self.ai_opt_out = bool(config.robots.ai_training_opt_out)
         self.clock = clock
+        self._day: tuple[float, float, dt.date] = (0.0, 0.0, dt.date.min)
 
     @property
     def policy_fingerprint(self) -> str:
         return str(self.policy.fingerprint)
 
     def _today(self) -> dt.date:
-        return dt.datetime.fromtimestamp(self.clock(), tz=dt.timezone.utc).date()
+        """Today's UTC date (notices and permissions start and end on dates)."""
+        now = self.clock()
+        start, end, today = self._day
+        if not start <= now < end:
+            today = dt.datetime.fromtimestamp(now, tz=dt.timezone.utc).date()
+            start = dt.datetime.combine(today, dt.time(), tzinfo=dt.timezone.utc).timestamp()
+            self._day = (start, start + 86400, today)
+        return today
 
     def _registry_reasons(self, canonical: CanonicalURL, today: dt.date) -> list[Reason]:
         reasons = []
@@ -120,14 +128,16 @@ class ComplianceChecker:
         *,
         extra_hosts: Iterable[str] = (),
         terms_fingerprints: Mapping[str, str] | None = None,
+        scrapy_safe: bool = False,
     ) -> PreCheck:
         """URL, registry, site and terms checks: everything that needs no fetch.
 
         ``extra_hosts`` are further hosts the request names (a ``Host``
         header): each is decided by the registry too, and any match denies.
+        ``scrapy_safe``: *url* is a ``scrapy.Request.url`` (see ``canonicalize``).
         """
         try:
-            canonical = canonicalize(url)
+            canonical = canonicalize(url, scrapy_safe=scrapy_safe)
         except UnfetchableURL as exc:
             check_reason = Reason(Check.URL, "deny", f"{exc.kind} URL: {exc}")
             return PreCheck(None, None, (check_reason,), needs_robots=False)

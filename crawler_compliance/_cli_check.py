@@ -53,7 +53,8 @@ def _print_text(decision: Decision, out: Any) -> None:
         if reason.source:
             where = f"  [{reason.source}{':' + str(reason.line) if reason.line else ''}]"
         rule = f" «{reason.rule}»" if reason.rule and reason.check is Check.ROBOTS else ""
-        out.write(f"      {reason.outcome:<5} {reason.check.value}: {reason.message}{rule}{where}\n")
+        line = f"{reason.outcome:<5} {reason.check.value}: {reason.message}{rule}{where}"
+        out.write(f"      {line}\n")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ unsure of.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -158,11 +159,36 @@ def _canonical_host(raw_host: str, bracketed: bool) -> tuple[str, bool]:
     return host, False
 
 
-def canonicalize(url: str) -> CanonicalURL:
+@functools.lru_cache(maxsize=8192)
+def _canonical_authority(scheme: str, netloc: str) -> tuple[str, int, bool]:
+    """(host, port, is_ip) of one authority; cached, crawls revisit few hosts."""
+    try:
+        parts = urlsplit(f"{scheme}://{netloc}/")
+        port = parts.port
+        hostname = parts.hostname
+    except (ValueError, UnicodeError) as exc:
+        raise AmbiguousURL(f"the URL cannot be parsed unambiguously: {exc}") from None
+    if not netloc or hostname is None:
+        raise UnfetchableURL("the URL has no host")
+    netloc_host = netloc.rpartition("@")[2]
+    host, is_ip = _canonical_host(hostname, netloc_host.startswith("["))
+    if port is None:
+        if netloc_host.endswith(":"):
+            raise AmbiguousURL("an empty port after ':'")
+        port = FETCHABLE_SCHEMES[scheme]
+    elif port == 0:
+        raise AmbiguousURL("port 0 is not a port a server listens on")
+    return host, port, is_ip
+
+
+def canonicalize(url: str, *, scrapy_safe: bool = False) -> CanonicalURL:
     """Return the canonical form of *url* or raise :class:`UnfetchableURL`.
 
     Raises :class:`AmbiguousURL` (a subclass) when parsers could disagree on
     the host. Never raises anything else for any input string.
+    ``scrapy_safe`` says *url* is a ``scrapy.Request.url``, which Scrapy has
+    already passed through ``safe_url_string``: it is used as it is, so the
+    decision is made on exactly the string the downloader will use.
     """
     if not isinstance(url, str):
         raise UnfetchableURL(f"expected a URL string, got {type(url).__name__}")
@@ -176,27 +202,16 @@ def canonicalize(url: str) -> CanonicalURL:
         if authority.count("@") > 1:
             raise AmbiguousURL("more than one '@' before the host: parsers disagree on the host")
     try:
-        safe = safe_url_string(stripped)
+        safe = stripped if scrapy_safe else safe_url_string(stripped)
         parts = urlsplit(safe)
-        scheme = parts.scheme.lower()
-        port = parts.port
-        netloc_host = parts.netloc.rpartition("@")[2]
     except (ValueError, UnicodeError) as exc:
         raise AmbiguousURL(f"the URL cannot be parsed unambiguously: {exc}") from None
+    scheme = parts.scheme.lower()
     if scheme not in FETCHABLE_SCHEMES:
         if not scheme:
             raise UnfetchableURL("not an absolute URL (no scheme)")
         raise UnfetchableURL(f"scheme {scheme!r} is not fetched by this crawler (http, https)")
-    if not parts.netloc or parts.hostname is None:
-        raise UnfetchableURL("the URL has no host")
-    bracketed = netloc_host.startswith("[")
-    host, is_ip = _canonical_host(parts.hostname, bracketed)
-    if port is None:
-        if netloc_host.endswith(":"):
-            raise AmbiguousURL("an empty port after ':'")
-        port = FETCHABLE_SCHEMES[scheme]
-    elif port == 0:
-        raise AmbiguousURL("port 0 is not a port a server listens on")
+    host, port, is_ip = _canonical_authority(scheme, parts.netloc)
     return CanonicalURL(
         url=safe, scheme=scheme, host=host, port=port, is_ip=is_ip, path=parts.path or "/"
     )

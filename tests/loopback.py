@@ -9,6 +9,7 @@ anywhere itself. Every request it receives is recorded, in order.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -110,10 +111,8 @@ class LoopbackServer:
         handler.send_header("Content-Length", str(len(body)))
         handler.end_headers()
         if handler.command != "HEAD":
-            try:
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                 handler.wfile.write(body)
-            except (BrokenPipeError, ConnectionResetError):
-                pass
 
     def __enter__(self) -> LoopbackServer:
         self.thread.start()

@@ -53,4 +53,5 @@ def test_ini_option_and_purpose(pytester) -> None:
             assert compliance_checker.purpose == "ai-training"
         """
     )
-    pytester.runpytest_inprocess("-p", "no:cacheprovider", "-p", "no:twisted").assert_outcomes(passed=1)
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-p", "no:twisted")
+    result.assert_outcomes(passed=1)

@@ -26,7 +26,7 @@ from crawler_compliance._decision import Check, Decision, Reason, decide
 from crawler_compliance.audit import AuditLog
 from crawler_compliance.policy import PolicyError, load_policy
 from crawler_compliance.robots import RobotsCache, RobotsResult, product_token
-from crawler_compliance.scrapy._config import Config, ComplianceConfigError
+from crawler_compliance.scrapy._config import ComplianceConfigError, Config
 from crawler_compliance.scrapy._robots_fetch import EngineRobotsFetcher
 
 if TYPE_CHECKING:
@@ -108,6 +108,7 @@ class ComplianceMiddleware:
         self._inflight: dict[Any, list[Deferred[RobotsResult]]] = {}
         self._next_slot: OrderedDict[Any, float] = OrderedDict()
         self._logged: set[tuple[str, str]] = set()
+        self._records_written = 0
         self._fetcher = EngineRobotsFetcher(
             crawler,
             own_marker=self._own_marker,
@@ -174,7 +175,12 @@ class ComplianceMiddleware:
     ) -> tuple[Decision, RobotsResult | None, tuple[Any, ...] | None]:
         host_header = request.headers.get(b"Host")
         extra_hosts = [host_header.decode("latin-1")] if host_header else []
-        pre = self.checker.pre_robots(request.url, extra_hosts=extra_hosts)
+        pre = self.checker.pre_robots(
+            request.url,
+            extra_hosts=extra_hosts,
+            # verbatim_url skips Scrapy's safe_url_string: canonicalise it ourselves.
+            scrapy_safe=not request.meta.get("verbatim_url"),
+        )
         robots = key = None
         if pre.needs_robots and not pre.denied and pre.canonical is not None:
             # The route matters: robots.txt read through a proxy says nothing
@@ -206,7 +212,7 @@ class ComplianceMiddleware:
                 decide(decision.url, [Reason(Check.INTERNAL, "deny",
                                              f"audit log not writable: {exc}")])
             ) from exc
-        self.stats.inc_value("compliance/audit/records")
+        self._records_written += 1
 
     def _deny(self, request: Request, decision: Decision) -> None:
         check = decision.deciding_check or Check.INTERNAL
@@ -290,7 +296,9 @@ class ComplianceMiddleware:
             from twisted.internet import reactor
 
             waiter: Deferred[None] = Deferred()
-            reactor.callLater(start - now, waiter.callback, None)  # type: ignore[attr-defined]
+            reactor.callLater(  # type: ignore[attr-defined]
+                start - now, waiter.callback, None
+            )
             self.stats.inc_value("compliance/robots/crawl_delay_waits")
             await maybe_deferred_to_future(waiter)
 
@@ -299,6 +307,7 @@ class ComplianceMiddleware:
     def spider_closed(self, spider: Any, reason: str) -> None:
         self.audit.close()
         checkpoint = self.audit.checkpoint
+        self.stats.set_value("compliance/audit/records", self._records_written)
         self.stats.set_value("compliance/audit/last_seq", checkpoint.seq)
         self.stats.set_value("compliance/audit/last_hash", checkpoint.hash)
         logger.info(
