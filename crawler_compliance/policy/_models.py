@@ -222,10 +222,11 @@ class TermsConfig(PolicyModel):
 class RobotsConfig(PolicyModel):
     """robots.txt handling. The defaults fail closed."""
 
-    on_unreachable: Literal["deny", "allow"] = Field(
+    on_unreachable: Literal["deny"] = Field(
         default="deny",
-        description="When robots.txt cannot be fetched (network error, 5xx): 'deny' "
-        "(default: fail closed, as RFC 9309 §2.3.1.4 requires for server errors) or 'allow'.",
+        description="When robots.txt cannot be fetched (network error, 5xx): always 'deny'. "
+        "Failing closed is not negotiable (RFC 9309 §2.3.1.4); the key exists so the "
+        "policy states it.",
     )
     on_429: Literal["deny", "allow"] = Field(
         default="deny",

@@ -34,9 +34,11 @@ class RobotsCache:
         *,
         clock: Callable[[], float] = time.time,
         max_stale: float = 30 * 86400,
+        max_ttl: float = 86400,
     ) -> None:
         if max_origins < 1:
             raise ValueError("max_origins must be at least 1")
+        self._max_ttl = max_ttl  # policy robots.cache_ttl: never more than 24 h
         self._max = max_origins
         self._clock = clock
         self._max_stale = max_stale
@@ -67,6 +69,8 @@ class RobotsCache:
         that copy is returned, marked as stale, and kept until the next fetch
         (it expires with the unreachable result, so the crawler retries).
         """
+        if result.expires_at > result.fetched_at + self._max_ttl:
+            result = dataclasses.replace(result, expires_at=result.fetched_at + self._max_ttl)
         with self._lock:
             previous = self._entries.get(origin)
             last_good = previous[1] if previous else None

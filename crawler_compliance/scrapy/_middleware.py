@@ -96,7 +96,9 @@ class ComplianceMiddleware:
             redact_key=config.audit_redact_key,
         )
         self.robots_cache = RobotsCache(
-            max_origins=config.robots_cache_size, max_stale=robots_policy.max_stale
+            max_origins=config.robots_cache_size,
+            max_stale=robots_policy.max_stale,
+            max_ttl=robots_policy.cache_ttl,
         )
         self.obey_crawl_delay = (
             robots_policy.obey_crawl_delay

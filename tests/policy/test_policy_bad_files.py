@@ -456,3 +456,13 @@ def test_choice_of_the_wrong_type(policy_dir):
         "pol/policy.yaml:1:38: crawler.purpose: expected one of 'search-indexing', "
         "'ai-training', 'research', 'archiving', 'monitoring', 'other', found a number (3)"
     ]
+
+
+def test_robots_failures_cannot_be_set_to_allow(policy_dir):
+    policy_dir.write(
+        "policy.yaml",
+        "crawler:\n  product_token: Bot\n  purpose: research\nrobots:\n  on_unreachable: allow\n",
+    )
+    [error] = policy_dir.errors()
+    assert error.startswith("pol/policy.yaml:5:19: robots.on_unreachable: 'allow' is not")
+    assert "'deny'" in error

@@ -233,6 +233,16 @@ def test_cache_ttl() -> None:
     assert len(cache) == 1
 
 
+def test_cache_ttl_from_policy_shortens_but_never_lengthens() -> None:
+    clock = Clock()
+    cache = RobotsCache(clock=clock, max_ttl=600)
+    cache.put(ORIGIN, robots_from_fetch(status=200, body=BODY, now=clock.now))
+    clock.now += 599
+    assert cache.get(ORIGIN) is not None
+    clock.now += 1
+    assert cache.get(ORIGIN) is None
+
+
 def test_cache_keeps_last_good_copy_while_unreachable() -> None:
     clock = Clock()
     cache = RobotsCache(clock=clock)
