@@ -72,9 +72,8 @@ def ours(tmp: Path):
     crawler = get_crawler(BenchSpider, {
         "COMPLIANCE_POLICY_DIR": str(REPO / "policies"),
         "COMPLIANCE_AUDIT_LOG": str(tmp / "audit.jsonl"),
-        "COMPLIANCE_USER_AGENT": "BenchBot",
         "COMPLIANCE_PURPOSE": "research",
-        "USER_AGENT": "BenchBot/1.0",
+        "USER_AGENT": "ComplianceDemoBot/1.0",
     })
     crawler._apply_settings()
     middleware = ComplianceMiddleware.from_crawler(crawler)
@@ -84,7 +83,8 @@ def ours(tmp: Path):
 
 
 def scrapys():
-    crawler = get_crawler(BenchSpider, {"ROBOTSTXT_OBEY": True, "USER_AGENT": "BenchBot/1.0"})
+    crawler = get_crawler(BenchSpider, {"ROBOTSTXT_OBEY": True,
+                                        "USER_AGENT": "ComplianceDemoBot/1.0"})
     crawler._apply_settings()
     middleware = RobotsTxtMiddleware.from_crawler(crawler)
     middleware._parsers["bench.example"] = ProtegoRobotParser.from_crawler(crawler, ROBOTS)

@@ -1,6 +1,6 @@
 """``crawler-compliance audit verify | show | report``.
 
-Exit codes (stable, documented in docs/audit.md):
+Exit codes (stable, documented in README.md):
 0 intact; 1 tampered, truncated against a checkpoint, reordered or torn
 (``report``: the chain did not verify); 2 usage error or unreadable file.
 """

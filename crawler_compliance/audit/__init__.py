@@ -1,6 +1,6 @@
 """The tamper-evident audit log: one hash-chained JSON Lines record per decision.
 
-Plain Python: no Scrapy, no Twisted. See ``docs/audit.md`` for the record
+Plain Python: no Scrapy, no Twisted. See ``README.md`` for the record
 format, durability, rotation, redaction and the ``audit`` CLI.
 """
 

@@ -69,6 +69,25 @@ def _audit_disabled(crawler: Crawler) -> None:
             log.close()
 
 
+def _product_token(config: Config, policy: Any) -> str:
+    """The robots.txt product token: the one sites see in our User-Agent.
+
+    It must agree with the policy's ``crawler.product_token``: matching
+    robots.txt for a name the sites never see would be compliance on paper.
+    """
+    source = "COMPLIANCE_USER_AGENT" if config.user_agent else "USER_AGENT"
+    token = product_token(config.user_agent or config.default_user_agent)
+    declared = policy.config.crawler.product_token
+    if token.lower() != declared.lower():
+        raise ComplianceConfigError(
+            f"{source} gives the robots.txt product token {token!r}, but the policy's "
+            f"crawler.product_token is {declared!r}: make them agree (e.g. USER_AGENT = "
+            f"'{declared}/1.0 (+https://your.site/bot)') so robots.txt is matched for the "
+            "name sites see"
+        )
+    return token
+
+
 class ComplianceMiddleware:
     """Scrapy downloader middleware enforcing crawler-compliance's decisions."""
 
@@ -77,9 +96,7 @@ class ComplianceMiddleware:
         self.config = config
         self.stats = crawler.stats
         robots_policy = policy.config.robots
-        token = product_token(
-            config.user_agent or policy.config.crawler.product_token or config.default_user_agent
-        )
+        token = _product_token(config, policy)
         self.checker = ComplianceChecker(
             policy,
             user_agent=token,
@@ -137,6 +154,7 @@ class ComplianceMiddleware:
         try:
             config = Config.from_settings(crawler.settings)
             policy = load_policy(config.policy_dir)
+            return cls(crawler, config, policy)
         except PolicyError as exc:
             logger.error("crawler-compliance: the policy does not load, the crawl will "
                          "not start:\n%(errors)s", {"errors": exc})
@@ -144,7 +162,6 @@ class ComplianceMiddleware:
         except (ComplianceConfigError, OSError) as exc:
             logger.error("crawler-compliance: %(error)s", {"error": exc})
             raise
-        return cls(crawler, config, policy)
 
     # -- the per-request path -------------------------------------------------
 

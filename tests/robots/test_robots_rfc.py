@@ -151,7 +151,7 @@ def test_rfc_table_row_with_reserved_characters_is_not_decoded() -> None:
     # RFC 9309 §2.2.2's table shows "/foo/bar?baz=https://foo.bar" matching an
     # encoded ":" and "/". We keep reserved escapes distinct (RFC 3986 §2.2:
     # they may mean something else), as Google's parser does; documented in
-    # docs/robots.md. The literal form still matches the literal URL.
+    # README.md. The literal form still matches the literal URL.
     robots = RobotsTxt.parse("User-agent: *\nDisallow: /foo/bar?baz=https://foo.bar\n")
     assert not robots.allows("/foo/bar?baz=https://foo.bar", "bot")
     assert robots.allows("/foo/bar?baz=https%3A%2F%2Ffoo.bar", "bot")

@@ -78,3 +78,16 @@ async def test_listing_the_middleware_by_hand_works(
     assert server.received == []
     assert json.loads(audit_path.read_text().splitlines()[0])["verdict"] == "deny"
     assert result.stats["compliance/registry/denied"] == 1
+
+
+@deferred_f_from_coro_f
+async def test_product_token_must_agree_with_the_policy(
+    server: LoopbackServer, policy_dir: Path, audit_path: Path
+) -> None:
+    settings = base_settings(policy_dir, audit_path, USER_AGENT="Scrapy/2.19 (+https://scrapy.org)")
+    with pytest.raises(ComplianceConfigError, match="crawler.product_token is 'TestBot'"):
+        await crawl(settings, ["http://open.example/"], proxy=server.proxy)
+    assert server.received == []
+    settings["COMPLIANCE_USER_AGENT"] = "testbot"
+    result = await crawl(settings, ["http://open.example/"], proxy=server.proxy)
+    assert result.records[-1]["verdict"] == "allow"
