@@ -282,6 +282,23 @@ class ComplianceChecker:
             robots_fingerprint=robots_fingerprint,
         )
 
+    def decide_own_fetch(self, url: str) -> Decision:
+        """Decide one of our own robots.txt fetches (or a redirect hop of one).
+
+        Only the URL and registry checks apply: site records and robots.txt
+        govern pages, not the act of reading robots.txt, but nothing is ever
+        fetched from a host under a cease-and-desist notice.
+        """
+        pre = self.pre_robots(url)
+        reasons = [r for r in pre.reasons if r.check in (Check.URL, Check.REGISTRY)]
+        reasons.append(Reason(Check.ROBOTS, "info", "robots.txt fetch by crawler-compliance"))
+        return decide(
+            url,
+            reasons,
+            host=pre.canonical.host if pre.canonical else None,
+            registrable_domain=pre.registrable_domain,
+        )
+
     def internal_error(self, url: str, exc: BaseException) -> Decision:
         """Fail closed: a bug or unexpected failure denies the request."""
         return decide(

@@ -13,7 +13,7 @@ import json
 import sys
 from typing import Any
 
-from crawler_compliance._decision import Check, Decision, Reason, decide
+from crawler_compliance._decision import Check, Decision
 
 EXIT_OK, EXIT_DENIED, EXIT_USAGE = 0, 1, 2
 
@@ -119,13 +119,7 @@ class _RobotsFetcher:
         self._results: dict[tuple[str, str, int], Any] = {}
 
     def _allow_hop(self, url: str) -> str | None:
-        pre = self.checker.pre_robots(url)
-        # Our own fetch: only the URL and registry checks apply (site records
-        # and robots.txt govern pages, not the act of reading robots.txt).
-        reasons = [r for r in pre.reasons if r.check in (Check.URL, Check.REGISTRY)]
-        reasons.append(Reason(Check.ROBOTS, "info", "robots.txt fetch by crawler-compliance"))
-        decision = decide(url, reasons, host=pre.canonical.host if pre.canonical else None,
-                          registrable_domain=pre.registrable_domain)
+        decision = self.checker.decide_own_fetch(url)
         if self.audit is not None:
             self.audit.append(decision, purpose=self.checker.purpose,
                               policy_fingerprint=self.checker.policy_fingerprint)

@@ -279,11 +279,7 @@ class ComplianceMiddleware:
 
     def _allow_own_fetch(self, url: str) -> str | None:
         """Decide and audit one of our own robots.txt fetches (registry only)."""
-        pre = self.checker.pre_robots(url)
-        reasons = [r for r in pre.reasons if r.check in (Check.URL, Check.REGISTRY)]
-        reasons.append(Reason(Check.ROBOTS, "info", "robots.txt fetch by crawler-compliance"))
-        decision = decide(url, reasons, host=pre.canonical.host if pre.canonical else None,
-                          registrable_domain=pre.registrable_domain)
+        decision = self.checker.decide_own_fetch(url)
         self._record(decision)
         return None if decision.allowed else decision.summary()
 
