@@ -16,9 +16,12 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/python -m examples.demo
 
-test: $(STAMP)
-	$(BIN)/ruff check crawler_compliance tests benchmarks examples
+test: lint
 	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check crawler_compliance tests benchmarks examples
+	$(BIN)/mypy crawler_compliance
 
 validate: $(STAMP)
 	$(BIN)/crawler-compliance validate policies/
@@ -26,6 +29,7 @@ validate: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_robots.py
 	$(BIN)/python benchmarks/bench_middleware.py
+	$(BIN)/python benchmarks/bench_audit.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -309,13 +309,10 @@ class ComplianceMiddleware:
             self._next_slot.popitem(last=False)
         if start > now:
             from twisted.internet import reactor
+            from twisted.internet.task import deferLater
 
-            waiter: Deferred[None] = Deferred()
-            reactor.callLater(  # type: ignore[attr-defined]
-                start - now, waiter.callback, None
-            )
             self.stats.inc_value("compliance/robots/crawl_delay_waits")
-            await maybe_deferred_to_future(waiter)
+            await maybe_deferred_to_future(deferLater(reactor, start - now))  # type: ignore[arg-type]
 
     # -- closing ------------------------------------------------------------------
 
