@@ -39,6 +39,9 @@ def register(subparsers: Any) -> None:
                         help="robots.txt fetch timeout in seconds (default: 10)")
     parser.add_argument("--audit-log", metavar="FILE",
                         help="append every decision (and robots.txt fetch) to this audit log")
+    parser.add_argument("--suffix-list", metavar="FILE",
+                        help="a newer public_suffix_list.dat (default: tldextract's bundled "
+                        "list; nothing is downloaded)")
     parser.set_defaults(handler=run)
     register_spiders(subparsers)
 
@@ -73,9 +76,14 @@ def run(args: argparse.Namespace) -> int:
     from crawler_compliance.robots import product_token
 
     user_agent = args.user_agent or f"{policy.config.crawler.product_token}/1.0"
-    checker = ComplianceChecker(
-        policy, user_agent=product_token(user_agent), purpose=args.purpose
-    )
+    try:
+        checker = ComplianceChecker(
+            policy, user_agent=product_token(user_agent), purpose=args.purpose,
+            suffix_list_file=args.suffix_list,
+        )
+    except (OSError, ValueError) as exc:
+        sys.stderr.write(f"cannot load the public suffix list {args.suffix_list}: {exc}\n")
+        return EXIT_USAGE
     audit = None
     if args.audit_log:
         from crawler_compliance.audit import AuditLog

@@ -202,7 +202,12 @@ class SiteRules:
                 f"(policy terms.changed: {self.changed})",
             )
         conditions = f"; conditions: {terms.conditions}" if terms.conditions else ""
+        unchecked = (
+            "; change since review not checked (terms page not fetched)"
+            if terms.sha256 and not current
+            else ""
+        )
         return reason(
             "info",
-            f"terms of service reviewed {terms.reviewed}: {terms.verdict}{conditions}",
+            f"terms of service reviewed {terms.reviewed}: {terms.verdict}{conditions}{unchecked}",
         )

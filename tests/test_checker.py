@@ -147,3 +147,23 @@ def test_host_header_naming_a_covered_host_denies(checker: ComplianceChecker) ->
     decision = checker.decide("https://open.example/", robots("User-agent: *\nAllow: /\n"),
                               extra_hosts=["www.youtube.com"])
     assert decision.deciding_check.value == "registry"
+
+
+def test_terms_changed_since_review(tmp_path: Path) -> None:
+    directory = tmp_path / "policies"
+    shutil.copytree(REPO / "policies", directory)
+    reviewed = "a" * 64
+    (directory / "sites" / "tos.yaml").write_text(
+        "id: tos\ndomains: [tos.example]\nterms:\n  url: https://tos.example/terms\n"
+        f"  reviewed: 2026-01-01\n  reviewer: legal\n  verdict: allowed\n  sha256: {reviewed}\n"
+    )
+    checker = ComplianceChecker(load_policy(directory), clock=lambda: NOW)
+    changed = checker.pre_robots("https://tos.example/x",
+                                 terms_fingerprints={"https://tos.example/terms": "b" * 64})
+    assert changed.denied and "changed since review" in changed.reasons[0].message
+    same = checker.pre_robots("https://tos.example/x",
+                              terms_fingerprints={"https://tos.example/terms": reviewed})
+    assert not same.denied and same.needs_robots
+    unknown = checker.pre_robots("https://tos.example/x")
+    assert not unknown.denied
+    assert "not checked" in unknown.reasons[0].message

@@ -237,6 +237,8 @@ class ComplianceMiddleware:
         check = decision.deciding_check or Check.INTERNAL
         key = (decision.host or "", check.value)
         level = logging.DEBUG if key in self._logged else logging.INFO
+        if len(self._logged) >= self.config.robots_cache_size:
+            self._logged.clear()  # bounded memory on long crawls: some hosts log again
         self._logged.add(key)
         logger.log(
             level,

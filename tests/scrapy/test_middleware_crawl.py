@@ -388,3 +388,52 @@ async def test_checkpoint_in_stats_matches_the_log(
     assert result.stats["compliance/audit/last_hash"] == last["hash"]
     assert verify_log(audit_path, f"{last['seq']}:{last['hash']}").ok
     assert audit_path.stat().st_mode & 0o777 == 0o600
+
+
+class LoopbackOnlyResolver:
+    """A resolver that knows only loopback: every other name fails, offline."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def getHostByName(self, name, timeout=()):  # noqa: N802 (Twisted's interface)
+        from twisted.internet import defer
+        from twisted.internet.error import DNSLookupError
+
+        self.asked.append(name)
+        if name in ("localhost", "127.0.0.1"):
+            return defer.succeed("127.0.0.1")
+        return defer.fail(DNSLookupError(name))
+
+
+@deferred_f_from_coro_f
+async def test_dns_error_denies(policy_dir: Path, audit_path: Path) -> None:
+    from twisted.internet import reactor
+    from zope.interface import directlyProvides
+    from twisted.internet.interfaces import IResolverSimple
+
+    resolver = LoopbackOnlyResolver()
+    directlyProvides(resolver, IResolverSimple)
+    previous = reactor.installResolver(resolver)
+    try:
+        result = await crawl(base_settings(policy_dir, audit_path, RETRY_TIMES=0),
+                             ["http://no-such-host.invalid/page"])
+    finally:
+        reactor.installResolver(previous)
+    assert resolver.asked == ["no-such-host.invalid"]  # no real DNS query was made
+    decision = denial(result, "http://no-such-host.invalid/page")
+    assert decision.deciding_check.value == "robots"
+    assert decision.robots_status == "dns-error"
+
+
+@deferred_f_from_coro_f
+async def test_denials_are_logged_once_per_host_and_check_at_info(
+    server: LoopbackServer, policy_dir: Path, audit_path: Path, caplog
+) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG, logger="crawler_compliance")
+    urls = [f"http://www.youtube.com/watch?v={n}" for n in range(3)]
+    await crawl(base_settings(policy_dir, audit_path), urls, proxy=server.proxy)
+    denials = [r for r in caplog.records if r.getMessage().startswith("Denied by crawler")]
+    assert [r.levelname for r in denials] == ["INFO", "DEBUG", "DEBUG"]
