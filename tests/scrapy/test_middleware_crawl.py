@@ -409,8 +409,8 @@ class LoopbackOnlyResolver:
 @deferred_f_from_coro_f
 async def test_dns_error_denies(policy_dir: Path, audit_path: Path) -> None:
     from twisted.internet import reactor
-    from zope.interface import directlyProvides
     from twisted.internet.interfaces import IResolverSimple
+    from zope.interface import directlyProvides
 
     resolver = LoopbackOnlyResolver()
     directlyProvides(resolver, IResolverSimple)
