@@ -12,11 +12,17 @@ from typing import TYPE_CHECKING, Any
 from crawler_compliance._decision import Check, Decision, Reason, Verdict
 
 if TYPE_CHECKING:
-    from crawler_compliance.scrapy import Addon, ComplianceMiddleware, RequestDenied
+    from crawler_compliance.scrapy import (
+        Addon,
+        ComplianceGuardMiddleware,
+        ComplianceMiddleware,
+        RequestDenied,
+    )
 
 __all__ = [
     "Addon",
     "Check",
+    "ComplianceGuardMiddleware",
     "ComplianceMiddleware",
     "Decision",
     "Reason",
@@ -24,7 +30,7 @@ __all__ = [
     "Verdict",
 ]
 
-_SCRAPY_NAMES = {"Addon", "ComplianceMiddleware", "RequestDenied"}
+_SCRAPY_NAMES = {"Addon", "ComplianceGuardMiddleware", "ComplianceMiddleware", "RequestDenied"}
 
 
 def __getattr__(name: str) -> Any:

@@ -14,9 +14,15 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from crawler_compliance._decision import Check, Decision, Reason, decide
-from crawler_compliance._hosts import CanonicalURL, UnfetchableURL, canonicalize
+from crawler_compliance._hosts import (
+    CanonicalURL,
+    UnfetchableURL,
+    canonicalize,
+    resolved_path,
+)
 from crawler_compliance._registry import Registry
 from crawler_compliance._sites import SiteRules
 
@@ -170,6 +176,13 @@ class ComplianceChecker:
         url = canonical.url
         match = robots.explain(url, self.user_agent)
         source = canonical.robots_url
+        resolved = resolved_path(canonical.path)
+        if match.allowed and resolved != canonical.path:
+            # The server will serve the resolved path: its rules bind too.
+            parts = urlsplit(url)
+            other = robots.explain(parts._replace(path=resolved).geturl(), self.user_agent)
+            if not other.allowed:
+                match = other
         reasons = [
             Reason(
                 Check.ROBOTS,

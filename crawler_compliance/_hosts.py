@@ -215,3 +215,39 @@ def canonicalize(url: str, *, scrapy_safe: bool = False) -> CanonicalURL:
     return CanonicalURL(
         url=safe, scheme=scheme, host=host, port=port, is_ip=is_ip, path=parts.path or "/"
     )
+
+
+_DOT_SEGMENT = re.compile(r"%2e", re.IGNORECASE)
+
+
+def resolved_path(path: str) -> str:
+    """The path a server will serve: dot segments removed, empty segments merged.
+
+    ``/public/../private/x``, ``/public/%2e%2e/private/x`` and ``//private/x``
+    all reach ``/private/x`` on common servers, so rules that name
+    ``/private/`` must see them as such (RFC 3986 §5.2.4, plus the ``//``
+    merging nginx and Apache do). Returns *path* itself when nothing changes.
+    """
+    if "." not in path and "%" not in path and "//" not in path:
+        return path
+    decoded = _DOT_SEGMENT.sub(".", path)
+    output: list[str] = []
+    segments = decoded.split("/")
+    for index, segment in enumerate(segments):
+        last = index == len(segments) - 1
+        if segment == "..":
+            if len(output) > 1:
+                output.pop()
+            if last:
+                output.append("")
+        elif segment == ".":
+            if last:
+                output.append("")
+        elif segment == "" and index > 0 and not last:
+            continue
+        else:
+            output.append(segment)
+    result = "/".join(output)
+    if not result.startswith("/"):
+        result = "/" + result
+    return result

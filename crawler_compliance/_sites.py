@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from crawler_compliance._decision import Check, Reason
+from crawler_compliance._hosts import resolved_path
 
 __all__ = ["SiteOutcome", "SiteRules"]
 
@@ -48,7 +49,11 @@ def _source(record: Any) -> tuple[str | None, int | None]:
 
 
 def _path_matches(path: str, prefixes: Sequence[str]) -> bool:
-    return any(path.startswith(prefix) for prefix in prefixes)
+    """Both the path as sent and the path the server resolves must be covered."""
+    return all(
+        any(candidate.startswith(prefix) for prefix in prefixes)
+        for candidate in {path, resolved_path(path)}
+    )
 
 
 class SiteRules:

@@ -167,3 +167,25 @@ def test_terms_changed_since_review(tmp_path: Path) -> None:
     unknown = checker.pre_robots("https://tos.example/x")
     assert not unknown.denied
     assert "not checked" in unknown.reasons[0].message
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://open.example/public/../private/x",
+        "https://open.example/public/%2e%2E/private/x",
+        "https://open.example//private/x",
+        "https://open.example/./private/x",
+    ],
+)
+def test_dot_segments_and_double_slashes_do_not_escape_robots_rules(
+    checker: ComplianceChecker, url: str
+) -> None:
+    decision = checker.decide(url, robots("User-agent: *\nDisallow: /private/\n"))
+    assert not decision.allowed
+    assert decision.denying_reasons[0].rule == "Disallow: /private/"
+
+
+def test_dot_segments_do_not_stretch_a_permission(checker: ComplianceChecker) -> None:
+    pre = checker.pre_robots("https://partner.example/catalogue/../admin/secret")
+    assert pre.needs_robots  # not settled by the agreement, which covers /catalogue/ only

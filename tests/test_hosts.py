@@ -87,3 +87,24 @@ def test_any_string_gets_an_answer() -> None:
     for junk in ["http://\udcff/", "http://" + "a" * 10_000 + ".com/", "\x00", "http://[", "%"]:
         with contextlib.suppress(UnfetchableURL):
             canonicalize(junk)
+
+
+@pytest.mark.parametrize(
+    ("path", "resolved"),
+    [
+        ("/", "/"),
+        ("/a/b", "/a/b"),
+        ("/public/../private/x", "/private/x"),
+        ("/public/%2e%2E/private/x", "/private/x"),
+        ("//private/x", "/private/x"),
+        ("/a/./b", "/a/b"),
+        ("/a/b/..", "/a/"),
+        ("/../..//x", "/x"),
+        ("/a//b//", "/a/b/"),
+        ("/v1.2/file.html", "/v1.2/file.html"),
+    ],
+)
+def test_resolved_path(path: str, resolved: str) -> None:
+    from crawler_compliance._hosts import resolved_path
+
+    assert resolved_path(path) == resolved

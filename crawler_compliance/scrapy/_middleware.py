@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import logging
 import time
+import weakref
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from scrapy import Request, signals
-from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.exceptions import NotConfigured
 from scrapy.settings import SETTINGS_PRIORITIES
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.defer import Deferred
@@ -25,22 +27,30 @@ from crawler_compliance._checker import ComplianceChecker
 from crawler_compliance._decision import Check, Decision, Reason, decide
 from crawler_compliance.audit import AuditLog
 from crawler_compliance.policy import PolicyError, load_policy
-from crawler_compliance.robots import RobotsCache, RobotsResult, product_token
+from crawler_compliance.robots import (
+    RobotsCache,
+    RobotsResult,
+    product_token,
+    robots_from_fetch,
+)
 from crawler_compliance.scrapy._config import ComplianceConfigError, Config
-from crawler_compliance.scrapy._robots_fetch import EngineRobotsFetcher
+from crawler_compliance.scrapy._exceptions import RequestDenied
+from crawler_compliance.scrapy._robots_fetch import ROBOTS_MAX_DOWNLOAD, EngineRobotsFetcher
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
 logger = logging.getLogger(__name__)
 
+# The guard middleware finds the crawl's ComplianceMiddleware here.
+_INSTANCES: weakref.WeakKeyDictionary[Any, ComplianceMiddleware] = weakref.WeakKeyDictionary()
 
-class RequestDenied(IgnoreRequest):
-    """A request crawler-compliance refused; ``.decision`` says why."""
 
-    def __init__(self, decision: Decision) -> None:
-        super().__init__(f"Denied by crawler-compliance: {decision.summary()}")
-        self.decision = decision
+def _proxy_netloc(proxy: str) -> str:
+    """``http://user:pw@proxy:3128`` -> ``proxy:3128`` (credentials never leave here)."""
+    if "://" not in proxy:
+        proxy = "http://" + proxy
+    return urlsplit(proxy).netloc.rpartition("@")[2]
 
 
 def _priority_name(value: int) -> str:
@@ -69,7 +79,12 @@ def _audit_disabled(crawler: Crawler) -> None:
             log.close()
 
 
-def _product_token(config: Config, policy: Any) -> str:
+def _first(setting: Any, policy_value: Any) -> Any:
+    """A setting overrides the policy when it is set at all (0 is a value)."""
+    return policy_value if setting is None else setting
+
+
+def _product_token(config: Config, policy: Any, spider_agent: str | None = None) -> str:
     """The robots.txt product token: the one sites see in our User-Agent.
 
     It must agree with the policy's ``crawler.product_token``: matching
@@ -77,6 +92,8 @@ def _product_token(config: Config, policy: Any) -> str:
     """
     source = "COMPLIANCE_USER_AGENT" if config.user_agent else "USER_AGENT"
     token = product_token(config.user_agent or config.default_user_agent)
+    if spider_agent and not config.user_agent:
+        source, token = "the spider's user_agent attribute", product_token(spider_agent)
     declared = policy.config.crawler.product_token
     if token.lower() != declared.lower():
         raise ComplianceConfigError(
@@ -96,7 +113,9 @@ class ComplianceMiddleware:
         self.config = config
         self.stats = crawler.stats
         robots_policy = policy.config.robots
-        token = _product_token(config, policy)
+        token = _product_token(
+            config, policy, getattr(crawler.spider, "user_agent", None)
+        )
         self.checker = ComplianceChecker(
             policy,
             user_agent=token,
@@ -106,9 +125,9 @@ class ComplianceMiddleware:
         audit_policy = policy.config.audit
         self.audit = AuditLog(
             config.audit_log,
-            fsync_every=config.audit_fsync_every or audit_policy.fsync_every,
-            fsync_interval=config.audit_fsync_interval or audit_policy.fsync_interval,
-            max_bytes=config.audit_max_bytes or audit_policy.max_bytes,
+            fsync_every=_first(config.audit_fsync_every, audit_policy.fsync_every),
+            fsync_interval=_first(config.audit_fsync_interval, audit_policy.fsync_interval),
+            max_bytes=_first(config.audit_max_bytes, audit_policy.max_bytes),
             redact_params=audit_policy.redact_query_params,
             redact_key=config.audit_redact_key,
         )
@@ -133,9 +152,14 @@ class ComplianceMiddleware:
             own_marker=self._own_marker,
             user_agent=config.default_user_agent or token,
             on_429=robots_policy.on_429,
-            allow_hop=self._allow_own_fetch,
             offsite=self._offsite_drops,
+            # Bounds what a gzip bomb served as robots.txt can inflate to.
+            max_download=min(
+                crawler.settings.getint("DOWNLOAD_MAXSIZE") or ROBOTS_MAX_DOWNLOAD,
+                ROBOTS_MAX_DOWNLOAD,
+            ),
         )
+        _INSTANCES[crawler] = self
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
         logger.info(
             "crawler-compliance: policy %(dir)s (%(fp)s), %(notices)d notices, "
@@ -167,12 +191,16 @@ class ComplianceMiddleware:
 
     async def process_request(self, request: Request, spider: Any = None) -> None:
         if request.meta.get("_compliance_own") is self._own_marker:
-            # Our robots.txt fetch: decided and audited before it was sent;
-            # a retry is a new fetch, so it is decided and audited again.
-            if request.meta.get("retry_times"):
-                denied = self._allow_own_fetch(request.url)
-                if denied is not None:
-                    raise IgnoreRequest(denied)
+            # Our robots.txt fetch (first try, redirect hop, retry, or a request
+            # another middleware put in its place): registry-checked and
+            # audited each time it comes by, before it can be sent.
+            self.stats.inc_value("compliance/robots/fetch_count")
+            decision = self.checker.decide_own_fetch(request.url)
+            self._record(decision)
+            if not decision.allowed:
+                self.stats.inc_value("compliance/robots/fetch_denied")
+                raise RequestDenied(decision)
+            self._mark_decided(request)
             return None
         try:
             decision, robots, slot = await self._decide(request)
@@ -185,33 +213,62 @@ class ComplianceMiddleware:
         if not decision.allowed:
             self._deny(request, decision)
         self.stats.inc_value("compliance/allowed")
+        self._mark_decided(request)
         if robots is not None and slot is not None and self.obey_crawl_delay:
             await self._honour_crawl_delay(slot, robots)
         return None
 
+    def _mark_decided(self, request: Request) -> None:
+        """Remember, unforgeably, which URL was decided (the guard compares)."""
+        request.meta["_compliance_decided"] = (self._own_marker, request.url)
+
+    def route_hosts(self, request: Request) -> list[str]:
+        """Other hosts this request names: its ``Host`` header and its proxy."""
+        hosts = []
+        host_header = request.headers.get(b"Host")
+        if host_header:
+            hosts.append(host_header.decode("latin-1"))
+        proxy = request.meta.get("proxy")
+        if proxy:
+            hosts.append(_proxy_netloc(proxy))
+        return hosts
+
     async def _decide(
         self, request: Request
     ) -> tuple[Decision, RobotsResult | None, tuple[Any, ...] | None]:
-        host_header = request.headers.get(b"Host")
-        extra_hosts = [host_header.decode("latin-1")] if host_header else []
         pre = self.checker.pre_robots(
             request.url,
-            extra_hosts=extra_hosts,
+            extra_hosts=self.route_hosts(request),
             # verbatim_url skips Scrapy's safe_url_string: canonicalise it ourselves.
             scrapy_safe=not request.meta.get("verbatim_url"),
         )
-        robots = key = None
-        if pre.needs_robots and not pre.denied and pre.canonical is not None:
-            # The route matters: robots.txt read through a proxy says nothing
-            # of what a direct connection would see, and vice versa.
-            key = (*pre.canonical.origin, request.meta.get("proxy"))
-            robots = await self._robots_for(request, pre.canonical, key)
+        robots = origin = None
         context = [
             Reason(Check.URL, "info", f"redirected from {source}")
             for source in request.meta.get("redirect_urls", ())[-1:]
         ]
+        if pre.needs_robots and not pre.denied and pre.canonical is not None:
+            origin = pre.canonical.origin
+            # The route matters: robots.txt read through a proxy says nothing
+            # of what a direct connection would see, and vice versa.
+            proxy = request.meta.get("proxy")
+            key = (*origin, _proxy_netloc(proxy) if proxy else None)
+            robots = await self._robots_for(request, pre.canonical, key)
+            context.extend(self._user_agent_mismatch(request))
         decision = self.checker.decide(request.url, robots, pre=pre, context=context)
-        return decision, robots, key
+        return decision, robots, origin
+
+    def _user_agent_mismatch(self, request: Request) -> list[Reason]:
+        """A User-Agent header other than ours makes the robots.txt verdict moot."""
+        header = request.headers.get(b"User-Agent")
+        if not header:
+            return []
+        token = product_token(header.decode("latin-1"))
+        if token.lower() == self.checker.user_agent.lower():
+            return []
+        return [Reason(Check.ROBOTS, "deny",
+                       f"the request sends User-Agent {token!r} but robots.txt was matched "
+                       f"for {self.checker.user_agent!r}")]
 
     def _record(self, decision: Decision) -> None:
         """Append to the audit log before anything is fetched; no record, no fetch."""
@@ -227,6 +284,7 @@ class ComplianceMiddleware:
                          {"path": self.config.audit_log, "error": exc},
                          extra={"spider": self.crawler.spider})
             self.stats.inc_value("compliance/audit/write_error")
+            self.stats.inc_value("compliance/denied")
             raise RequestDenied(
                 decide(decision.url, [Reason(Check.INTERNAL, "deny",
                                              f"audit log not writable: {exc}")])
@@ -261,29 +319,31 @@ class ComplianceMiddleware:
             return cached
         waiters = self._inflight.get(key)
         if waiters is not None:
+            self.stats.inc_value("compliance/robots/waited")
             waiter: Deferred[RobotsResult] = Deferred()
             waiters.append(waiter)
             return await maybe_deferred_to_future(waiter)
         self._inflight[key] = []
+        result = None
         try:
             fresh = await self._fetcher.fetch(canonical.robots_url, request)
-        except Exception as exc:
+            result = self.robots_cache.put(key, fresh)
+            self.stats.set_value("compliance/robots/cached_origins", len(self.robots_cache))
+        except BaseException as exc:
             logger.error("crawler-compliance: robots.txt fetch for %(url)s failed",
-                         {"url": canonical.robots_url}, exc_info=True)
-            from crawler_compliance.robots import robots_from_fetch
-
-            fresh = robots_from_fetch(status=None, error=f"internal error: {exc}")
-        result = self.robots_cache.put(key, fresh)
-        self.stats.set_value("compliance/robots/cached_origins", len(self.robots_cache))
-        for waiter in self._inflight.pop(key):
-            waiter.callback(result)
+                         {"url": canonical.robots_url}, exc_info=True,
+                         extra={"spider": self.crawler.spider})
+            result = robots_from_fetch(status=None, error=f"internal error: {exc}")
+            if not isinstance(exc, Exception):
+                raise
+        finally:
+            # Whatever happened, nobody is left waiting: they get the result,
+            # or a disallow-all when there is none.
+            if result is None:
+                result = robots_from_fetch(status=None, error="internal error")
+            for waiter in self._inflight.pop(key, ()):
+                waiter.callback(result)
         return result
-
-    def _allow_own_fetch(self, url: str) -> str | None:
-        """Decide and audit one of our own robots.txt fetches (registry only)."""
-        decision = self.checker.decide_own_fetch(url)
-        self._record(decision)
-        return None if decision.allowed else decision.summary()
 
     def _offsite_drops(self, url: str) -> bool:
         """Would Scrapy's offsite filtering drop a request to *url*?"""

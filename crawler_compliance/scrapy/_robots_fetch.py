@@ -20,11 +20,15 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http.request import NO_CALLBACK
 
 from crawler_compliance.robots import RobotsResult, robots_from_fetch
+from crawler_compliance.scrapy._exceptions import RequestDenied
 
 logger = logging.getLogger(__name__)
 
 # RFC 9309 §2.3.1.2: follow at least five consecutive redirects.
 MAX_REDIRECTS = 5
+# The engine parses the first 512 KiB; a robots.txt body (decompressed) over
+# this is refused as too large rather than inflated into memory.
+ROBOTS_MAX_DOWNLOAD = 4 * 1024 * 1024
 DOWNLOAD_PRIORITY = 1000
 
 
@@ -57,9 +61,11 @@ def _headers(response: Any) -> dict[str, str]:
 class EngineRobotsFetcher:
     """Builds and sends robots.txt requests; knows nothing of caching.
 
-    ``allow_hop(url)`` decides (and audits) each hop before it is sent and
-    returns ``None`` or the reason it was denied. ``offsite(url)`` says
-    whether Scrapy's offsite filtering would drop a redirect target.
+    Each request (every hop, every retry) is decided and audited by the
+    middleware's ``process_request`` like any other, so a hop into a covered
+    host ends as a :class:`RequestDenied`, read here as "blocked".
+    ``offsite(url)`` says whether Scrapy's offsite filtering would drop a
+    redirect target.
     """
 
     def __init__(
@@ -69,15 +75,15 @@ class EngineRobotsFetcher:
         own_marker: object,
         user_agent: str,
         on_429: str,
-        allow_hop: Callable[[str], str | None],
         offsite: Callable[[str], bool],
+        max_download: int = ROBOTS_MAX_DOWNLOAD,
     ) -> None:
         self.crawler = crawler
         self.own_marker = own_marker
         self.user_agent = user_agent
         self.on_429 = on_429
-        self.allow_hop = allow_hop
         self.offsite = offsite
+        self.max_download = max_download
 
     def _request(self, url: str, page: Request) -> Request:
         meta: dict[str, Any] = {
@@ -86,6 +92,8 @@ class EngineRobotsFetcher:
             "dont_redirect": True,
             "handle_httpstatus_all": True,
             "dont_obey_robotstxt": True,
+            "download_maxsize": self.max_download,
+            "download_warnsize": 0,
         }
         # The page's robots.txt must travel the page's route (RFC 9309 is
         # about the origin the page comes from, seen the way we will see it).
@@ -107,16 +115,18 @@ class EngineRobotsFetcher:
         url = robots_url
         stats = self.crawler.stats
         while True:
-            denied = self.allow_hop(url)
-            if denied is not None:
-                # The hop's own deny record (in the audit log) says why.
-                stats.inc_value("compliance/robots/fetch_denied")
-                return robots_from_fetch(status=None, error="blocked", redirects=chain)
-            stats.inc_value("compliance/robots/fetch_count")
             try:
                 response = await self.crawler.engine.download_async(self._request(url, page))
             except Exception as exc:
-                kind = "fetch-error" if isinstance(exc, IgnoreRequest) else _error_kind(exc)
+                if isinstance(exc, RequestDenied):
+                    kind = "blocked"  # the hop's own deny record says why
+                elif isinstance(exc, IgnoreRequest):
+                    # HttpCompressionMiddleware refuses a body that inflates past
+                    # download_maxsize (a gzip bomb) with an IgnoreRequest.
+                    text = str(exc).lower().replace("_", "").replace(" ", "")
+                    kind = "too-large" if "maxsize" in text else "fetch-error"
+                else:
+                    kind = _error_kind(exc)
                 stats.inc_value(f"compliance/robots/status_count/{kind}")
                 logger.info("crawler-compliance: robots.txt fetch %(url)s failed (%(kind)s): "
                             "%(error)r", {"url": url, "kind": kind, "error": exc},

@@ -63,7 +63,8 @@ def test_addon_registers_the_middleware_before_scrapys_robots_middleware(
     crawler._apply_settings()
     middlewares = crawler.settings.getwithbase("DOWNLOADER_MIDDLEWARES")
     ours = [v for k, v in middlewares.items() if "ComplianceMiddleware" in str(k)]
-    assert ours == [75]
+    guard = [v for k, v in middlewares.items() if "ComplianceGuardMiddleware" in str(k)]
+    assert (ours, guard) == ([75], [990])
     assert ours[0] < middlewares["scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware"]
 
 

@@ -1,0 +1,73 @@
+"""The last word before the downloader: nothing changed since the decision.
+
+:class:`ComplianceMiddleware` decides early (priority 75), before other
+middlewares touch the request, so that nothing is fetched on their behalf
+before a decision either. But middlewares that run later may still change
+where a request goes: ``DefaultHeadersMiddleware`` can add a ``Host``
+header, ``HttpProxyMiddleware`` can set a proxy from the environment, a
+custom middleware can rewrite the URL in place. This guard runs last (priority
+990, just before the download handler) and denies — recorded in the same
+audit log — any request whose URL is not the one decided, or whose ``Host``
+header or proxy names a host under a cease-and-desist notice.
+
+A request that another middleware *replaces* (returns a new Request) is sent
+back through the whole chain by Scrapy, so it is decided again from scratch.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from scrapy import Request
+from scrapy.exceptions import NotConfigured
+
+from crawler_compliance._decision import Check, Reason, decide
+from crawler_compliance.scrapy._middleware import _INSTANCES
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+
+    from crawler_compliance.scrapy._middleware import ComplianceMiddleware
+
+
+class ComplianceGuardMiddleware:
+    """Deny a request that changed, after its decision, in a way that matters."""
+
+    def __init__(self, main: ComplianceMiddleware) -> None:
+        self.main = main
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ComplianceGuardMiddleware:
+        main = _INSTANCES.get(crawler)
+        if main is None:
+            # ComplianceMiddleware is off (COMPLIANCE_ENABLED=False, recorded) or
+            # not installed: there is nothing to guard.
+            raise NotConfigured("ComplianceMiddleware is not enabled")
+        return cls(main)
+
+    def process_request(self, request: Request, spider: Any = None) -> None:
+        main = self.main
+        decided = request.meta.get("_compliance_decided")
+        reasons: list[Reason] = []
+        if not (
+            isinstance(decided, tuple)
+            and len(decided) == 2
+            and decided[0] is main._own_marker
+            and decided[1] == request.url
+        ):
+            what = "was never decided" if decided is None else "changed after it was decided"
+            reasons.append(Reason(Check.URL, "deny", f"the request URL {what}"))
+        hosts = main.route_hosts(request)
+        if hosts and not reasons:
+            pre = main.checker.pre_robots(request.url, extra_hosts=hosts, scrapy_safe=True)
+            reasons.extend(
+                r for r in pre.reasons if r.check in (Check.URL, Check.REGISTRY)
+                and r.outcome == "deny"
+            )
+        if not reasons:
+            return None
+        reasons.append(Reason(Check.URL, "info", "denied by the guard just before download"))
+        decision = decide(request.url, reasons)
+        main._record(decision)
+        main._deny(request, decision)
+        return None
