@@ -127,7 +127,8 @@ class ComplianceMiddleware:
             config.audit_log,
             fsync_every=_first(config.audit_fsync_every, audit_policy.fsync_every),
             fsync_interval=_first(config.audit_fsync_interval, audit_policy.fsync_interval),
-            max_bytes=_first(config.audit_max_bytes, audit_policy.max_bytes),
+            # COMPLIANCE_AUDIT_MAX_BYTES = 0 switches rotation off.
+            max_bytes=_first(config.audit_max_bytes, audit_policy.max_bytes) or None,
             redact_params=audit_policy.redact_query_params,
             redact_key=config.audit_redact_key,
         )

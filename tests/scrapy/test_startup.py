@@ -92,3 +92,19 @@ async def test_product_token_must_agree_with_the_policy(
     settings["COMPLIANCE_USER_AGENT"] = "testbot"
     result = await crawl(settings, ["http://open.example/"], proxy=server.proxy)
     assert result.records[-1]["verdict"] == "allow"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("COMPLIANCE_AUDIT_FSYNC_EVERY", 0), ("COMPLIANCE_AUDIT_FSYNC_INTERVAL", -1),
+     ("COMPLIANCE_AUDIT_MAX_BYTES", -5), ("COMPLIANCE_PURPOSE", "scraping"),
+     ("COMPLIANCE_ROBOTS_CACHE_SIZE", 0)],
+)
+@deferred_f_from_coro_f
+async def test_invalid_settings_stop_the_crawl_naming_the_setting(
+    server: LoopbackServer, policy_dir: Path, audit_path: Path, name: str, value: object
+) -> None:
+    settings = base_settings(policy_dir, audit_path, **{name: value})
+    with pytest.raises(ComplianceConfigError, match=name):
+        await crawl(settings, ["http://open.example/"], proxy=server.proxy)
+    assert server.received == []
