@@ -182,9 +182,10 @@ def robots_from_fetch(
         )
     if error is not None:
         code = _classify_error(error)
+        detail = code if error.strip().lower() == code else f"{code}: {error}"
         return disallow_all(
             code,
-            f"robots.txt could not be fetched ({code}: {error}): "
+            f"robots.txt could not be fetched ({detail}): "
             "unreachable means disallow all (RFC 9309 §2.3.1.4)",
             now=now,
         )

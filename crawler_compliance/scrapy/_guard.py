@@ -7,8 +7,10 @@ where a request goes: ``DefaultHeadersMiddleware`` can add a ``Host``
 header, ``HttpProxyMiddleware`` can set a proxy from the environment, a
 custom middleware can rewrite the URL in place. This guard runs last (priority
 990, just before the download handler) and denies — recorded in the same
-audit log — any request whose URL is not the one decided, or whose ``Host``
-header or proxy names a host under a cease-and-desist notice.
+audit log — any request whose URL is not the one decided, whose ``Host``
+header or proxy names a host under a cease-and-desist notice, or whose
+``User-Agent`` (set by ``UserAgentMiddleware`` or a UA-rotating middleware
+after the decision) is not the product token robots.txt was matched for.
 
 A request that another middleware *replaces* (returns a new Request) is sent
 back through the whole chain by Scrapy, so it is decided again from scratch.
@@ -57,6 +59,7 @@ class ComplianceGuardMiddleware:
         ):
             what = "was never decided" if decided is None else "changed after it was decided"
             reasons.append(Reason(Check.URL, "deny", f"the request URL {what}"))
+        reasons.extend(main._user_agent_mismatch(request))
         hosts = main.route_hosts(request)
         if hosts and not reasons:
             pre = main.checker.pre_robots(request.url, extra_hosts=hosts, scrapy_safe=True)

@@ -87,20 +87,25 @@ def _first(setting: Any, policy_value: Any) -> Any:
 def _product_token(config: Config, policy: Any, spider_agent: str | None = None) -> str:
     """The robots.txt product token: the one sites see in our User-Agent.
 
-    It must agree with the policy's ``crawler.product_token``: matching
-    robots.txt for a name the sites never see would be compliance on paper.
+    ``COMPLIANCE_USER_AGENT`` if set, else derived from the User-Agent the
+    crawl sends (the spider's ``user_agent`` attribute, else ``USER_AGENT``).
+    A token other than the policy's ``crawler.product_token`` is used all the
+    same (robots.txt must be matched for the name sites see) but warned about.
     """
-    source = "COMPLIANCE_USER_AGENT" if config.user_agent else "USER_AGENT"
-    token = product_token(config.user_agent or config.default_user_agent)
-    if spider_agent and not config.user_agent:
+    if config.user_agent:
+        source, token = "COMPLIANCE_USER_AGENT", product_token(config.user_agent)
+    elif spider_agent:
         source, token = "the spider's user_agent attribute", product_token(spider_agent)
+    else:
+        source, token = "USER_AGENT", product_token(config.default_user_agent)
     declared = policy.config.crawler.product_token
     if token.lower() != declared.lower():
-        raise ComplianceConfigError(
-            f"{source} gives the robots.txt product token {token!r}, but the policy's "
-            f"crawler.product_token is {declared!r}: make them agree (e.g. USER_AGENT = "
-            f"'{declared}/1.0 (+https://your.site/bot)') so robots.txt is matched for the "
-            "name sites see"
+        logger.warning(
+            "crawler-compliance: %(source)s gives the robots.txt product token %(token)r, "
+            "but the policy's crawler.product_token is %(declared)r; robots.txt is matched "
+            "for %(token)r, the name sites see. Make them agree (e.g. USER_AGENT = "
+            "'%(declared)s/1.0 (+https://your.site/bot)').",
+            {"source": source, "token": token, "declared": declared},
         )
     return token
 
@@ -151,7 +156,9 @@ class ComplianceMiddleware:
         self._fetcher = EngineRobotsFetcher(
             crawler,
             own_marker=self._own_marker,
-            user_agent=config.default_user_agent or token,
+            user_agent=getattr(crawler.spider, "user_agent", None)
+            or config.default_user_agent
+            or token,
             on_429=robots_policy.on_429,
             offsite=self._offsite_drops,
             # Bounds what a gzip bomb served as robots.txt can inflate to.

@@ -13,7 +13,6 @@ import pytest
 from scrapy.utils.defer import deferred_f_from_coro_f
 
 from crawler_compliance import RequestDenied
-from crawler_compliance.scrapy import ComplianceConfigError
 from tests.loopback import LoopbackServer
 from tests.scrapy.crawling import ListSpider, base_settings, crawl
 
@@ -130,13 +129,38 @@ class EvilAgentSpider(ListSpider):
 
 
 @deferred_f_from_coro_f
-async def test_a_spider_user_agent_other_than_the_policy_token_stops_the_crawl(
+async def test_robots_txt_is_matched_for_the_spiders_user_agent(
     server: LoopbackServer, policy_dir: Path, audit_path: Path
 ) -> None:
-    with pytest.raises(ComplianceConfigError, match="user_agent attribute"):
-        await crawl(base_settings(policy_dir, audit_path), ["http://open.example/"],
-                    proxy=server.proxy, spider_cls=EvilAgentSpider)
-    assert server.received == []
+    server.route("ua.example", "/robots.txt", body="User-agent: EvilBot\nDisallow: /\n")
+    server.route("ua.example", "/x", body="x")
+    result = await crawl(base_settings(policy_dir, audit_path), ["http://ua.example/x"],
+                         proxy=server.proxy, spider_cls=EvilAgentSpider)
+    assert server.paths("ua.example") == ["/robots.txt"]
+    assert result.spider.failures[0].value.decision.deciding_check.value == "robots"
+    robots_fetch = [r for r in server.received if r.path == "/robots.txt"][0]
+    assert robots_fetch.headers["User-Agent"] == "EvilBot/1.0"
+
+
+class RotateUserAgent:
+    """A UA-rotating middleware (runs after the decision, before the guard)."""
+
+    def process_request(self, request, spider=None):
+        request.headers[b"User-Agent"] = b"Rotated/9.9"
+
+
+@deferred_f_from_coro_f
+async def test_a_user_agent_changed_after_the_decision_is_denied_by_the_guard(
+    server: LoopbackServer, policy_dir: Path, audit_path: Path
+) -> None:
+    server.route("open.example", "/x", body="x")
+    settings = base_settings(policy_dir, audit_path, DOWNLOADER_MIDDLEWARES={
+        f"{__name__}.RotateUserAgent": 600})
+    result = await crawl(settings, ["http://open.example/x"], proxy=server.proxy)
+    assert server.received == []  # not even robots.txt: its UA was rotated too
+    assert result.denied_urls == ["http://open.example/x"]
+    guard_denials = [r for r in result.records if "User-Agent 'Rotated'" in str(r["reasons"])]
+    assert guard_denials and all(r["verdict"] == "deny" for r in guard_denials)
 
 
 @deferred_f_from_coro_f

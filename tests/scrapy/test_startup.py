@@ -82,16 +82,15 @@ async def test_listing_the_middleware_by_hand_works(
 
 
 @deferred_f_from_coro_f
-async def test_product_token_must_agree_with_the_policy(
-    server: LoopbackServer, policy_dir: Path, audit_path: Path
+async def test_product_token_comes_from_user_agent_and_a_mismatch_is_warned(
+    server: LoopbackServer, policy_dir: Path, audit_path: Path, caplog
 ) -> None:
+    server.route("open.example", "/robots.txt", body="User-agent: Scrapy\nDisallow: /\n")
     settings = base_settings(policy_dir, audit_path, USER_AGENT="Scrapy/2.19 (+https://scrapy.org)")
-    with pytest.raises(ComplianceConfigError, match="crawler.product_token is 'TestBot'"):
-        await crawl(settings, ["http://open.example/"], proxy=server.proxy)
-    assert server.received == []
-    settings["COMPLIANCE_USER_AGENT"] = "testbot"
     result = await crawl(settings, ["http://open.example/"], proxy=server.proxy)
-    assert result.records[-1]["verdict"] == "allow"
+    assert "crawler.product_token is 'TestBot'" in caplog.text
+    assert result.records[-1]["verdict"] == "deny"  # matched for Scrapy, the name sent
+    assert server.paths("open.example") == ["/robots.txt"]
 
 
 @pytest.mark.parametrize(
