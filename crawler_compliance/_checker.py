@@ -124,6 +124,12 @@ class ComplianceChecker:
                     rule=hit.notice_id,
                     source=str(hit.source),
                     line=hit.line,
+                    extra=(
+                        ("notice", hit.notice_id),
+                        ("issuer", hit.issuer),
+                        ("scope", hit.scope_label),
+                        ("matched", hit.matched),
+                    ),
                 )
             )
         return reasons
