@@ -145,7 +145,8 @@ class ComplianceChecker:
         """URL, registry, site and terms checks: everything that needs no fetch.
 
         ``extra_hosts`` are further hosts the request names (a ``Host``
-        header): each is decided by the registry too, and any match denies.
+        header, a proxy): each is decided by the registry too, and any match
+        denies.
         ``scrapy_safe``: *url* is a ``scrapy.Request.url`` (see ``canonicalize``).
         """
         try:
@@ -159,7 +160,9 @@ class ComplianceChecker:
             try:
                 other = canonicalize(f"{canonical.scheme}://{extra}/")
             except UnfetchableURL as exc:
-                reasons.append(Reason(Check.URL, "deny", f"Host header {extra!r}: {exc}"))
+                reasons.append(
+                    Reason(Check.URL, "deny", f"{extra!r} (Host header or proxy): {exc}")
+                )
                 continue
             if other.host != canonical.host:
                 reasons.extend(self._registry_reasons(other, today))
