@@ -25,6 +25,10 @@ Fixtures:
     ``compliance_spiders(project_dir=".") -> list[SpiderFinding]``: every
     spider of a Scrapy project with the decision for each of its
     ``start_urls`` and ``allowed_domains``.
+``compliance_audit``
+    ``compliance_audit(path, checkpoint=None) -> VerifyReport``: verify an
+    audit log (and rotated files) against its hash chain and, when given,
+    the checkpoint a crawl recorded (``"SEQ:HASH"``): ``.ok``, ``.problem``.
 """
 
 from __future__ import annotations
@@ -93,3 +97,13 @@ def compliance_spiders(compliance_checker: Any) -> Callable[..., list[Any]]:
         return check_project_spiders(compliance_checker, project_dir)
 
     return run
+
+
+@pytest.fixture
+def compliance_audit() -> Callable[..., Any]:
+    from crawler_compliance.audit import verify_log
+
+    def verify(path: str, checkpoint: str | None = None) -> Any:
+        return verify_log(path, checkpoint)
+
+    return verify

@@ -55,3 +55,28 @@ def test_ini_option_and_purpose(pytester) -> None:
     )
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-p", "no:twisted")
     result.assert_outcomes(passed=1)
+
+
+def test_audit_fixture_verifies_a_log_and_spots_an_edit(pytester, tmp_path) -> None:
+    from crawler_compliance import Check, Reason
+    from crawler_compliance._decision import decide
+    from crawler_compliance.audit import AuditLog
+
+    log = tmp_path / "audit.jsonl"
+    with AuditLog(log) as audit:
+        for n in range(3):
+            audit.append(decide(f"https://example.org/{n}", [Reason(Check.ROBOTS, "allow", "ok")]))
+    edited = tmp_path / "edited.jsonl"
+    edited.write_text(log.read_text().replace('"verdict":"allow"', '"verdict":"deny"', 1))
+    pytester.makepyfile(
+        f"""
+        def test_intact(compliance_audit):
+            assert compliance_audit({str(log)!r}).ok
+
+        def test_edited(compliance_audit):
+            report = compliance_audit({str(edited)!r})
+            assert not report.ok and report.problem
+        """
+    )
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-p", "no:twisted")
+    result.assert_outcomes(passed=2)
