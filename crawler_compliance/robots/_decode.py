@@ -98,6 +98,8 @@ def decode(
         if body.startswith(bom):
             encoding, body = name, body[len(bom) :]
             break
+    else:
+        body = _strip_partial_bom(body)
     if encoding is None:
         encoding = _sniff_utf16(body) or "utf-8"
     text: str | None
@@ -132,6 +134,19 @@ def decode(
             "", truncated, "the body is not text (binary or an unknown encoding)", encoding
         )
     return Decoded(text, truncated, None, encoding)
+
+
+def _strip_partial_bom(body: bytes) -> bytes:
+    """Drop the first one or two octets of a UTF-8 BOM at the start, as Google's parser does.
+
+    ``EF BB`` or a lone ``EF`` before ASCII text is a BOM cut short, not
+    content; left in place it would hide the first user-agent line.
+    """
+    if body.startswith(b"\xef\xbb"):
+        return body[2:]
+    if body[:1] == b"\xef" and body[1:2] < b"\x80":
+        return body[1:]
+    return body
 
 
 def _partial_tail(raw: bytes) -> int:

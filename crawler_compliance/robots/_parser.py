@@ -21,22 +21,9 @@ from crawler_compliance.robots._useragent import agent_key
 
 UA, ALLOW, DISALLOW, SITEMAP, DELAY, RATE, SIGNAL = range(7)
 
-# Keys are case-insensitive (RFC 9309 §2.2). The misspellings are those
-# Google's parser accepts; each only ever reads as the directive it resembles,
-# so accepting them cannot widen what a crawler may fetch beyond what the
-# site wrote (an accepted "dissallow" only restricts).
+# Keys are case-insensitive (RFC 9309 §2.2). Records that are not part of
+# RFC 9309 are read leniently, as §2.2.4 allows, from this exact table.
 _KEYS = {
-    "user-agent": UA,
-    "useragent": UA,
-    "user agent": UA,
-    "user_agent": UA,
-    "allow": ALLOW,
-    "disallow": DISALLOW,
-    "dissallow": DISALLOW,
-    "dissalow": DISALLOW,
-    "disalow": DISALLOW,
-    "diasllow": DISALLOW,
-    "disallaw": DISALLOW,
     "sitemap": SITEMAP,
     "site-map": SITEMAP,
     "sitemaps": SITEMAP,
@@ -52,6 +39,43 @@ _KEYS = {
     "content-signals": SIGNAL,
     "content-usage": SIGNAL,
 }
+# The protocol's own keys are read as Google's parser reads them: a key that
+# *starts with* one of these names (so "Disallowed" and "User-agents" count),
+# including the misspellings it accepts. "user_agent" is not among them: it
+# is neither the RFC's key nor one Google accepts, so such a line is ignored
+# (it must not start a group of its own).
+_PREFIXES = (
+    (("user-agent", "useragent", "user agent"), UA),
+    (("allow",), ALLOW),
+    (("disallow", "dissallow", "dissalow", "disalow", "diasllow", "disallaw"), DISALLOW),
+    (("sitemap", "site-map"), SITEMAP),
+)
+
+# Google's parser keeps at most 2083 * 8 - 1 octets of a line and ignores the
+# rest (RFC 9309 is silent on line length; §2.5 only bounds the file).
+MAX_LINE_OCTETS = 2083 * 8 - 1
+_SURELY_SHORT = MAX_LINE_OCTETS // 4  # characters: at most four octets each
+
+
+def classify_key(key: str) -> int | None:
+    """The record kind of a lower-case key, or None for an unknown key."""
+    kind = _KEYS.get(key)
+    if kind is None:
+        for names, prefix_kind in _PREFIXES:
+            if key.startswith(names):
+                return prefix_kind
+    return kind
+
+
+def cap_line(line: str) -> str:
+    """``line`` cut to :data:`MAX_LINE_OCTETS` octets (UTF-8, surrogate escapes as one)."""
+    if len(line) <= _SURELY_SHORT:
+        return line
+    raw = line.encode("utf-8", "surrogateescape")
+    if len(raw) <= MAX_LINE_OCTETS:
+        return line
+    return raw[:MAX_LINE_OCTETS].decode("utf-8", "surrogateescape")
+
 
 # Line ends are CR, LF or CRLF only (RFC 9309 §2.2). str.splitlines() also
 # splits at form feeds, U+2028 and others, so it is used only when none occur.
@@ -90,18 +114,29 @@ def split_lines(text: str) -> list[str]:
     return lines
 
 
-def _salvage(line: str) -> tuple[int | None, str]:
-    """Google-style leniency: ``Disallow /x`` and ``User agent: x`` without a usable colon."""
-    words = line.split(None, 2)
-    for count in (2, 1):
-        if len(words) > count - 1:
-            key = " ".join(words[:count]).lower().rstrip(":")
-            kind = _KEYS.get(key)
-            if kind is not None:
-                rest = line.split(None, count)
-                value = rest[count] if len(rest) > count else ""
-                return kind, value.lstrip(":").strip()
-    return None, ""
+def split_record(line: str) -> tuple[int | None, str]:
+    """``key: value`` (or ``key value`` without a colon) to (kind, value).
+
+    As in Google's parser: the key is everything before the first colon. A
+    line without a colon is read as ``key value`` only when it is exactly two
+    words (``Disallow /x``); anything else without a colon is not a record.
+    """
+    colon = line.find(":")
+    if colon >= 0:
+        key = line[:colon].strip().lower()
+        value = line[colon + 1 :].strip()
+        if value and (value[0] == _RAW_NBSP or value[-1] == _RAW_NBSP):
+            value = value.strip(_SPACE_AND_NBSP)
+    else:
+        words = line.split()
+        if len(words) != 2:
+            return None, ""
+        key, value = words[0].lower(), words[1]
+    kind = classify_key(key) if key else None
+    if kind == SITEMAP and len(key.split()) > 1:
+        # "Sitemap https://host/map.xml": the colon found was the URL's.
+        value = line.split(None, 1)[1].strip()
+    return kind, value
 
 
 def parse_lines(text: str, *, truncated: bool = False) -> Parsed:
@@ -111,27 +146,15 @@ def parse_lines(text: str, *, truncated: bool = False) -> Parsed:
     global_signals: list[SignalLine] = []
     unknown: list[tuple[int, str]] = []
     current: Group | None = None
-    keys = _KEYS
     lines = split_lines(text)
     last = len(lines)
 
     for number, line in enumerate(lines, 1):
+        line = cap_line(line)
         hash_at = line.find("#")  # comments run to the end of the line (RFC 9309 §2.2)
         if hash_at >= 0:
             line = line[:hash_at]
-        colon = line.find(":")
-        if colon > 0:
-            kind = keys.get(line[:colon].strip().lower())
-            value = line[colon + 1 :].strip()
-            if value and (value[0] == _RAW_NBSP or value[-1] == _RAW_NBSP):
-                value = value.strip(_SPACE_AND_NBSP)
-            if kind is None:
-                kind, value = _salvage(line)
-        else:
-            line = line.strip()
-            if not line:
-                continue
-            kind, value = _salvage(line)
+        kind, value = split_record(line)
         if kind is None:
             stripped = line.strip()
             if stripped:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from crawler_compliance.robots._decode import DEFAULT_MAX_BYTES, decode
 from crawler_compliance.robots._matcher import CompiledRules, Rule
-from crawler_compliance.robots._normalize import normalize, path_only, request_path
+from crawler_compliance.robots._normalize import normalize_pattern, path_only, request_path
 from crawler_compliance.robots._parser import Parsed, parse_lines
 from crawler_compliance.robots._signals import merge_signals
 from crawler_compliance.robots._useragent import product_token
@@ -138,7 +138,7 @@ class RobotsTxt:
                 group = groups[number]
                 agents.update(dict.fromkeys(group.agents))
                 for line, allow, value, text in group.rules:
-                    pattern = normalize(value)
+                    pattern = normalize_pattern(value)
                     rules.append(Rule(len(pattern), allow, pattern, line, text, number))
             selection = _Selection(tuple(chosen), tuple(agents), CompiledRules(rules))
             self._by_groups[selection.groups] = selection

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from crawler_compliance.robots._matcher import wildcard_matcher
-from crawler_compliance.robots._normalize import normalize
+from crawler_compliance.robots._normalize import normalize_pattern
 
 
 class SignalLine(NamedTuple):
@@ -34,7 +34,7 @@ def parse_signal_line(line_no: int, value: str) -> SignalLine | None:
     value = value.strip()
     if value.startswith("/") or value.startswith("*"):
         first, _, value = value.partition(" ")
-        path = normalize(first)
+        path = normalize_pattern(first)
     pairs = []
     for item in value.replace(";", ",").split(","):
         key, sep, val = item.partition("=")

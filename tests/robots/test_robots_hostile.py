@@ -98,6 +98,14 @@ def test_pathological_wildcard_is_linear(length: int) -> None:
 
 
 def test_many_stars_and_anchor_on_a_long_path() -> None:
-    robots = RobotsTxt.parse("User-agent: *\nDisallow: /" + "*" * 100_000 + "x$\n")
+    # 16,000 stars: just under the line cap (2083 * 8 - 1 octets, as Google's parser).
+    robots = RobotsTxt.parse("User-agent: *\nDisallow: /" + "*" * 16_000 + "x$\n")
     assert not robots.allows("/" + "y" * 500_000 + "x", "bot")
     assert robots.allows("/" + "y" * 500_000, "bot")
+
+
+def test_star_line_past_the_line_cap_is_cut_and_restricts() -> None:
+    # Past the cap the line is cut, as Google's parser cuts it: "/***..." is left,
+    # which disallows everything (cutting a Disallow only ever restricts more).
+    robots = RobotsTxt.parse("User-agent: *\nDisallow: /" + "*" * 100_000 + "x$\n")
+    assert not robots.allows("/" + "y" * 500_000, "bot")
