@@ -86,9 +86,14 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     audit = None
     if args.audit_log:
-        from crawler_compliance.audit import AuditLog
+        from crawler_compliance._policy_audit import open_audit_log
+        from crawler_compliance.audit import AuditLogError
 
-        audit = AuditLog(args.audit_log, redact_params=policy.config.audit.redact_query_params)
+        try:
+            audit = open_audit_log(policy, args.audit_log)
+        except (AuditLogError, OSError) as exc:
+            sys.stderr.write(f"cannot open the audit log {args.audit_log}: {exc}\n")
+            return EXIT_USAGE
     fetcher = _RobotsFetcher(checker, user_agent, args.timeout, audit)
     any_denied = False
     try:
@@ -107,7 +112,9 @@ def run(args: argparse.Namespace) -> int:
                              policy_fingerprint=checker.policy_fingerprint)
             any_denied = any_denied or not decision.allowed
             if args.json:
-                sys.stdout.write(json.dumps(decision.to_dict(), ensure_ascii=False) + "\n")
+                # ASCII JSON: valid in any locale, and any input string (even
+                # undecodable bytes from argv) round-trips exactly.
+                sys.stdout.write(json.dumps(decision.to_dict()) + "\n")
             else:
                 _print_text(decision, sys.stdout)
     finally:
@@ -181,7 +188,7 @@ def run_spiders(args: argparse.Namespace) -> int:
         if args.json:
             data = {"spider": finding.spider, "source": finding.source,
                     **finding.decision.to_dict()}
-            sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+            sys.stdout.write(json.dumps(data) + "\n")
         else:
             sys.stdout.write(f"{finding.spider} ({finding.source}): ")
             _print_text(finding.decision, sys.stdout)

@@ -105,3 +105,41 @@ def test_spiders_command_checks_start_urls_and_allowed_domains(capsys, tmp_path:
     verdicts = {(r["spider"], r["source"]): r["verdict"] for r in rows}
     assert verdicts == {("bad", "start_urls"): "deny", ("bad", "allowed_domains"): "deny",
                         ("good", "start_urls"): "allow"}
+
+
+def test_audit_log_never_holds_secrets_whatever_the_policy_lists(capsys, tmp_path: Path) -> None:
+    import shutil
+
+    policies = tmp_path / "policies"
+    shutil.copytree(POLICIES, policies)
+    policy_yaml = policies / "policy.yaml"
+    # Legal lists only one name: the built-in names stay redacted all the same.
+    text = policy_yaml.read_text().replace(
+        "audit:\n", "audit:\n  redact_query_params: [house_secret]\n", 1
+    )
+    policy_yaml.write_text(text)
+    audit = tmp_path / "audit.jsonl"
+    url = ("https://bob:PW1@example.org/a;jsessionid=S2?sid=S3&token=S4&house_secret=S5"
+           "&page=2")
+    code, _, _ = run(capsys, "check", "--offline", "--policies", str(policies),
+                     "--audit-log", str(audit), url)
+    assert code == 0
+    logged = audit.read_text()
+    for secret in ("PW1", "S2", "S3", "S4", "S5"):
+        assert secret not in logged
+    assert "page=2" in logged
+
+
+def test_unusable_audit_log_is_a_usage_error(capsys, tmp_path: Path) -> None:
+    code, _, err = run(capsys, "check", "--offline", "--policies", POLICIES,
+                       "--audit-log", str(tmp_path), "https://example.org/")
+    assert code == 2
+    assert "cannot open the audit log" in err
+
+
+def test_json_output_is_valid_in_any_locale(capsys) -> None:
+    code, out, _ = run(capsys, "check", "--offline", "--json", "--policies", POLICIES,
+                       "http://ex\udcff.com/", "https://bücher.example/")
+    assert out.isascii()
+    urls = [json.loads(line)["url"] for line in out.splitlines()]
+    assert urls == ["http://ex\udcff.com/", "https://bücher.example/"]

@@ -25,6 +25,7 @@ from twisted.internet.defer import Deferred
 
 from crawler_compliance._checker import ComplianceChecker
 from crawler_compliance._decision import Check, Decision, Reason, decide
+from crawler_compliance._policy_audit import open_audit_log
 from crawler_compliance.audit import AuditLog
 from crawler_compliance.policy import PolicyError, load_policy
 from crawler_compliance.robots import (
@@ -79,11 +80,6 @@ def _audit_disabled(crawler: Crawler) -> None:
             log.close()
 
 
-def _first(setting: Any, policy_value: Any) -> Any:
-    """A setting overrides the policy when it is set at all (0 is a value)."""
-    return policy_value if setting is None else setting
-
-
 def _product_token(config: Config, policy: Any, spider_agent: str | None = None) -> str:
     """The robots.txt product token: the one sites see in our User-Agent.
 
@@ -127,14 +123,12 @@ class ComplianceMiddleware:
             purpose=config.purpose,
             suffix_list_file=config.suffix_list,
         )
-        audit_policy = policy.config.audit
-        self.audit = AuditLog(
+        self.audit = open_audit_log(
+            policy,
             config.audit_log,
-            fsync_every=_first(config.audit_fsync_every, audit_policy.fsync_every),
-            fsync_interval=_first(config.audit_fsync_interval, audit_policy.fsync_interval),
-            # COMPLIANCE_AUDIT_MAX_BYTES = 0 switches rotation off.
-            max_bytes=_first(config.audit_max_bytes, audit_policy.max_bytes) or None,
-            redact_params=audit_policy.redact_query_params,
+            fsync_every=config.audit_fsync_every,
+            fsync_interval=config.audit_fsync_interval,
+            max_bytes=config.audit_max_bytes,
             redact_key=config.audit_redact_key,
         )
         self.robots_cache = RobotsCache(

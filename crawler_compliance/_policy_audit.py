@@ -1,0 +1,43 @@
+"""The audit log as the policy configures it, for every adapter alike.
+
+The policy's ``audit.redact_query_params`` only ever *adds* names to the
+built-in list: a policy edit can make the log redact more, never less.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from crawler_compliance.audit import DEFAULT_REDACT_PARAMS, AuditLog
+
+
+def redact_params(policy: Any) -> frozenset[str]:
+    """Built-in secret parameter names plus the policy's own."""
+    added = policy.config.audit.redact_query_params
+    return DEFAULT_REDACT_PARAMS | {name.lower() for name in added}
+
+
+def open_audit_log(
+    policy: Any,
+    path: str | Path,
+    *,
+    fsync_every: int | None = None,
+    fsync_interval: float | None = None,
+    max_bytes: int | None = None,
+    redact_key: bytes | None = None,
+) -> AuditLog:
+    """An :class:`AuditLog` with the policy's settings; explicit values win (0 included).
+
+    ``max_bytes=0`` switches rotation off.
+    """
+    audit = policy.config.audit
+    rotate_at = audit.max_bytes if max_bytes is None else max_bytes
+    return AuditLog(
+        path,
+        fsync_every=audit.fsync_every if fsync_every is None else fsync_every,
+        fsync_interval=audit.fsync_interval if fsync_interval is None else fsync_interval,
+        max_bytes=rotate_at or None,
+        redact_params=redact_params(policy),
+        redact_key=redact_key,
+    )
