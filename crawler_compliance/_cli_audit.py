@@ -9,18 +9,76 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections import Counter
 from typing import Any
 
 from crawler_compliance.audit import Checkpoint, VerifyReport, verify_log
-from crawler_compliance.audit._read import deciding_reason, host_matches, iter_records
+from crawler_compliance.audit._read import (
+    deciding_reason,
+    host_matches,
+    iter_records,
+    record_reasons,
+)
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 
 _TOP = 20
+
+# Characters never printed as they are: C0/C1 controls (terminal escapes, line
+# breaks), lone surrogates (not encodable), bidi overrides and line separators.
+_UNSAFE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group(0)
+    named = _NAMED.get(char)
+    if named is not None:
+        return named
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def _safe(text: str) -> str:
+    """``text`` with control, bidi and unencodable characters shown as escapes."""
+    return _UNSAFE.sub(_escape, text)
+
+
+def _text(value: Any) -> str:
+    """Any JSON value of a record as one line of text ('' for null)."""
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    try:
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    except (ValueError, TypeError, RecursionError):
+        return "<unprintable>"
+
+
+def _out(text: str, stream: Any = None) -> None:
+    """Write ``text``; characters the stream cannot encode are backslash-escaped."""
+    stream = sys.stdout if stream is None else stream
+    try:
+        stream.write(text)
+    except UnicodeEncodeError:
+        encoding = getattr(stream, "encoding", None) or "utf-8"
+        stream.write(text.encode(encoding, "backslashreplace").decode(encoding))
+
+
+def _print(text: str = "") -> None:
+    """One line of output: control characters in ``text`` are escaped, newlines too."""
+    _out(_safe(text) + "\n")
 
 
 def register(subparsers: Any) -> None:
@@ -85,7 +143,7 @@ def _checkpoint(text: str) -> Checkpoint:
 
 def _unreadable(path: str, exc: OSError) -> int:
     reason = exc.strerror or str(exc)
-    print(f"crawler-compliance audit: cannot read {path}: {reason}", file=sys.stderr)
+    _out(_safe(f"crawler-compliance audit: cannot read {path}: {reason}") + "\n", sys.stderr)
     return EXIT_USAGE
 
 
@@ -97,25 +155,26 @@ def _verify(args: argparse.Namespace) -> int:
     if args.json:
         data = report._asdict()
         data["status"] = _status(report)
-        print(json.dumps(data, indent=2))
+        _out(json.dumps(data, indent=2, ensure_ascii=True) + "\n")
         return EXIT_OK if report.ok else EXIT_FAILED
     files = f"{len(report.files)} file{'s' if len(report.files) != 1 else ''}"
     if report.ok:
         reached = (
             f", reaches checkpoint seq {args.checkpoint.seq}" if args.checkpoint is not None else ""
         )
-        print(f"OK: {args.file}: {report.intact} record(s) in {files}, chain intact{reached}")
-        print(f"checkpoint: {report.checkpoint}")
+        _print(f"OK: {args.file}: {report.intact} record(s) in {files}, chain intact{reached}")
+        _print(f"checkpoint: {report.checkpoint}")
         return EXIT_OK
-    print(f"{_status(report)}: {report.problem}")
-    print(
+    _print(f"{_status(report)}: {report.problem}")
+    _print(
         f"{report.intact} of {report.records} record(s) intact before the problem "
         f"({files}); last intact: seq {report.last_seq}"
     )
     if _status(report) == "TORN":
-        print(
+        _print(
             "This is what a crash mid-write leaves behind: the records before the torn "
-            "line are intact. Keep the file as evidence and start a new log file."
+            "line are intact. Keep the file (and its rotated files) as evidence, and "
+            "point the crawl at a NEW file name."
         )
     return EXIT_FAILED
 
@@ -129,13 +188,13 @@ def _status(report: VerifyReport) -> str:
 
 
 def _skip_warning(location: str, reason: str) -> None:
-    print(f"warning: {location}: skipped ({reason})", file=sys.stderr)
+    _out(_safe(f"warning: {location}: skipped ({reason})") + "\n", sys.stderr)
 
 
 def _show(args: argparse.Namespace) -> int:
     try:
         records = iter_records(args.file, _skip_warning)
-        write = sys.stdout.write
+        write = _out
         if not args.json:
             write(_ROW.format("SEQ", "TIME", "VERDICT", "HOST", "CHECK", "REASON", "URL"))
         for record in records:
@@ -144,7 +203,14 @@ def _show(args: argparse.Namespace) -> int:
             if args.host and not host_matches(record, args.host):
                 continue
             if args.json:
-                write(json.dumps(record, ensure_ascii=False) + "\n")
+                # ASCII-only: lone surrogates and control characters come out as
+                # \u escapes, never raw (and never an encoding error).
+                try:
+                    line = json.dumps(record, ensure_ascii=True)
+                except (ValueError, RecursionError):
+                    _skip_warning("record", "cannot be printed as JSON")
+                    continue
+                write(line + "\n")
             else:
                 write(_table_row(record))
     except OSError as exc:
@@ -155,8 +221,8 @@ def _show(args: argparse.Namespace) -> int:
 _ROW = "{:>6}  {:<20}  {:<7}  {:<30}  {:<14}  {:<50}  {}\n"
 
 
-def _clip(text: Any, width: int) -> str:
-    text = "-" if text is None or text == "" else str(text).replace("\n", " ")
+def _clip(value: Any, width: int) -> str:
+    text = _safe(_text(value)) or "-"
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -165,22 +231,22 @@ def _table_row(record: dict[str, Any]) -> str:
     check = summary = None
     if reason is not None:
         check = reason.get("check")
-        summary = str(reason.get("message") or "")
-        rule = reason.get("rule")
-        if rule and str(rule) not in summary:
+        summary = _text(reason.get("message"))
+        rule = _text(reason.get("rule"))
+        if rule and rule not in summary:
             summary = f"{summary} [{rule}]"
     elif record.get("verdict") == "allow":
         summary = "allowed"
-    ts = str(record.get("ts") or "")
+    ts = _text(record.get("ts"))
     time_text = f"{ts[:10]} {ts[11:19]}Z" if len(ts) >= 19 else ts
     return _ROW.format(
-        record.get("seq", "?"),
-        time_text,
+        _clip(record.get("seq", "?"), 12),
+        _clip(time_text, 20),
         _clip(record.get("verdict"), 7),
         _clip(record.get("host"), 30),
         _clip(check, 14),
         _clip(summary, 50),
-        record.get("url") or "-",
+        _safe(_text(record.get("url"))) or "-",
     )
 
 
@@ -197,7 +263,7 @@ def _report(args: argparse.Namespace) -> int:
         "checkpoint": str(verification.checkpoint),
     }
     if args.json:
-        print(json.dumps(summary, indent=2, ensure_ascii=False))
+        _out(json.dumps(summary, indent=2, ensure_ascii=True) + "\n")
     else:
         _print_summary(args.file, summary, len(verification.files))
     return EXIT_OK if verification.ok else EXIT_FAILED
@@ -212,18 +278,18 @@ def summarise(records: Any) -> dict[str, Any]:
     total = 0
     for record in records:
         total += 1
-        verdict = str(record.get("verdict"))
+        verdict = _text(record.get("verdict")) or "-"
         verdicts[verdict] += 1
-        host = str(record.get("host") or "-")
+        host = _text(record.get("host")) or "-"
         hosts.setdefault(host, Counter())[verdict] += 1
         if verdict != "deny":
             continue
-        for reason in record.get("reasons") or ():
-            if not isinstance(reason, dict) or reason.get("outcome") != "deny":
+        for reason in record_reasons(record):
+            if reason.get("outcome") != "deny":
                 continue
-            checks[str(reason.get("check"))] += 1
+            checks[_text(reason.get("check")) or "-"] += 1
             if reason.get("check") == "registry" and reason.get("rule"):
-                notices[str(reason["rule"])] += 1
+                notices[_text(reason["rule"])] += 1
     by_host = sorted(
         hosts.items(), key=lambda item: (-item[1]["deny"], -sum(item[1].values()), item[0])
     )
@@ -238,26 +304,29 @@ def summarise(records: Any) -> dict[str, Any]:
 
 def _print_summary(path: str, summary: dict[str, Any], files: int) -> None:
     chain = summary["chain"]
-    print(f"audit report: {path} ({summary['records']} record(s), {files} file(s))")
+    _print(f"audit report: {path} ({summary['records']} record(s), {files} file(s))")
     if chain["ok"]:
-        print(f"chain: intact, checkpoint {chain['checkpoint']}")
+        _print(f"chain: intact, checkpoint {chain['checkpoint']}")
     else:
-        print(f"chain: {chain['status']}: {chain['problem']}")
-    print("\nverdicts:")
+        _print(f"chain: {chain['status']}: {chain['problem']}")
+    _print()
+    _print("verdicts:")
     for verdict, count in summary["verdicts"].items():
-        print(f"  {verdict:<30} {count:>8}")
+        _print(f"  {verdict:<30} {count:>8}")
     for title, key in (
         ("denials by check:", "denials_by_check"),
         ("denials by notice:", "denials_by_notice"),
     ):
-        print(f"\n{title}")
+        _print()
+        _print(title)
         if not summary[key]:
-            print("  (none)")
+            _print("  (none)")
         for name, count in summary[key].items():
-            print(f"  {name:<30} {count:>8}")
+            _print(f"  {name:<30} {count:>8}")
     hosts = summary["hosts"]
     shown = list(hosts.items())[:_TOP]
-    print(f"\nhosts (most denied first{', top ' + str(_TOP) if len(hosts) > _TOP else ''}):")
-    print(f"  {'HOST':<40} {'DENY':>8} {'ALLOW':>8}")
+    _print()
+    _print(f"hosts (most denied first{', top ' + str(_TOP) if len(hosts) > _TOP else ''}):")
+    _print(f"  {'HOST':<40} {'DENY':>8} {'ALLOW':>8}")
     for host, counts in shown:
-        print(f"  {_clip(host, 40):<40} {counts['deny']:>8} {counts['allow']:>8}")
+        _print(f"  {_clip(host, 40):<40} {counts['deny']:>8} {counts['allow']:>8}")

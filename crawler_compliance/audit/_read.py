@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from crawler_compliance.audit._records import log_files
+from crawler_compliance.audit._records import MAX_LINE_BYTES, log_files, parse_line, read_lines
 
 
 def iter_records(
@@ -33,16 +32,16 @@ def _records(
 ) -> Iterator[dict[str, Any]]:
     for file in files:
         with open(file, "rb") as handle:
-            for lineno, raw in enumerate(handle, 1):
-                try:
-                    record = json.loads(raw)
-                except ValueError:
-                    record = None
-                if not isinstance(record, dict):
+            for lineno, raw, complete, _ in read_lines(handle):
+                record = parse_line(raw) if raw is not None else None
+                if record is None:
                     if on_skip is not None:
-                        reason = (
-                            "incomplete last line" if not raw.endswith(b"\n") else ("not a record")
-                        )
+                        if raw is None:
+                            reason = f"line longer than {MAX_LINE_BYTES} bytes"
+                        elif not complete:
+                            reason = "incomplete last line"
+                        else:
+                            reason = "not a record"
                         on_skip(f"{file}:{lineno}", reason)
                     continue
                 yield record
@@ -50,19 +49,29 @@ def _records(
 
 def deciding_reason(record: dict[str, Any]) -> dict[str, Any] | None:
     """The first denying reason of a record, else its first reason."""
-    reasons = [r for r in record.get("reasons") or () if isinstance(r, dict)]
+    reasons = record_reasons(record)
     for reason in reasons:
         if reason.get("outcome") == "deny":
             return reason
     return reasons[0] if reasons else None
 
 
+def record_reasons(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """The record's reasons that are objects (nothing when ``reasons`` is not a list)."""
+    reasons = record.get("reasons")
+    if not isinstance(reasons, list):
+        return []
+    return [r for r in reasons if isinstance(r, dict)]
+
+
 def host_matches(record: dict[str, Any], wanted: str) -> bool:
     """``wanted`` is the record's host, one of its parent domains, or its registrable domain."""
     wanted = wanted.strip().lower().rstrip(".")
-    host = str(record.get("host") or "").lower()
+    host = record.get("host")
+    host = host.lower() if isinstance(host, str) else ""
+    domain = record.get("registrable_domain")
     return (
         host == wanted
         or host.endswith("." + wanted)
-        or str(record.get("registrable_domain") or "").lower() == wanted
+        or (isinstance(domain, str) and domain.lower() == wanted)
     )

@@ -15,8 +15,9 @@ import json
 import os
 import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import IO, Any, NamedTuple
 
 SCHEMA_VERSION = 1
 GENESIS_HASH = "0" * 64
@@ -90,6 +91,11 @@ def scrub_surrogates(value: Any) -> Any:
         return [scrub_surrogates(v) for v in value]
     return value
 
+
+MAX_LINE_BYTES = 1 << 20
+"""The longest line (newline included) the writer writes and the readers accept."""
+
+_KEYS_WITH_HASH = frozenset((*RECORD_KEYS, "hash"))
 
 _HEX64 = re.compile(r"[0-9a-f]{64}\Z")
 _TS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z\Z")
@@ -216,3 +222,146 @@ def log_files(path: str | os.PathLike[str]) -> list[Path]:
     if live.exists():
         files.append(live)
     return files
+
+
+def rotation_marker(path: Path) -> Path:
+    """``<name>.rotating``: exists while a rotation is under way (see ``AuditLog``)."""
+    return path.with_name(f"{path.name}.rotating")
+
+
+def read_marker(path: Path) -> int | None:
+    """The segment number a rotation marker names, or ``None`` (no marker, unreadable)."""
+    try:
+        with open(path, "rb") as f:
+            text = f.read(64)
+    except OSError:
+        return None
+    text = text.strip()
+    return int(text) if text.isdigit() else None
+
+
+class RecordError(ValueError):
+    """A line is not a record as the writer writes it; the message says why."""
+
+
+def parse_line(raw: bytes) -> dict[str, Any] | None:
+    """The JSON object on a line, or ``None`` (not JSON, not an object, too deep)."""
+    try:
+        value = json.loads(raw)
+    except (ValueError, RecursionError):  # ValueError includes UnicodeDecodeError
+        return None
+    return value if type(value) is dict else None
+
+
+def check_line(raw: bytes) -> dict[str, Any]:
+    """Check one line (with its newline) is exactly what the writer writes.
+
+    Returns the parsed record (``hash`` included); raises :class:`RecordError`.
+    The line must be the canonical JSON of the record without ``hash`` with
+    ``,"hash":"<digest>"}`` spliced in and a newline after it, byte for byte:
+    a duplicate key, a ``\\u`` escape, reordered keys or trailing blanks are
+    edits even when the parsed values still hash correctly.
+    """
+    record = parse_line(raw)
+    if record is None:
+        raise RecordError("not a valid audit record (damaged or edited line)")
+    seq = record.get("seq")
+    if type(seq) is not int:
+        raise RecordError("record has no valid 'seq' (edited)")
+    version = record.get("v")
+    if type(version) is not int or version != SCHEMA_VERSION:
+        shown = repr(version)
+        if len(shown) > 40:
+            shown = shown[:39] + "…"
+        raise RecordError(
+            f"seq {seq} has unsupported schema version {shown} "
+            f"(this verifier knows {SCHEMA_VERSION})"
+        )
+    digest = record.pop("hash", None)
+    try:
+        data = canonical_json(record).encode("utf-8")
+    except (UnicodeEncodeError, RecursionError):  # "\ud800" escapes: never written
+        data = None
+    if data is None or not is_hash(digest) or hashlib.sha256(data).hexdigest() != digest:
+        raise RecordError(f"seq {seq} was altered: its hash does not match its content")
+    assert isinstance(digest, str)
+    if raw != b"".join((data[:-1], b',"hash":"', digest.encode("ascii"), b'"}\n')):
+        raise RecordError(
+            f"seq {seq} was altered: the line is not byte for byte what the writer "
+            "writes (duplicate keys, escapes, spacing or key order were changed)"
+        )
+    record["hash"] = digest
+    problem = field_problem(record)
+    if problem is not None:
+        raise RecordError(f"seq {seq} {problem} (edited)")
+    return record
+
+
+def field_problem(record: dict[str, Any]) -> str | None:
+    """What is wrong with the fields of a parsed record (``hash`` included), if anything.
+
+    Only what the writer guarantees is checked: the set of keys, and the types
+    of ``seq``, ``v``, ``ts``, ``prev``, ``hash``, ``url``, ``verdict``,
+    ``reasons`` (a list of objects) and ``offline``. Caller-supplied fields
+    (``spider``, ``purpose``, ``host``, …) are recorded as given.
+    """
+    keys = record.keys()
+    if keys != _KEYS_WITH_HASH:
+        missing = sorted(_KEYS_WITH_HASH - keys)
+        extra = sorted(k[:40] for k in keys - _KEYS_WITH_HASH)[:5]
+        parts = []
+        if missing:
+            parts.append(f"lacks field(s) {', '.join(missing)}")
+        if extra:
+            parts.append(f"has unknown field(s) {', '.join(map(repr, extra))}")
+        return " and ".join(parts)
+    seq = record["seq"]
+    if type(seq) is not int or seq < 1:
+        return "has no valid 'seq'"
+    if not is_timestamp(record["ts"]):
+        return "has no valid UTC timestamp"
+    if not is_hash(record["prev"]) or not is_hash(record["hash"]):
+        return "has no valid 'prev' or 'hash'"
+    if type(record["url"]) is not str or type(record["verdict"]) is not str:
+        return "has a 'url' or 'verdict' that is not text"
+    if type(record["offline"]) is not bool:
+        return "has an 'offline' that is not true or false"
+    reasons = record["reasons"]
+    if type(reasons) is not list or any(type(r) is not dict for r in reasons):
+        return "has 'reasons' that are not a list of objects"
+    return None
+
+
+def read_lines(
+    handle: IO[bytes], limit: int = MAX_LINE_BYTES
+) -> Iterator[tuple[int, bytes | None, bool, bool]]:
+    """``(lineno, line, complete, is_last)`` for each line of a binary file.
+
+    ``line`` keeps its newline; ``complete`` says it has one. A line longer than
+    ``limit`` bytes is skipped in chunks, never held in memory whole, and
+    yielded as ``None``. One line of lookahead tells the last line.
+    """
+    previous: tuple[int, bytes | None, bool] | None = None
+    lineno = 0
+    readline = handle.readline
+    while True:
+        raw = readline(limit)
+        if not raw:
+            break
+        lineno += 1
+        complete = raw[-1:] == b"\n"
+        item: tuple[int, bytes | None, bool]
+        if complete or len(raw) < limit:
+            item = (lineno, raw, complete)
+        else:  # overlong: skip to the end of the line
+            while True:
+                chunk = readline(64 * 1024)
+                if not chunk or chunk[-1:] == b"\n":
+                    complete = bool(chunk)
+                    break
+            item = (lineno, None, complete)
+        if previous is not None:
+            yield (*previous, False)
+        previous = item
+    if previous is not None:
+        yield (*previous, True)

@@ -4,14 +4,19 @@ The log names every site a crawler touched, so it must not also hand out the
 keys to them. Before a record is written:
 
 - **userinfo** (``https://user:pass@host/``) is replaced by ``REDACTED``
-  (``https://REDACTED@host/``): the user name alone is often an API key;
+  (``https://REDACTED@host/``): the user name alone is often an API key. The
+  same goes for the shapes browsers and URL parsers repair (leading or
+  trailing blanks, ``https:/u:p@h``, ``https:u:p@h``, ``//u:p@h``,
+  ``https:\\\\u:p@h``): anything before the last ``@`` of the authority;
 - **query parameters** whose name is in the redact list — compared
-  case-insensitively, either the whole name or its last ``-``/``_``/``.``/``[]``
-  separated part, so ``access_token``, ``X-Amz-Signature`` and
-  ``user[password]`` are all caught by ``token``, ``signature`` and
-  ``password`` — have their value replaced by ``REDACTED-<12 hex>``;
-- the same applies to ``;name=value`` path parameters (``;jsessionid=…``) and
-  to a fragment written as a query (OAuth's ``#access_token=…``);
+  case-insensitively after percent-decoding (and cut at a NUL), either the
+  whole name or its last part separated by anything but letters and digits,
+  so ``access_token``, ``X-Amz-Signature`` and ``user[password]`` are all
+  caught by ``token``, ``signature`` and ``password`` — have their value
+  replaced by ``REDACTED-<12 hex>``; ``&`` and ``;`` both separate parameters;
+- the same applies to ``;name=value`` path parameters (``;jsessionid=…``), to
+  a fragment written as a query (OAuth's ``#access_token=…``) and to the
+  query of a single-page-app route in the fragment (``#/cb?token=…``);
 - URLs inside reason texts (a robots.txt URL, a message) get the same treatment.
 
 The 12 hex digits are a digest of the value, so one URL still groups with
@@ -70,8 +75,22 @@ DEFAULT_REDACT_PARAMS: frozenset[str] = frozenset(
 
 REDACTED = "REDACTED"
 _DOMAIN = b"crawler-compliance/redact/v1\x00"
-_NAME_PARTS = re.compile(r"[-_.\[\]]+")
-_AUTHORITY = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://([^/?#]*)")
+_NAME_PARTS = re.compile(r"[^a-z0-9]+")
+# Where the authority starts: a special scheme followed by any run of slashes
+# or backslashes, none included (parsers repair "https:/h", "https:h",
+# "https:\\h"); any other scheme followed by two; or a bare "//". It runs to
+# the path, query or fragment. Tabs and newlines are tolerated, as browsers
+# drop them.
+_AUTHORITY = re.compile(
+    r"""(?:
+        (?i:h[\t\r\n]*t[\t\r\n]*t[\t\r\n]*p[\t\r\n]*s?|wss?|ftp|file)[\t\r\n]*:[/\\\t\r\n]*
+      | [A-Za-z][A-Za-z0-9+.\-\t\r\n]*:[\t\r\n]*[/\\][\t\r\n]*[/\\][/\\\t\r\n]*
+      | [/\\][\t\r\n]*[/\\][/\\\t\r\n]*
+    )([^/?#]*)""",
+    re.VERBOSE,
+)
+_BLANKS = " \t\r\n\x0b\x0c"  # what canonicalisation strips from both ends
+_QUERY_SEPARATORS = re.compile(r"([&;])")
 _PATH_PARAM = re.compile(r";([^/;=?#]+)=([^/;?#]*)")
 _URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s\"'<>]+")
 _MAX_CACHED_NAMES = 4096
@@ -97,7 +116,7 @@ class Redactor:
     def is_secret(self, name: str) -> bool:
         cached = self._cache.get(name)
         if cached is None:
-            lowered = unquote(name).strip().lower()
+            lowered = unquote(name).partition("\x00")[0].strip().lower()
             parts = [p for p in _NAME_PARTS.split(lowered) if p]
             cached = lowered in self._params or (bool(parts) and parts[-1] in self._params)
             if len(self._cache) < _MAX_CACHED_NAMES:
@@ -117,19 +136,29 @@ class Redactor:
         # Fast path: nothing that could hold a credential.
         if "@" not in url and "?" not in url and "#" not in url and ";" not in url:
             return url
+        core = url.strip(_BLANKS)
+        if len(core) != len(url):  # keep the blanks, redact what they surround
+            start = len(url) - len(url.lstrip(_BLANKS))
+            return f"{url[:start]}{self.url(core)}{url[start + len(core) :]}"
         rest, hash_sign, fragment = url.partition("#")
         rest, question, query = rest.partition("?")
-        match = _AUTHORITY.match(rest)
-        if match and "@" in match.group(1):
-            # The last '@' ends the userinfo (as urllib and browsers split it).
-            host = match.group(1).rpartition("@")[2]
-            rest = f"{rest[: match.start(1)]}{REDACTED}@{host}{rest[match.end(1) :]}"
+        if "@" in rest:
+            match = _AUTHORITY.match(rest)
+            if match and "@" in match.group(1):
+                # The last '@' ends the userinfo (as urllib and browsers split it).
+                host = match.group(1).rpartition("@")[2]
+                rest = f"{rest[: match.start(1)]}{REDACTED}@{host}{rest[match.end(1) :]}"
         if ";" in rest:
             rest = _PATH_PARAM.sub(self._path_param, rest)
         if query:
             query = self._query(query)
         if fragment and "=" in fragment:
-            fragment = self._query(fragment)
+            # "#access_token=..." (OAuth) or "#/route?token=..." (single-page apps).
+            route, mark, route_query = fragment.partition("?")
+            if mark:
+                fragment = f"{self._query(route)}?{self._query(route_query)}"
+            else:
+                fragment = self._query(fragment)
         return f"{rest}{question}{query}{hash_sign}{fragment}"
 
     def _path_param(self, match: re.Match[str]) -> str:
@@ -139,14 +168,19 @@ class Redactor:
         return match.group(0)
 
     def _query(self, query: str) -> str:
-        pieces = query.split("&")
+        if "=" not in query:
+            return query
+        # Both '&' and ';' separate parameters (servers accept either).
+        pieces = _QUERY_SEPARATORS.split(query) if ";" in query else query.split("&")
         changed = False
         for i, piece in enumerate(pieces):
             name, eq, value = piece.partition("=")
             if eq and value and self.is_secret(name):
                 pieces[i] = f"{name}={self.token(value)}"
                 changed = True
-        return "&".join(pieces) if changed else query
+        if not changed:
+            return query
+        return "".join(pieces) if ";" in query else "&".join(pieces)
 
     def text(self, text: str) -> str:
         """Redact every URL found inside free text."""

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any, NamedTuple
+from typing import NamedTuple
 
 from crawler_compliance.audit._records import (
     GENESIS_HASH,
-    SCHEMA_VERSION,
+    MAX_LINE_BYTES,
     Checkpoint,
-    canonical_json,
-    is_timestamp,
+    RecordError,
+    check_line,
     log_files,
+    read_lines,
+    read_marker,
     rotated_segments,
+    rotation_marker,
     segment_name,
 )
 
@@ -75,34 +75,39 @@ def verify_log(
     """
     if isinstance(checkpoint, str):
         checkpoint = Checkpoint.parse(checkpoint)
-    files = log_files(path)
+    live = Path(path)
+    files = log_files(live)
     if not files:
         raise FileNotFoundError(2, "no audit log (nor rotated files) at this path", str(path))
     state = _State(checkpoint)
     problem: _Problem | None = None
     # Rotated numbers run 1, 2, 3 ... with no gaps; a gap is a deleted file.
-    numbers = [n for n, _ in rotated_segments(Path(path))]
+    numbers = [n for n, _ in rotated_segments(live)]
     gap = next((numbers[0] + i for i, n in enumerate(numbers) if n != numbers[0] + i), None)
     for index, file in enumerate(files):
         is_last_file = index == len(files) - 1
         with open(file, "rb") as handle:
-            for lineno, raw, is_last_line in _lines(handle):
+            for lineno, raw, complete, is_last_line in read_lines(handle):
                 where = f"{file}:{lineno}"
                 if problem is not None:
-                    state.count_after_problem(raw, where, problem)
+                    state.count_after_problem(raw, complete, where, problem)
                     continue
                 try:
                     state.check(
                         raw,
+                        complete,
                         where,
                         first_in_file=(lineno == 1 and index > 0),
                         tail=is_last_file and is_last_line,
                         previous_file=files[index - 1] if index else None,
+                        is_live=file == live,
                         gap=gap,
-                        path=Path(path),
+                        path=live,
                     )
                 except _Problem as found:
                     problem = found
+    if problem is None and numbers:
+        problem = _live_problem(live, numbers[-1])
     torn = bool(problem and problem.torn)
     message = problem.message if problem else None
     if problem is not None and problem.missing is not None and state.moved is not None:
@@ -125,19 +130,6 @@ def verify_log(
         last_hash=state.last_hash,
         files=[str(f) for f in files],
     )
-
-
-def _lines(handle: IO[bytes]) -> Iterator[tuple[int, bytes, bool]]:
-    """``(lineno, line, is_last)``: one line of lookahead to spot the last line."""
-    previous: bytes | None = None
-    lineno = 0
-    for raw in handle:
-        if previous is not None:
-            yield lineno, previous, False
-        previous = raw
-        lineno += 1
-    if previous is not None:
-        yield lineno, previous, True
 
 
 class _State:
@@ -164,48 +156,43 @@ class _State:
 
     def check(
         self,
-        raw: bytes,
+        raw: bytes | None,
+        complete: bool,
         where: str,
         *,
         first_in_file: bool,
         tail: bool,
         previous_file: Path | None,
+        is_live: bool,
         gap: int | None,
         path: Path,
     ) -> None:
-        complete = raw.endswith(b"\n")
-        record = _parse(raw)
-        if tail and (not complete or record is None):
+        # Only a last line without its newline is what a crash mid-write leaves;
+        # a complete line that is not a record was written (or edited) whole.
+        if tail and not complete and raw is not None:
             raise _Problem(
                 f"torn last line at {where}: the writer looks to have crashed mid-write "
-                f"({len(raw)} bytes, {'no newline' if not complete else 'not a record'}); "
+                f"({len(raw)} bytes, no newline); "
                 f"the {self.intact} record(s) before it are intact",
                 torn=True,
             )
-        self.records += 1
-        if record is None:
-            raise _Problem(f"{where}: not a valid audit record (damaged or edited line)")
-        digest = record.pop("hash", None)
-        seq = record.get("seq")
-        if not isinstance(seq, int) or isinstance(seq, bool):
-            raise _Problem(f"{where}: record has no valid 'seq' (edited)")
-        if record.get("v") != SCHEMA_VERSION:
+        if complete:
+            self.records += 1
+        if raw is None:
             raise _Problem(
-                f"{where}: seq {seq} has unsupported schema version "
-                f"{record.get('v')!r} (this verifier knows {SCHEMA_VERSION})"
+                f"{where}: a line longer than {MAX_LINE_BYTES} bytes: not written by "
+                "the audit log (damaged or edited)"
             )
         try:
-            computed = hashlib.sha256(canonical_json(record).encode("utf-8")).hexdigest()
-        except UnicodeEncodeError:  # "\ud800" escapes: never written by AuditLog
-            computed = None
-        if digest != computed:
-            raise _Problem(f"{where}: seq {seq} was altered: its hash does not match its content")
+            record = check_line(raw)
+        except RecordError as exc:
+            raise _Problem(f"{where}: {exc}") from None
+        seq, digest, ts = record["seq"], record["hash"], record["ts"]
         expected = self.last_seq + 1
         if seq != expected or record.get("prev") != self.last_hash:
-            raise self._break(where, seq, expected, first_in_file, previous_file, gap, path)
-        ts = record.get("ts")
-        if not isinstance(ts, str) or not is_timestamp(ts):
-            raise _Problem(f"{where}: seq {seq} has no valid UTC timestamp")
+            raise self._break(
+                where, seq, expected, first_in_file, previous_file, is_live, gap, path
+            )
         if ts < self.last_ts:
             raise _Problem(
                 f"{where}: seq {seq} is timestamped {ts}, before seq "
@@ -227,9 +214,16 @@ class _State:
         expected: int,
         first_in_file: bool,
         previous_file: Path | None,
+        is_live: bool,
         gap: int | None,
         path: Path,
     ) -> _Problem:
+        if first_in_file and previous_file is not None and is_live and gap is None:
+            return _Problem(
+                f"{where}: the live file does not continue the last rotated file "
+                f"{previous_file} (expected seq {expected}, found {seq}): the live file "
+                "was replaced, or moved aside and a new one started in its place"
+            )
         if first_in_file and previous_file is not None:
             hint = (
                 f" (no file {segment_name(path, gap).name}: it was deleted)"
@@ -261,20 +255,37 @@ class _State:
             "'prev' is not that record's hash): a record was replaced"
         )
 
-    def count_after_problem(self, raw: bytes, where: str, problem: _Problem) -> None:
-        if raw.endswith(b"\n"):
+    def count_after_problem(
+        self, raw: bytes | None, complete: bool, where: str, problem: _Problem
+    ) -> None:
+        if complete:
             self.records += 1
         # A "missing" record found further on means it was moved, not deleted.
-        if problem.missing is not None and self.moved is None and self._looked < _LOOKAHEAD_LINES:
+        if (
+            raw is not None
+            and problem.missing is not None
+            and self.moved is None
+            and self._looked < _LOOKAHEAD_LINES
+        ):
             self._looked += 1
             match = _SEQ_IN_LINE.search(raw)
             if match and int(match.group(1)) in problem.missing:
                 self.moved = (int(match.group(1)), where)
 
 
-def _parse(raw: bytes) -> dict[str, Any] | None:
+def _live_problem(live: Path, last_segment: int) -> _Problem | None:
+    """Rotated files exist: the live file must hold records, unless a rotation
+    was cut short (its marker names the newest rotated file)."""
     try:
-        record = json.loads(raw)
-    except ValueError:  # includes UnicodeDecodeError
+        size = live.stat().st_size
+    except FileNotFoundError:
+        size = None
+    if size:
         return None
-    return record if isinstance(record, dict) else None
+    if read_marker(rotation_marker(live)) == last_segment:
+        return None  # killed between a rotation's rename and its first record
+    state = "missing" if size is None else "empty"
+    return _Problem(
+        f"{live}: the live file is {state} but its rotated files exist and no rotation "
+        "was under way: the newest records were moved aside or deleted"
+    )

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import json
 import os
 import threading
 import time
@@ -13,16 +13,18 @@ from typing import Any
 
 from crawler_compliance.audit._records import (
     GENESIS_HASH,
+    MAX_LINE_BYTES,
     SCHEMA_VERSION,
     AuditLogError,
     AuditRecord,
     Checkpoint,
+    RecordError,
     Timestamps,
+    check_line,
     encode_record,
-    is_hash,
-    is_timestamp,
-    record_hash,
+    read_marker,
     rotated_segments,
+    rotation_marker,
     scrub_surrogates,
     segment_name,
 )
@@ -56,15 +58,23 @@ class AuditLog:
 
     Opening an existing log continues its chain. A log whose last line is
     incomplete (the writer died mid-write) is refused with
-    :class:`AuditLogError`: run ``crawler-compliance audit verify`` and move
-    the file aside. One process at a time may write a log (an advisory
+    :class:`AuditLogError`: run ``crawler-compliance audit verify``, keep the
+    files as they are and point the crawl at a new file name. So is a live
+    file that is missing, empty or does not continue its rotated files (it was
+    moved aside or replaced): continuing would reuse sequence numbers and hide
+    the records it held. One process at a time may write a log (an advisory
     ``flock``); a second writer gets :class:`AuditLogError`.
 
     With ``max_bytes``, the live file is renamed ``<name>.000001``,
     ``<name>.000002``, … (oldest first, never renamed again) before a record
     would take it over the limit; the new file's first record chains to the
-    last record of the previous one. Files and directories created here are
-    readable by their owner only (``0600`` / ``0700``), whatever the umask.
+    last record of the previous one. ``<name>.rotating`` exists from just
+    before the rename until the new file's first record is written (and
+    synced); only with it does opening accept a missing or empty live file
+    next to rotated ones.
+    Files and directories created here are readable by their owner only
+    (``0600`` / ``0700``), whatever the umask. A record longer than
+    :data:`MAX_LINE_BYTES` is refused (``AuditLogError``).
 
     Thread-safe. Usable as a context manager.
     """
@@ -95,18 +105,21 @@ class AuditLog:
         self._failed: BaseException | None = None
         self._fd: int | None = None
 
-        self.path.parent.mkdir(mode=_DIR_MODE, parents=True, exist_ok=True)
+        self._marker = rotation_marker(self.path)
+        self._marker_pending = False
+
+        _make_private_dirs(self.path.parent)
         segments = rotated_segments(self.path)
+        for _, segment in segments:
+            _tighten(segment)
         self._next_segment = segments[-1][0] + 1 if segments else 1
+        marked = read_marker(self._marker) if self._marker.exists() else None
+        if segments and not self.path.exists() and marked != segments[-1][0]:
+            raise AuditLogError(_moved_aside(self.path, "is missing"))
         self._fd = self._open_live()
         self._size = os.fstat(self._fd).st_size
         try:
-            if self._size:
-                tail = _read_tail(self.path)
-            elif segments:  # killed between a rotation's rename and its first record
-                tail = _read_tail(segments[-1][1])
-            else:
-                tail = None
+            tail = self._resume(segments, marked)
         except BaseException:
             self._close_fd()
             raise
@@ -169,17 +182,27 @@ class AuditLog:
             digest = hashlib.sha256(data).hexdigest()
             # The canonical text with the hash spliced in last: one encoding.
             line = b"".join((data[:-1], b',"hash":"', digest.encode("ascii"), b'"}\n'))
+            if len(line) > MAX_LINE_BYTES:  # readers refuse longer lines
+                raise AuditLogError(
+                    f"{self.path}: audit record of {len(line)} bytes is over the "
+                    f"{MAX_LINE_BYTES}-byte limit (an enormous URL or reason); not written"
+                )
             if (
                 self._max_bytes is not None
                 and self._size
                 and self._size + len(line) > self._max_bytes
             ):
-                self._rotate()
+                try:
+                    self._rotate()
+                except OSError as exc:  # nothing of this record was written
+                    raise AuditLogError(f"{self.path}: cannot rotate audit log: {exc}") from exc
             self._write(line)
             self._seq = seq
             self._hash = digest
             self._size += len(line)
             self._unsynced += 1
+            if self._marker_pending:  # once per rotation: its first record is written
+                self._end_rotation()
             if (
                 self._unsynced >= self._fsync_every
                 or _monotonic() - self._last_sync >= self._fsync_interval
@@ -225,6 +248,43 @@ class AuditLog:
         return f"<AuditLog {str(self.path)!r} seq={self._seq}>"
 
     # -- internals (called with the lock held) --------------------------------
+
+    def _resume(
+        self, segments: list[tuple[int, Path]], marked: int | None
+    ) -> tuple[int, str, str] | None:
+        """The ``(seq, hash, ts)`` to continue from; refuse a log that cannot be continued."""
+        if not segments:
+            self._drop_marker()  # a rotation that stopped before its rename
+            return _read_tail(self.path) if self._size else None
+        before = _read_tail(segments[-1][1])
+        if not self._size:
+            if marked != segments[-1][0]:
+                raise AuditLogError(_moved_aside(self.path, "is empty"))
+            # Killed between a rotation's rename and the new file's first record.
+            self._marker_pending = True
+            return before
+        seq, prev = _read_head(self.path)
+        if (seq, prev) != (before[0] + 1, before[1]):
+            raise AuditLogError(
+                _moved_aside(
+                    self.path,
+                    f"does not continue {segments[-1][1].name} (it starts at seq {seq}, "
+                    f"not {before[0] + 1})",
+                )
+            )
+        self._drop_marker()  # the rotation finished; its marker was left behind
+        return _read_tail(self.path)
+
+    def _end_rotation(self) -> None:
+        # Sync the new file's first record, then drop the marker: after a power
+        # loss there is either the marker or a record to continue from.
+        self._fsync()
+        self._drop_marker()
+
+    def _drop_marker(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._marker)
+        self._marker_pending = False
 
     def _open_live(self) -> int:
         fd = os.open(self.path, _OPEN_FLAGS, _FILE_MODE)
@@ -280,6 +340,11 @@ class AuditLog:
         while target.exists():  # never overwrite a segment
             self._next_segment += 1
             target = segment_name(self.path, self._next_segment)
+        # The marker says "the live file is being renamed to <target>": without
+        # it, a missing or empty live file next to rotated ones is refused.
+        _write_marker(self._marker, self._next_segment)
+        _fsync_dir(self.path.parent)
+        self._marker_pending = True
         os.rename(self.path, target)
         self._next_segment += 1
         self._close_fd()
@@ -302,6 +367,71 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def _make_private_dirs(directory: Path) -> None:
+    """Create ``directory`` and any missing parent, each ``0700`` whatever the umask."""
+    missing = []
+    current = directory
+    while not current.exists():
+        missing.append(current)
+        if current.parent == current:
+            break
+        current = current.parent
+    for level in reversed(missing):
+        try:
+            os.mkdir(level, _DIR_MODE)
+        except FileExistsError:  # created meanwhile by someone else: not ours
+            continue
+        os.chmod(level, _DIR_MODE)
+
+
+def _tighten(path: Path) -> None:
+    """Make an existing rotated file owner-only, like the live one (best effort)."""
+    with contextlib.suppress(OSError):  # not ours, or read-only storage
+        os.chmod(path, _FILE_MODE)
+
+
+def _write_marker(marker: Path, number: int) -> None:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(marker, flags, _FILE_MODE)
+    try:
+        os.write(fd, f"{number}\n".encode("ascii"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _moved_aside(path: Path, what: str) -> str:
+    return (
+        f"{path}: the live audit file {what}, but rotated files {path.name}.NNNNNN "
+        "exist and no rotation was under way: the live file was moved aside, deleted or "
+        "replaced, and continuing would reuse sequence numbers and hide its records. "
+        f"Run 'crawler-compliance audit verify {path}', keep these files together as "
+        "the record, and point the crawl at a NEW file name"
+    )
+
+
+def _damaged(path: Path, what: str) -> AuditLogError:
+    return AuditLogError(
+        f"{path}: the {what} record is damaged or altered, so the chain cannot be "
+        f"continued. Run 'crawler-compliance audit verify {path}'"
+    )
+
+
+def _checked(path: Path, line: bytes, what: str) -> dict[str, Any]:
+    try:
+        return check_line(line)
+    except RecordError:
+        raise _damaged(path, what) from None
+
+
+def _read_head(path: Path) -> tuple[int, str]:
+    """``(seq, prev)`` of the first record of ``path``."""
+    with open(path, "rb") as f:
+        line = f.readline(MAX_LINE_BYTES)
+    record = _checked(path, line, "first")
+    return record["seq"], record["prev"]
+
+
 def _read_tail(path: Path) -> tuple[int, str, str]:
     """``(seq, hash, ts)`` of the last record of ``path``; refuse a damaged tail."""
     with open(path, "rb") as f:
@@ -313,32 +443,23 @@ def _read_tail(path: Path) -> tuple[int, str, str]:
             raise AuditLogError(
                 f"{path}: the last line is incomplete (the writer was probably killed "
                 f"mid-write). Run 'crawler-compliance audit verify {path}' to see how many "
-                "records are intact, keep the file as evidence, and start a new log file"
+                "records are intact, keep the file as evidence, and point the crawl at a "
+                "NEW file name"
             )
-        buf = b""
+        chunks: list[bytes] = []
         pos = end - 1  # the final newline; the last record ends just before it
-        while pos > 0 and b"\n" not in buf:
+        size = 0
+        while pos > 0:
+            if size > MAX_LINE_BYTES:
+                raise _damaged(path, "last")
             step = min(_TAIL_CHUNK, pos)
             pos -= step
             f.seek(pos)
-            buf = f.read(step) + buf
-        last = buf.rpartition(b"\n")[2]
-    try:
-        record = json.loads(last)
-        digest = record.pop("hash")
-        seq, ts = record["seq"], record["ts"]
-        ok = (
-            isinstance(seq, int)
-            and seq >= 1
-            and is_hash(digest)
-            and is_timestamp(ts)
-            and record_hash(record) == digest
-        )
-    except (ValueError, KeyError, TypeError, AttributeError):
-        ok = False
-    if not ok:
-        raise AuditLogError(
-            f"{path}: the last record is damaged or altered, so the chain cannot be "
-            f"continued. Run 'crawler-compliance audit verify {path}'"
-        )
-    return seq, digest, ts
+            chunk = f.read(step)
+            chunks.append(chunk)
+            size += len(chunk)
+            if b"\n" in chunk:
+                break
+        last = b"".join(reversed(chunks)).rpartition(b"\n")[2] + b"\n"
+    record = _checked(path, last, "last")
+    return record["seq"], record["hash"], record["ts"]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 from collections.abc import Callable
 from pathlib import Path
 
 from crawler_compliance._decision import Check, Decision, Reason, decide
-from crawler_compliance.audit import AuditLog
+from crawler_compliance.audit import GENESIS_HASH, AuditLog
+from crawler_compliance.audit._records import canonical_json
 
 
 def make_decision(
@@ -77,3 +79,23 @@ def read_lines(path: Path) -> list[bytes]:
 
 def records(path: Path) -> list[dict]:
     return [json.loads(line) for line in read_lines(path)]
+
+
+def canonical_line(record: dict) -> bytes:
+    """The exact line the writer would write for ``record`` (its ``hash`` recomputed)."""
+    body = {k: v for k, v in record.items() if k != "hash"}
+    data = canonical_json(body).encode("utf-8", "surrogatepass")
+    digest = hashlib.sha256(data).hexdigest()
+    return data[:-1] + b',"hash":"' + digest.encode() + b'"}\n'
+
+
+def rechain(recs: list[dict]) -> list[bytes]:
+    """What a careful forger does: renumber, relink and rehash every record."""
+    prev, out = GENESIS_HASH, []
+    for seq, rec in enumerate(recs, 1):
+        body = {k: v for k, v in rec.items() if k != "hash"}
+        body.update(seq=seq, prev=prev)
+        line = canonical_line(body)
+        prev = json.loads(line)["hash"]
+        out.append(line)
+    return out

@@ -20,6 +20,7 @@ from crawler_compliance.audit import (
     _writer,
     verify_log,
 )
+from crawler_compliance.audit._records import rotation_marker
 from tests.audit.audit_helpers import make_decision, read_lines, records, ticking_clock, write_log
 
 FIELDS = {
@@ -313,12 +314,15 @@ def test_reopen_after_a_crash_between_rename_and_first_record(log_path: Path) ->
     write_log(log_path, 10, max_bytes=2500)
     segments = sorted(p for p in log_path.parent.iterdir() if p != log_path)
     following = int(segments[-1].name.rsplit(".", 1)[1]) + 1
+    # What the writer leaves behind: the marker, then the rename.
+    rotation_marker(log_path).write_text(f"{following}\n")
     log_path.rename(log_path.with_name(f"audit.jsonl.{following:06d}"))
     with AuditLog(log_path, max_bytes=2500) as log:
         assert log.checkpoint.seq == 10
         log.append(make_decision())
     report = verify_log(log_path)
     assert report.ok and report.intact == 11
+    assert not rotation_marker(log_path).exists()
 
 
 def test_a_record_larger_than_max_bytes_is_still_written(log_path: Path) -> None:
