@@ -45,6 +45,7 @@ DEFAULT_REDACT_PARAMS: frozenset[str] = frozenset(
         "auth",
         "authorization",
         "client_secret",
+        "code",  # OAuth authorization codes
         "code_verifier",
         "credential",
         "credentials",

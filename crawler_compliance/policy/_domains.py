@@ -207,7 +207,63 @@ def normalize_brand(value: Any) -> str:
         )
     if label.startswith("-") or label.endswith("-"):
         raise ValueError(f"{shown} is not a brand: it starts or ends with a hyphen")
+    if len(label) < MIN_BRAND_LENGTH:
+        raise ValueError(
+            f"{shown} is too short to be a brand (at least {MIN_BRAND_LENGTH} characters); "
+            "list the issuer's own domains instead"
+        )
+    if label in _GENERIC_HOST_LABELS:
+        raise ValueError(
+            f"{shown} is not a brand but a generic host name label (list the issuer's own "
+            "domains instead)"
+        )
+    examples = _registry_words().get(label)
+    if examples:
+        raise ValueError(
+            f"{shown} is not a brand but a word registries use in public suffixes "
+            f"({', '.join(examples)}, ...); it would match sites of unrelated owners "
+            "(list the issuer's own brand, such as 'google')"
+        )
     return label
+
+
+MIN_BRAND_LENGTH = 2  # 'hp', 'ge' and 'bt' are brands; 'a' is not
+_GENERIC_HOST_LABELS = frozenset({"www", "mail", "api", "cdn", "static", "localhost", "login"})
+# A label that is the first of a two-label ICANN public suffix under at least this many
+# top-level domains (com.au, com.br, ...; co.uk, co.jp, ...) is a registry word, not a brand.
+# Brand top-level domains (google, microsoft) are not refused: they are the brands.
+_REGISTRY_WORD_MIN_TLDS = 3
+
+
+@functools.lru_cache(maxsize=1)
+def _registry_words() -> dict[str, tuple[str, ...]]:
+    """Registry words (``com``, ``co``, ``gov``...) with two example public suffixes."""
+    suffixes: dict[str, list[str]] = {}
+    tlds = default_extractor()._get_tld_extractor().tlds_excl_private
+    for suffix in tlds:
+        labels = suffix.split(".")
+        if len(labels) == 2 and labels[0] != "*":
+            try:
+                word = to_ascii(labels[0])
+            except UnicodeError:
+                continue
+            suffixes.setdefault(word, []).append(suffix)
+    def familiar(suffix: str) -> tuple[int, str]:
+        tld = suffix.rsplit(".", 1)[-1]
+        return (_FAMILIAR_TLDS.index(tld) if tld in _FAMILIAR_TLDS else 99, suffix)
+
+    return {
+        word: tuple(sorted(found, key=familiar)[:2])
+        for word, found in suffixes.items()
+        if len(found) >= _REGISTRY_WORD_MIN_TLDS
+    }
+
+
+_FAMILIAR_TLDS = ("uk", "au", "jp", "br", "in", "fr", "de", "cn")
+
+
+MIN_PREFIX_IPV4 = 8  # a /8 is 16.7 million addresses, the largest block ever assigned
+MIN_PREFIX_IPV6 = 16
 
 
 def normalize_network(value: Any) -> str:
@@ -227,8 +283,17 @@ def normalize_network(value: Any) -> str:
             f"{value!r} is not an IP address or network (write e.g. '192.0.2.1', "
             "'192.0.2.0/24' or '2001:db8::/32')"
         ) from None
-    if network.prefixlen == 0:
-        raise ValueError(f"{value!r} would match every address; list the issuer's own networks")
+    widest = MIN_PREFIX_IPV4 if network.version == 4 else MIN_PREFIX_IPV6
+    if network.prefixlen < widest:
+        count = (
+            f"{network.num_addresses:,}"
+            if network.version == 4
+            else f"2^{network.max_prefixlen - network.prefixlen}"
+        )
+        raise ValueError(
+            f"{value!r} is too broad: it covers {count} addresses (the widest IPv"
+            f"{network.version} network accepted is a /{widest}); list the notice's own networks"
+        )
     if network.num_addresses == 1:
         return str(network.network_address)
     return str(network)

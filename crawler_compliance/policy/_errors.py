@@ -104,6 +104,32 @@ def _quoted(items: list[str]) -> str:
     return ", ".join(repr(item) for item in items)
 
 
+# YAML 1.1 words that pydantic's lax mode (and old YAML readers) take as booleans.
+_YAML11_TRUE = {"y", "yes", "on", "true", "t", "1"}
+_YAML11_FALSE = {"n", "no", "off", "false", "0", "f"}
+
+
+def _bool_hint(value: Any) -> str:
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in _YAML11_TRUE:
+            return " (write true: only true and false are yes/no values)"
+        if word in _YAML11_FALSE:
+            return " (write false: only true and false are yes/no values)"
+    return ""
+
+
+def _unquote_hint(value: Any, kind: type) -> str:
+    """' (remove the quotes)' when a text would be a valid number without them."""
+    if not isinstance(value, str):
+        return ""
+    try:
+        kind(value.strip())
+    except ValueError:
+        return ""
+    return " (remove the quotes)"
+
+
 def _message(error: Mapping[str, Any], model: type[BaseModel], loc: Path) -> str:
     kind = error["type"]
     value = error.get("input")
@@ -136,11 +162,15 @@ def _message(error: Mapping[str, Any], model: type[BaseModel], loc: Path) -> str
     if kind == "string_too_short":
         return "must not be empty"
     if kind in ("int_type", "int_parsing", "int_from_float"):
-        return f"expected a whole number, found {describe(value)}"
-    if kind in ("float_type", "float_parsing", "finite_number"):
-        return f"expected a number, found {describe(value)}"
+        return f"expected a whole number, found {describe(value)}{_unquote_hint(value, int)}"
+    if kind in ("float_type", "float_parsing"):
+        return f"expected a number, found {describe(value)}{_unquote_hint(value, float)}"
+    if kind == "finite_number":
+        if value != value:
+            return "must be a finite number, found not-a-number (.nan)"
+        return "must be a finite number, found infinity (.inf, or a number too large)"
     if kind in ("bool_type", "bool_parsing"):
-        return f"expected true or false, found {describe(value)}"
+        return f"expected true or false, found {describe(value)}{_bool_hint(value)}"
     if kind == "list_type":
         return f"expected a list, found {describe(value)}"
     if kind in ("model_type", "dict_type", "model_attributes_type"):

@@ -1,7 +1,8 @@
 """Load a policy directory: ``policy.yaml``, ``notices/*.yaml``, ``sites/*.yaml``.
 
-Every file is read (at most :data:`MAX_FILE_BYTES`), decoded, parsed by the
-safe positional reader and validated; then the files are checked against each
+Every file is read (at most :data:`MAX_FILE_BYTES`; at most :data:`MAX_FILES`
+files and :data:`MAX_TOTAL_BYTES` in all), decoded, parsed by the safe
+positional reader and validated; then the files are checked against each
 other (unique ids, known ``superseded_by`` targets, one site record per
 domain). All problems of all files are collected before :class:`PolicyError`
 is raised, so one run of ``crawler-compliance validate`` shows everything.
@@ -25,9 +26,12 @@ from crawler_compliance.policy._models import (
     SiteRecord,
     SourceRef,
 )
-from crawler_compliance.policy._yaml import Document, YamlError, decode, parse
+from crawler_compliance.policy._yaml import Document, Position, YamlError, decode, parse
+from crawler_compliance.policy._yaml import Path as DocPath
 
 MAX_FILE_BYTES = 1024 * 1024  # policy files are a few KiB; anything near this is a mistake
+MAX_TOTAL_BYTES = 16 * 1024 * 1024  # a whole directory; real ones are well under 1 MiB
+MAX_FILES = 10_000  # notices and site records together; real directories hold tens
 YAML_SUFFIXES = (".yaml", ".yml")
 
 M = TypeVar("M", bound=PolicyModel)
@@ -54,15 +58,27 @@ class Policy:
 
 @dataclass
 class _Loaded:
-    document: Document
+    """What the cross-file checks need of one parsed file.
+
+    A file with errors keeps only its ``id`` and that id's position (duplicate ids
+    are reported even then); its parsed data is dropped at once, so a directory of
+    bad files does not hold all their documents in memory.
+    """
+
     display: str
+    ident: str | None
+    positions: dict[DocPath, Position]
     model: Any = None  # the validated model, None when the file has errors
 
-    @property
-    def ident(self) -> str | None:
-        data = self.document.data
+    @classmethod
+    def of(cls, document: Document, display: str, model: Any) -> _Loaded:
+        data = document.data
         value = data.get("id") if isinstance(data, dict) else None
-        return value if isinstance(value, str) else None
+        ident = value if isinstance(value, str) else None
+        if model is not None:
+            return cls(display, ident, document.positions, model)
+        id_pos = document.positions.get(("id",))
+        return cls(display, ident, {("id",): id_pos} if id_pos else {})
 
 
 def _display(directory: str, relative: str) -> str:
@@ -93,13 +109,16 @@ def _load_file(
     try:
         document = parse(decode(raw))
     except YamlError as exc:
-        issues.extend(PolicyIssue(display, i.line, i.col, "", i.message) for i in exc.issues)
+        issues.extend(
+            PolicyIssue(display, i.line, i.col, ".".join(map(str, i.path)), i.message)
+            for i in exc.issues
+        )
         return None
     file_issues = [
         PolicyIssue(display, i.line, i.col, ".".join(map(str, i.path)), i.message)
         for i in document.issues
     ]
-    loaded = _Loaded(document, display)
+    valid = None
     try:
         instance = model.model_validate(document.data)
     except ValidationError as exc:
@@ -113,13 +132,13 @@ def _load_file(
         id_pos = document.positions.get(("id",))
         instance._set_source(SourceRef(display, id_pos.key_line if id_pos else 1), lines)
         if not file_issues:
-            loaded.model = instance
+            valid = instance
     issues.extend(sorted(file_issues, key=lambda i: (i.line, i.col)))
-    return loaded
+    return _Loaded.of(document, display, valid)
 
 
 def _yaml_files(
-    directory: Path, sub: str, display_dir: str, issues: list[PolicyIssue]
+    directory: Path, sub: str, display_dir: str, issues: list[PolicyIssue], budget: int
 ) -> list[str]:
     folder = directory / sub
     if not folder.exists():
@@ -129,15 +148,29 @@ def _yaml_files(
             PolicyIssue(_display(display_dir, sub), 1, 1, "", "expected a directory, found a file")
         )
         return []
-    return sorted(
-        f"{sub}/{entry.name}"
-        for entry in folder.iterdir()
-        if entry.name.endswith(YAML_SUFFIXES) and not entry.name.startswith(".") and entry.is_file()
-    )
+    found = []
+    for entry in folder.iterdir():
+        name = entry.name
+        if name.endswith(YAML_SUFFIXES) and not name.startswith(".") and entry.is_file():
+            found.append(f"{sub}/{entry.name}")
+            if len(found) > budget:
+                issues.append(
+                    PolicyIssue(
+                        _display(display_dir, sub),
+                        1,
+                        1,
+                        "",
+                        f"more than {MAX_FILES} policy files (notices and site records "
+                        "together); a policy directory holds tens of files (is this the "
+                        "right directory?)",
+                    )
+                )
+                return []
+    return sorted(found)
 
 
 def _at(loaded: _Loaded, *path: str | int) -> tuple[int, int]:
-    pos = loaded.document.positions.get(path)
+    pos = loaded.positions.get(path)
     return (pos.line, pos.col) if pos else (1, 1)
 
 
@@ -207,10 +240,11 @@ def load_policy(directory: str | os.PathLike[str]) -> Policy:
 
     issues: list[PolicyIssue] = []
     relatives = ["policy.yaml"]
-    relatives += _yaml_files(root, "notices", display_dir, issues)
-    relatives += _yaml_files(root, "sites", display_dir, issues)
+    relatives += _yaml_files(root, "notices", display_dir, issues, MAX_FILES)
+    relatives += _yaml_files(root, "sites", display_dir, issues, MAX_FILES + 1 - len(relatives))
 
     contents: dict[str, bytes] = {}
+    total_bytes = 0
     config: _Loaded | None = None
     notices: list[_Loaded] = []
     sites: list[_Loaded] = []
@@ -233,6 +267,20 @@ def load_policy(directory: str | os.PathLike[str]) -> Policy:
         if isinstance(raw, PolicyIssue):
             issues.append(raw)
             continue
+        total_bytes += len(raw)
+        if total_bytes > MAX_TOTAL_BYTES:
+            issues.append(
+                PolicyIssue(
+                    display,
+                    1,
+                    1,
+                    "",
+                    f"the policy files add up to more than {MAX_TOTAL_BYTES // (1024 * 1024)} "
+                    "MiB; stopped reading here (policy files are a few KiB each; is this the "
+                    "right directory?)",
+                )
+            )
+            break
         contents[relative] = raw
         if relative == "policy.yaml":
             config = _load_file(raw, display, PolicyConfig, issues)
@@ -244,6 +292,8 @@ def load_policy(directory: str | os.PathLike[str]) -> Policy:
             loaded = _load_file(raw, display, SiteRecord, issues)
             if loaded:
                 sites.append(loaded)
+        if issues:  # no fingerprint will be computed: do not keep the bytes
+            contents.clear()
 
     _cross_checks(notices, sites, issues)
     if issues or config is None or config.model is None:

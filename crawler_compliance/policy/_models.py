@@ -23,10 +23,14 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    Strict,
+    StrictBool,
+    StrictInt,
     StringConstraints,
     model_validator,
 )
 
+from crawler_compliance.audit import DEFAULT_REDACT_PARAMS
 from crawler_compliance.policy._domains import (
     describe,
     normalize_brand,
@@ -56,24 +60,8 @@ __all__ = [
 Purpose = Literal["search-indexing", "ai-training", "research", "archiving", "monitoring", "other"]
 TermsAction = Literal["deny", "allow", "warn"]
 
-DEFAULT_REDACT_QUERY_PARAMS = (
-    "token",
-    "key",
-    "sig",
-    "signature",
-    "session",
-    "sessionid",
-    "password",
-    "passwd",
-    "pwd",
-    "secret",
-    "auth",
-    "access_token",
-    "api_key",
-    "apikey",
-    "code",
-    "credential",
-)
+# The audit log's built-in list is the single source of truth; a policy can only add to it.
+DEFAULT_REDACT_QUERY_PARAMS: tuple[str, ...] = tuple(sorted(DEFAULT_REDACT_PARAMS))
 
 _SLUG = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -123,6 +111,13 @@ def _date(value: Any) -> Any:
         raise ValueError(f"{value!r} is not a valid date ({exc})") from None
 
 
+def _version(value: Any) -> Any:
+    # Literal[1] alone would take true (== 1) and 1.0; YAML 1.2 keeps them apart.
+    if type(value) is not int:
+        raise ValueError(f"must be 1, found {describe(value)}")
+    return value
+
+
 def _product_token(value: Any) -> Any:
     if isinstance(value, str) and not re.fullmatch(r"[A-Za-z_-]+", value):
         raise ValueError(
@@ -162,6 +157,10 @@ Network = Annotated[str, BeforeValidator(normalize_network)]
 ProductToken = Annotated[str, BeforeValidator(_product_token)]
 UrlPath = Annotated[str, BeforeValidator(_path)]
 Sha256 = Annotated[str, BeforeValidator(_sha256)]
+# YAML 1.2 semantics: only true/false are booleans, only unquoted numbers are numbers.
+# pydantic's lax mode would read the text 'no' as false, true as 1 and '100' as 100.
+# A seconds value may be written 60 or 60.0, never '60', true, .inf or .nan.
+Seconds = Annotated[float, Strict()]
 
 
 class PolicyModel(BaseModel):
@@ -233,29 +232,30 @@ class RobotsConfig(PolicyModel):
         description="When the robots.txt fetch answers 429 Too Many Requests: 'deny' "
         "(default) or 'allow'.",
     )
-    obey_crawl_delay: bool = Field(
+    obey_crawl_delay: StrictBool = Field(
         default=True, description="Honour the Crawl-delay directive (default true)."
     )
-    max_crawl_delay: float = Field(
+    max_crawl_delay: Seconds = Field(
         default=60.0,
         ge=0,
+        allow_inf_nan=False,
         description="Largest Crawl-delay honoured, in seconds (default 60); longer delays "
         "are capped to this.",
     )
-    cache_ttl: int = Field(
+    cache_ttl: StrictInt = Field(
         default=86400,
         gt=0,
         le=86400,
         description="How long a fetched robots.txt is used before it is fetched again, in "
         "seconds (default and maximum 86400, the 24 hours of RFC 9309 §2.4).",
     )
-    max_stale: int = Field(
+    max_stale: StrictInt = Field(
         default=30 * 86400,
         ge=0,
         description="How long the last good copy may still be used while robots.txt is "
         "unreachable, in seconds (default 30 days).",
     )
-    ai_training_opt_out: bool = Field(
+    ai_training_opt_out: StrictBool = Field(
         default=True,
         description="When the purpose is 'ai-training', honour Content-Signal / Content-Usage "
         "lines and robots.txt groups addressed to AI crawlers (default true).",
@@ -268,20 +268,22 @@ class AuditConfig(PolicyModel):
     redact_query_params: list[Text] = Field(
         default_factory=lambda: list(DEFAULT_REDACT_QUERY_PARAMS),
         description="Query parameters whose values are replaced by a placeholder before a "
-        "URL is written to the audit log (default: common secrets such as token, key, sig, "
-        "session, password, access_token, api_key, code).",
+        "URL is written to the audit log. Added to the audit log's built-in list (the "
+        "default: common secrets such as token, key, sig, session, password, access_token, "
+        "api_key); listing a name here can only add redaction, never remove it.",
     )
-    fsync_interval: float = Field(
+    fsync_interval: Seconds = Field(
         default=1.0,
         ge=0,
+        allow_inf_nan=False,
         description="Sync the audit log to disk at least this often, in seconds (default 1.0).",
     )
-    fsync_every: int = Field(
+    fsync_every: StrictInt = Field(
         default=100,
         ge=1,
         description="... and at least every this many records (default 100).",
     )
-    max_bytes: int | None = Field(
+    max_bytes: StrictInt | None = Field(
         default=100 * 1024 * 1024,
         gt=0,
         description="Rotate the audit log when it grows past this many bytes (default 100 MiB); "
@@ -292,7 +294,8 @@ class AuditConfig(PolicyModel):
 class PolicyConfig(PolicyModel):
     """``policy.yaml``: crawl-wide settings owned by legal."""
 
-    version: Literal[1] = Field(default=1, description="Format version of this file; 1.")
+    version: Annotated[Literal[1], BeforeValidator(_version)] = Field(
+        default=1, description="Format version of this file; 1.")
     crawler: CrawlerConfig = Field(description="Who is crawling and why (required).")
     terms: TermsConfig = Field(
         default_factory=TermsConfig, description="Handling of unreviewed or changed terms."
