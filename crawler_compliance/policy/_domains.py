@@ -63,12 +63,18 @@ def make_extractor(suffix_list_file: str | None = None) -> tldextract.TLDExtract
         if not path.is_file():
             raise ValueError(f"public suffix list file {suffix_list_file!r} does not exist")
         try:
-            with path.open("rb") as handle:
-                handle.read(1)
+            text = path.read_bytes()
         except OSError as exc:
             raise ValueError(
                 f"public suffix list file {suffix_list_file!r} cannot be read: {exc}"
             ) from None
+        # A cut-off list would silently narrow brand matching (fail open):
+        # require the whole ICANN section, as publicsuffix.org publishes it.
+        if b"===END ICANN DOMAINS===" not in text:
+            raise ValueError(
+                f"public suffix list file {suffix_list_file!r} is incomplete: it lacks the "
+                "'===END ICANN DOMAINS===' line of publicsuffix.org's list"
+            )
         extractor = tldextract.TLDExtract(
             cache_dir=None,
             suffix_list_urls=(path.resolve().as_uri(),),

@@ -180,3 +180,11 @@ def test_guard_many_distinct_hosts_stay_fast():
 )
 def test_registrable_domain(host, is_ip, registrable):
     assert Registry([]).registrable_domain(host, is_ip=is_ip) == registrable
+
+
+def test_a_cut_off_suffix_list_is_refused_not_used(tmp_path):
+    # Truncated mid-list, brand matching would silently shrink: fail at start-up.
+    psl = tmp_path / "psl.dat"
+    psl.write_text("// ===BEGIN ICANN DOMAINS===\ncom\nco.uk\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="is incomplete"):
+        Registry([], suffix_list_file=str(psl))
