@@ -117,12 +117,17 @@ class ComplianceMiddleware:
         token = _product_token(
             config, policy, getattr(crawler.spider, "user_agent", None)
         )
-        self.checker = ComplianceChecker(
-            policy,
-            user_agent=token,
-            purpose=config.purpose,
-            suffix_list_file=config.suffix_list,
-        )
+        try:
+            self.checker = ComplianceChecker(
+                policy,
+                user_agent=token,
+                purpose=config.purpose,
+                suffix_list_file=config.suffix_list,
+            )
+        except ValueError as exc:
+            if not config.suffix_list:
+                raise
+            raise ComplianceConfigError(f"COMPLIANCE_SUFFIX_LIST: {exc}") from exc
         self.audit = open_audit_log(
             policy,
             config.audit_log,

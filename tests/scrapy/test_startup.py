@@ -97,7 +97,7 @@ async def test_product_token_comes_from_user_agent_and_a_mismatch_is_warned(
     ("name", "value"),
     [("COMPLIANCE_AUDIT_FSYNC_EVERY", 0), ("COMPLIANCE_AUDIT_FSYNC_INTERVAL", -1),
      ("COMPLIANCE_AUDIT_MAX_BYTES", -5), ("COMPLIANCE_PURPOSE", "scraping"),
-     ("COMPLIANCE_ROBOTS_CACHE_SIZE", 0)],
+     ("COMPLIANCE_ROBOTS_CACHE_SIZE", 0), ("COMPLIANCE_SUFFIX_LIST", "/nonexistent/psl.dat")],
 )
 @deferred_f_from_coro_f
 async def test_invalid_settings_stop_the_crawl_naming_the_setting(
