@@ -50,6 +50,9 @@ _PURPOSE_OPT_OUTS = {
 }
 
 
+_HOST_MEMO_SIZE = 8192
+
+
 @dataclass(frozen=True)
 class PreCheck:
     """Checks that need no network: the canonical URL and their reasons.
@@ -95,6 +98,7 @@ class ComplianceChecker:
         self.ai_opt_out = bool(config.robots.ai_training_opt_out)
         self.clock = clock
         self._day: tuple[float, float, dt.date] = (0.0, 0.0, dt.date.min)
+        self._host_memo: dict[tuple[Any, ...], tuple[tuple[Reason, ...], str | None]] = {}
 
     @property
     def policy_fingerprint(self) -> str:
@@ -155,6 +159,32 @@ class ComplianceChecker:
             check_reason = Reason(Check.URL, "deny", f"{exc.kind} URL: {exc}")
             return PreCheck(None, None, (check_reason,), needs_robots=False)
         today = self._today()
+        reasons, registrable = self._host_facts(canonical, tuple(extra_hosts), today)
+        if reasons:
+            return PreCheck(canonical, registrable, reasons, needs_robots=False)
+        outcome = self.sites.evaluate(
+            canonical.host,
+            canonical.path,
+            purpose=self.purpose,
+            on=today,
+            terms_fingerprints=terms_fingerprints,
+        )
+        return PreCheck(
+            canonical, registrable, outcome.reasons, needs_robots=not outcome.settled
+        )
+
+    def _host_facts(
+        self, canonical: CanonicalURL, extra_hosts: tuple[str, ...], today: dt.date
+    ) -> tuple[tuple[Reason, ...], str | None]:
+        """Registry reasons and registrable domain: the same for every URL of a host.
+
+        Memoised per (host, other hosts named, day): a crawl asks about few
+        hosts many times, and the policy does not change under a checker.
+        """
+        key = (canonical.scheme, canonical.host, canonical.is_ip, extra_hosts, today)
+        facts = self._host_memo.get(key)
+        if facts is not None:
+            return facts
         reasons = self._registry_reasons(canonical, today)
         for extra in extra_hosts:
             try:
@@ -167,18 +197,11 @@ class ComplianceChecker:
             if other.host != canonical.host:
                 reasons.extend(self._registry_reasons(other, today))
         registrable = self.registry.registrable_domain(canonical.host, is_ip=canonical.is_ip)
-        if reasons:
-            return PreCheck(canonical, registrable, tuple(reasons), needs_robots=False)
-        outcome = self.sites.evaluate(
-            canonical.host,
-            canonical.path,
-            purpose=self.purpose,
-            on=today,
-            terms_fingerprints=terms_fingerprints,
-        )
-        return PreCheck(
-            canonical, registrable, outcome.reasons, needs_robots=not outcome.settled
-        )
+        facts = (tuple(reasons), registrable)
+        if len(self._host_memo) >= _HOST_MEMO_SIZE:
+            self._host_memo.clear()
+        self._host_memo[key] = facts
+        return facts
 
     def robots_reasons(self, canonical: CanonicalURL, robots: Any) -> list[Reason]:
         """The robots.txt verdict for the URL, plus AI-training opt-outs when they apply."""

@@ -72,14 +72,21 @@ class SiteRules:
                 self._by_domain.setdefault(str(domain).lower().rstrip("."), []).append(record)
         self.unreviewed = unreviewed
         self.changed = changed
+        self._memo: dict[str, list[Any]] = {}
 
     def records_for(self, host: str) -> list[Any]:
-        """Records covering *host*, most specific domain first."""
-        found: list[Any] = []
+        """Records covering *host*, most specific domain first (memoised per host)."""
+        found = self._memo.get(host)
+        if found is not None:
+            return found
+        found = []
         for suffix in _suffixes(host):
             for record in self._by_domain.get(suffix, ()):
                 if record not in found:
                     found.append(record)
+        if len(self._memo) >= 8192:
+            self._memo.clear()
+        self._memo[host] = found
         return found
 
     def evaluate(
