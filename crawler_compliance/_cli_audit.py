@@ -21,10 +21,8 @@ from crawler_compliance.audit._read import (
     iter_records,
     record_reasons,
 )
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
+from crawler_compliance.cli import EXIT_DENIED as EXIT_FAILED
+from crawler_compliance.cli import EXIT_OK, EXIT_USAGE
 
 _TOP = 20
 

@@ -14,8 +14,7 @@ import sys
 from typing import Any
 
 from crawler_compliance._decision import Check, Decision
-
-EXIT_OK, EXIT_DENIED, EXIT_USAGE = 0, 1, 2
+from crawler_compliance.cli import EXIT_DENIED, EXIT_OK, EXIT_USAGE
 
 
 def register(subparsers: Any) -> None:

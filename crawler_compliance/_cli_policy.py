@@ -13,11 +13,9 @@ import json
 import os
 import sys
 
+from crawler_compliance.cli import EXIT_DENIED as EXIT_INVALID
+from crawler_compliance.cli import EXIT_OK, EXIT_USAGE
 from crawler_compliance.policy import PolicyError, load_policy, policy_json_schema
-
-EXIT_OK = 0
-EXIT_INVALID = 1
-EXIT_USAGE = 2
 
 DEFAULT_POLICY_DIR = "policies/"
 

@@ -15,9 +15,8 @@ import json
 import sys
 from typing import Any
 
+from crawler_compliance.cli import EXIT_DENIED, EXIT_OK, EXIT_USAGE
 from crawler_compliance.robots import DEFAULT_MAX_BYTES, robots_from_fetch
-
-EXIT_OK, EXIT_DENIED, EXIT_USAGE = 0, 1, 2
 
 
 def register(subparsers: Any) -> None:

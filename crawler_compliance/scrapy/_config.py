@@ -7,13 +7,15 @@ involved, so a crawl never starts half-configured.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 from scrapy.exceptions import NotConfigured
 
+from crawler_compliance.policy._models import Purpose
+
 DEFAULT_AUDIT_LOG = "compliance-audit.jsonl"
 DEFAULT_ROBOTS_CACHE_SIZE = 10_000
-PURPOSES = ("search-indexing", "ai-training", "research", "archiving", "monitoring", "other")
+PURPOSES: tuple[str, ...] = get_args(Purpose)
 
 
 class ComplianceConfigError(ValueError):
