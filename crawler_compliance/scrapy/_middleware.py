@@ -27,7 +27,7 @@ from twisted.internet.defer import Deferred
 from crawler_compliance._checker import ComplianceChecker
 from crawler_compliance._decision import Check, Decision, Reason, decide
 from crawler_compliance._policy_audit import open_audit_log
-from crawler_compliance.audit import AuditLog
+from crawler_compliance.audit import AuditLog, AuditLogError
 from crawler_compliance.policy import PolicyError, load_policy
 from crawler_compliance.robots import (
     RobotsCache,
@@ -202,8 +202,9 @@ class ComplianceMiddleware:
             logger.error("crawler-compliance: the policy does not load, the crawl will "
                          "not start:\n%(errors)s", {"errors": exc})
             raise
-        except (ComplianceConfigError, OSError) as exc:
-            logger.error("crawler-compliance: %(error)s", {"error": exc})
+        except (ComplianceConfigError, AuditLogError, OSError) as exc:
+            logger.error("crawler-compliance: %(error)s; the crawl will not start",
+                         {"error": exc})
             raise
 
     # -- the per-request path -------------------------------------------------

@@ -107,3 +107,18 @@ async def test_invalid_settings_stop_the_crawl_naming_the_setting(
     with pytest.raises(ComplianceConfigError, match=name):
         await crawl(settings, ["http://open.example/"], proxy=server.proxy)
     assert server.received == []
+
+
+@deferred_f_from_coro_f
+async def test_a_torn_audit_log_stops_the_crawl_with_a_clear_error(
+    server: LoopbackServer, policy_dir: Path, audit_path: Path, caplog
+) -> None:
+    from crawler_compliance.audit import AuditLogError
+
+    audit_path.parent.mkdir(parents=True)
+    audit_path.write_text('{"v":1,"seq":1')  # a crash mid-write
+    with pytest.raises(AuditLogError):
+        await crawl(base_settings(policy_dir, audit_path), ["http://open.example/"],
+                    proxy=server.proxy)
+    assert server.received == []
+    assert "the crawl will not start" in caplog.text
