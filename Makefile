@@ -21,6 +21,7 @@ test: lint
 
 lint: $(STAMP)
 	$(BIN)/ruff check crawler_compliance tests benchmarks examples
+	$(BIN)/ruff format --check crawler_compliance tests benchmarks examples
 	$(BIN)/mypy crawler_compliance
 
 validate: $(STAMP)

@@ -69,12 +69,15 @@ def time_per_request(middleware, requests) -> float:
 
 
 def ours(tmp: Path):
-    crawler = get_crawler(BenchSpider, {
-        "COMPLIANCE_POLICY_DIR": str(REPO / "policies"),
-        "COMPLIANCE_AUDIT_LOG": str(tmp / "audit.jsonl"),
-        "COMPLIANCE_PURPOSE": "research",
-        "USER_AGENT": "ComplianceDemoBot/1.0",
-    })
+    crawler = get_crawler(
+        BenchSpider,
+        {
+            "COMPLIANCE_POLICY_DIR": str(REPO / "policies"),
+            "COMPLIANCE_AUDIT_LOG": str(tmp / "audit.jsonl"),
+            "COMPLIANCE_PURPOSE": "research",
+            "USER_AGENT": "ComplianceDemoBot/1.0",
+        },
+    )
     crawler._apply_settings()
     middleware = ComplianceMiddleware.from_crawler(crawler)
     result = robots_from_fetch(status=200, body=ROBOTS)
@@ -95,8 +98,9 @@ class Both:
 
 
 def scrapys():
-    crawler = get_crawler(BenchSpider, {"ROBOTSTXT_OBEY": True,
-                                        "USER_AGENT": "ComplianceDemoBot/1.0"})
+    crawler = get_crawler(
+        BenchSpider, {"ROBOTSTXT_OBEY": True, "USER_AGENT": "ComplianceDemoBot/1.0"}
+    )
     crawler._apply_settings()
     middleware = RobotsTxtMiddleware.from_crawler(crawler)
     middleware._parsers["bench.example"] = ProtegoRobotParser.from_crawler(crawler, ROBOTS)
@@ -130,14 +134,21 @@ def main() -> int:
         ours_s = time_per_request(our_mw, requests)
         theirs_s = time_per_request(theirs, requests)
         our_mw.audit.close()
-    print(f"Python {sys.version.split()[0]}, {ROUNDS} rounds x {PER_ROUND} requests, "
-          "median round, robots.txt cached (steady state)")
-    print(f"  crawler-compliance (middleware + guard)  : {ours_s * 1e6:8.2f} us/request "
-          "(host + registry + sites + robots + audit write + guard)")
-    print(f"  Scrapy RobotsTxtMiddleware (Protego)     : {theirs_s * 1e6:8.2f} us/request "
-          "(robots only)")
-    print(f"  ratio ours / Scrapy's                    : {ours_s / theirs_s:8.2f}x "
-          "(target: <= 1.0)")
+    print(
+        f"Python {sys.version.split()[0]}, {ROUNDS} rounds x {PER_ROUND} requests, "
+        "median round, robots.txt cached (steady state)"
+    )
+    print(
+        f"  crawler-compliance (middleware + guard)  : {ours_s * 1e6:8.2f} us/request "
+        "(host + registry + sites + robots + audit write + guard)"
+    )
+    print(
+        f"  Scrapy RobotsTxtMiddleware (Protego)     : {theirs_s * 1e6:8.2f} us/request "
+        "(robots only)"
+    )
+    print(
+        f"  ratio ours / Scrapy's                    : {ours_s / theirs_s:8.2f}x (target: <= 1.0)"
+    )
     print(f"  memory per cached origin (typical file)  : {memory_per_origin() / 1024:8.1f} KiB")
     return 0
 

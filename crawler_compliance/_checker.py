@@ -169,9 +169,7 @@ class ComplianceChecker:
             on=today,
             terms_fingerprints=terms_fingerprints,
         )
-        return PreCheck(
-            canonical, registrable, outcome.reasons, needs_robots=not outcome.settled
-        )
+        return PreCheck(canonical, registrable, outcome.reasons, needs_robots=not outcome.settled)
 
     def _host_facts(
         self, canonical: CanonicalURL, extra_hosts: tuple[str, ...], today: dt.date
@@ -260,9 +258,12 @@ class ComplianceChecker:
         if not found:
             listed = ", ".join(f"{k}={v}" for k, v in sorted(signals.items()))
             found.append(
-                Reason(Check.ROBOTS, "info",
-                       f"content signals {listed}: none binds purpose {self.purpose}",
-                       source=source)
+                Reason(
+                    Check.ROBOTS,
+                    "info",
+                    f"content signals {listed}: none binds purpose {self.purpose}",
+                    source=source,
+                )
             )
         return found
 
@@ -350,4 +351,3 @@ class ComplianceChecker:
             url,
             [Reason(Check.INTERNAL, "deny", f"internal error: {type(exc).__name__}: {exc}")],
         )
-

@@ -25,22 +25,39 @@ def register(subparsers: Any) -> None:
         "Exit 0 when all are allowed, 1 when any is denied, 2 on usage or policy errors.",
     )
     parser.add_argument("urls", nargs="+", metavar="URL")
-    parser.add_argument("--policies", default="policies", metavar="DIR",
-                        help="policy directory (default: policies)")
-    parser.add_argument("--offline", action="store_true",
-                        help="only checks that need no network (registry, site records)")
+    parser.add_argument(
+        "--policies", default="policies", metavar="DIR", help="policy directory (default: policies)"
+    )
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help="only checks that need no network (registry, site records)",
+    )
     parser.add_argument("--json", action="store_true", help="one JSON object per URL per line")
-    parser.add_argument("--user-agent", metavar="UA",
-                        help="User-Agent header; its product token is matched in robots.txt "
-                        "(default: the policy's crawler.product_token)")
+    parser.add_argument(
+        "--user-agent",
+        metavar="UA",
+        help="User-Agent header; its product token is matched in robots.txt "
+        "(default: the policy's crawler.product_token)",
+    )
     parser.add_argument("--purpose", help="declared crawl purpose (default: the policy's)")
-    parser.add_argument("--timeout", type=float, default=10.0,
-                        help="robots.txt fetch timeout in seconds (default: 10)")
-    parser.add_argument("--audit-log", metavar="FILE",
-                        help="append every decision (and robots.txt fetch) to this audit log")
-    parser.add_argument("--suffix-list", metavar="FILE",
-                        help="a newer public_suffix_list.dat (default: tldextract's bundled "
-                        "list; nothing is downloaded)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        help="robots.txt fetch timeout in seconds (default: 10)",
+    )
+    parser.add_argument(
+        "--audit-log",
+        metavar="FILE",
+        help="append every decision (and robots.txt fetch) to this audit log",
+    )
+    parser.add_argument(
+        "--suffix-list",
+        metavar="FILE",
+        help="a newer public_suffix_list.dat (default: tldextract's bundled "
+        "list; nothing is downloaded)",
+    )
     parser.set_defaults(handler=run)
     register_spiders(subparsers)
 
@@ -77,7 +94,9 @@ def run(args: argparse.Namespace) -> int:
     user_agent = args.user_agent or f"{policy.config.crawler.product_token}/1.0"
     try:
         checker = ComplianceChecker(
-            policy, user_agent=product_token(user_agent), purpose=args.purpose,
+            policy,
+            user_agent=product_token(user_agent),
+            purpose=args.purpose,
             suffix_list_file=args.suffix_list,
         )
     except (OSError, ValueError) as exc:
@@ -107,8 +126,9 @@ def run(args: argparse.Namespace) -> int:
             except Exception as exc:  # fail closed, never a traceback for an input
                 decision = checker.internal_error(url, exc)
             if audit is not None:
-                audit.append(decision, purpose=checker.purpose,
-                             policy_fingerprint=checker.policy_fingerprint)
+                audit.append(
+                    decision, purpose=checker.purpose, policy_fingerprint=checker.policy_fingerprint
+                )
             any_denied = any_denied or not decision.allowed
             if args.json:
                 # ASCII JSON: valid in any locale, and any input string (even
@@ -135,8 +155,11 @@ class _RobotsFetcher:
     def _allow_hop(self, url: str) -> str | None:
         decision = self.checker.decide_own_fetch(url)
         if self.audit is not None:
-            self.audit.append(decision, purpose=self.checker.purpose,
-                              policy_fingerprint=self.checker.policy_fingerprint)
+            self.audit.append(
+                decision,
+                purpose=self.checker.purpose,
+                policy_fingerprint=self.checker.policy_fingerprint,
+            )
         return None if decision.allowed else decision.summary()
 
     def get(self, canonical: Any) -> Any:
@@ -161,8 +184,13 @@ def register_spiders(subparsers: Any) -> None:
         "and site records, without crawling. Exit 0 when all are allowed, 1 when any is "
         "denied, 2 on usage or policy errors.",
     )
-    parser.add_argument("project", nargs="?", default=".", metavar="PROJECT_DIR",
-                        help="directory holding scrapy.cfg (default: .)")
+    parser.add_argument(
+        "project",
+        nargs="?",
+        default=".",
+        metavar="PROJECT_DIR",
+        help="directory holding scrapy.cfg (default: .)",
+    )
     parser.add_argument("--policies", default="policies", metavar="DIR")
     parser.add_argument("--purpose")
     parser.add_argument("--json", action="store_true")
@@ -185,8 +213,11 @@ def run_spiders(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     for finding in findings:
         if args.json:
-            data = {"spider": finding.spider, "source": finding.source,
-                    **finding.decision.to_dict()}
+            data = {
+                "spider": finding.spider,
+                "source": finding.source,
+                **finding.decision.to_dict(),
+            }
             sys.stdout.write(json.dumps(data) + "\n")
         else:
             sys.stdout.write(f"{finding.spider} ({finding.source}): ")

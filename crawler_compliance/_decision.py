@@ -47,8 +47,11 @@ class Reason:
     extra: tuple[tuple[str, Any], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"check": self.check.value, "outcome": self.outcome,
-                                "message": self.message}
+        data: dict[str, Any] = {
+            "check": self.check.value,
+            "outcome": self.outcome,
+            "message": self.message,
+        }
         if self.rule is not None:
             data["rule"] = self.rule
         if self.source is not None:

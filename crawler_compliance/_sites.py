@@ -203,8 +203,11 @@ class SiteRules:
                 f"(policy terms.unreviewed: {self.unreviewed})",
             )
         if terms.verdict == "prohibited":
-            return reason("deny", f"terms of service at {terms.url} prohibit crawling "
-                                  f"(reviewed {terms.reviewed} by {terms.reviewer})")
+            return reason(
+                "deny",
+                f"terms of service at {terms.url} prohibit crawling "
+                f"(reviewed {terms.reviewed} by {terms.reviewer})",
+            )
         current = fingerprints.get(terms.url)
         if terms.sha256 and current and current.lower() != terms.sha256.lower():
             outcome = "deny" if self.changed == "deny" else "info"

@@ -43,13 +43,22 @@ from crawler_compliance._decision import Decision
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("compliance", "crawler-compliance")
-    group.addoption("--compliance-policies", dest="compliance_policies", default=None,
-                    metavar="DIR", help="policy directory for compliance_* fixtures "
-                    "(default: policies)")
-    group.addoption("--compliance-purpose", dest="compliance_purpose", default=None,
-                    help="declared crawl purpose for compliance_* fixtures")
-    parser.addini("compliance_policies", "policy directory for compliance_* fixtures",
-                  default="policies")
+    group.addoption(
+        "--compliance-policies",
+        dest="compliance_policies",
+        default=None,
+        metavar="DIR",
+        help="policy directory for compliance_* fixtures (default: policies)",
+    )
+    group.addoption(
+        "--compliance-purpose",
+        dest="compliance_purpose",
+        default=None,
+        help="declared crawl purpose for compliance_* fixtures",
+    )
+    parser.addini(
+        "compliance_policies", "policy directory for compliance_* fixtures", default="policies"
+    )
     parser.addini("compliance_purpose", "declared crawl purpose", default="")
 
 
@@ -76,9 +85,7 @@ def compliance_policy(pytestconfig: pytest.Config) -> Any:
 def compliance_checker(pytestconfig: pytest.Config, compliance_policy: Any) -> Any:
     from crawler_compliance._checker import ComplianceChecker
 
-    return ComplianceChecker(
-        compliance_policy, purpose=_option(pytestconfig, "compliance_purpose")
-    )
+    return ComplianceChecker(compliance_policy, purpose=_option(pytestconfig, "compliance_purpose"))
 
 
 @pytest.fixture

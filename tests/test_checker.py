@@ -62,8 +62,12 @@ def test_registry_reason_names_notice_file_and_line(checker: ComplianceChecker) 
 
 @pytest.mark.parametrize(
     "url",
-    ["https://notgoogle.com/", "https://google.com.evil.example/", "https://example.org/",
-     "https://youtube.com.attacker.net/x"],
+    [
+        "https://notgoogle.com/",
+        "https://google.com.evil.example/",
+        "https://example.org/",
+        "https://youtube.com.attacker.net/x",
+    ],
 )
 def test_lookalikes_are_not_covered(checker: ComplianceChecker, url: str) -> None:
     decision = checker.decide(url, robots("User-agent: *\nDisallow:\n"))
@@ -144,8 +148,11 @@ def test_search_opt_out_binds_search_indexing_and_other_signals_are_recorded() -
 
 
 def test_host_header_naming_a_covered_host_denies(checker: ComplianceChecker) -> None:
-    decision = checker.decide("https://open.example/", robots("User-agent: *\nAllow: /\n"),
-                              extra_hosts=["www.youtube.com"])
+    decision = checker.decide(
+        "https://open.example/",
+        robots("User-agent: *\nAllow: /\n"),
+        extra_hosts=["www.youtube.com"],
+    )
     assert decision.deciding_check.value == "registry"
 
 
@@ -158,11 +165,13 @@ def test_terms_changed_since_review(tmp_path: Path) -> None:
         f"  reviewed: 2026-01-01\n  reviewer: legal\n  verdict: allowed\n  sha256: {reviewed}\n"
     )
     checker = ComplianceChecker(load_policy(directory), clock=lambda: NOW)
-    changed = checker.pre_robots("https://tos.example/x",
-                                 terms_fingerprints={"https://tos.example/terms": "b" * 64})
+    changed = checker.pre_robots(
+        "https://tos.example/x", terms_fingerprints={"https://tos.example/terms": "b" * 64}
+    )
     assert changed.denied and "changed since review" in changed.reasons[0].message
-    same = checker.pre_robots("https://tos.example/x",
-                              terms_fingerprints={"https://tos.example/terms": reviewed})
+    same = checker.pre_robots(
+        "https://tos.example/x", terms_fingerprints={"https://tos.example/terms": reviewed}
+    )
     assert not same.denied and same.needs_robots
     unknown = checker.pre_robots("https://tos.example/x")
     assert not unknown.denied

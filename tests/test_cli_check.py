@@ -21,9 +21,17 @@ def run(capsys, *args: str) -> tuple[int, str, str]:
 
 
 def test_offline_json_denies_youtube_allows_example_org(capsys) -> None:
-    code, out, _ = run(capsys, "check", "--offline", "--json", "--policies", POLICIES,
-                       "https://www.youtube.com/watch?v=1", "https://example.org/",
-                       "http://evil.example\\@google.com/")
+    code, out, _ = run(
+        capsys,
+        "check",
+        "--offline",
+        "--json",
+        "--policies",
+        POLICIES,
+        "https://www.youtube.com/watch?v=1",
+        "https://example.org/",
+        "http://evil.example\\@google.com/",
+    )
     youtube, example, ambiguous = (json.loads(line) for line in out.splitlines())
     assert code == 1
     assert youtube["url"] == "https://www.youtube.com/watch?v=1"
@@ -35,8 +43,7 @@ def test_offline_json_denies_youtube_allows_example_org(capsys) -> None:
 
 
 def test_all_allowed_exits_zero_and_says_offline(capsys) -> None:
-    code, out, _ = run(capsys, "check", "--offline", "--policies", POLICIES,
-                       "https://example.org/")
+    code, out, _ = run(capsys, "check", "--offline", "--policies", POLICIES, "https://example.org/")
     assert code == 0
     assert out.startswith("ALLOW https://example.org/")
     assert "offline" in out
@@ -51,8 +58,9 @@ def test_any_input_string_is_answered(capsys, junk: str) -> None:
 
 def test_policy_errors_exit_two(capsys, tmp_path: Path) -> None:
     (tmp_path / "policy.yaml").write_text("crawler: [\n")
-    code, _, err = run(capsys, "check", "--offline", "--policies", str(tmp_path),
-                       "https://example.org/")
+    code, _, err = run(
+        capsys, "check", "--offline", "--policies", str(tmp_path), "https://example.org/"
+    )
     assert code == 2
     assert "policy.yaml:" in err
 
@@ -65,12 +73,19 @@ def test_usage_error_exits_two(capsys) -> None:
 
 def test_online_check_fetches_robots_and_reports_the_line(capsys, tmp_path: Path) -> None:
     with LoopbackServer() as server:
-        server.route("127.0.0.1", "/robots.txt",
-                     body="User-agent: *\nDisallow: /private\n")
+        server.route("127.0.0.1", "/robots.txt", body="User-agent: *\nDisallow: /private\n")
         audit = tmp_path / "audit.jsonl"
-        code, out, _ = run(capsys, "check", "--json", "--policies", POLICIES,
-                           "--audit-log", str(audit),
-                           server.url("/private/x"), server.url("/public"))
+        code, out, _ = run(
+            capsys,
+            "check",
+            "--json",
+            "--policies",
+            POLICIES,
+            "--audit-log",
+            str(audit),
+            server.url("/private/x"),
+            server.url("/public"),
+        )
     private, public = (json.loads(line) for line in out.splitlines())
     assert code == 1
     assert private["verdict"] == "deny"
@@ -103,8 +118,11 @@ def test_spiders_command_checks_start_urls_and_allowed_domains(capsys, tmp_path:
     rows = [json.loads(line) for line in out.splitlines()]
     assert code == 1
     verdicts = {(r["spider"], r["source"]): r["verdict"] for r in rows}
-    assert verdicts == {("bad", "start_urls"): "deny", ("bad", "allowed_domains"): "deny",
-                        ("good", "start_urls"): "allow"}
+    assert verdicts == {
+        ("bad", "start_urls"): "deny",
+        ("bad", "allowed_domains"): "deny",
+        ("good", "start_urls"): "allow",
+    }
 
 
 def test_audit_log_never_holds_secrets_whatever_the_policy_lists(capsys, tmp_path: Path) -> None:
@@ -119,10 +137,10 @@ def test_audit_log_never_holds_secrets_whatever_the_policy_lists(capsys, tmp_pat
     )
     policy_yaml.write_text(text)
     audit = tmp_path / "audit.jsonl"
-    url = ("https://bob:PW1@example.org/a;jsessionid=S2?sid=S3&token=S4&house_secret=S5"
-           "&page=2")
-    code, _, _ = run(capsys, "check", "--offline", "--policies", str(policies),
-                     "--audit-log", str(audit), url)
+    url = "https://bob:PW1@example.org/a;jsessionid=S2?sid=S3&token=S4&house_secret=S5&page=2"
+    code, _, _ = run(
+        capsys, "check", "--offline", "--policies", str(policies), "--audit-log", str(audit), url
+    )
     assert code == 0
     logged = audit.read_text()
     for secret in ("PW1", "S2", "S3", "S4", "S5"):
@@ -131,15 +149,31 @@ def test_audit_log_never_holds_secrets_whatever_the_policy_lists(capsys, tmp_pat
 
 
 def test_unusable_audit_log_is_a_usage_error(capsys, tmp_path: Path) -> None:
-    code, _, err = run(capsys, "check", "--offline", "--policies", POLICIES,
-                       "--audit-log", str(tmp_path), "https://example.org/")
+    code, _, err = run(
+        capsys,
+        "check",
+        "--offline",
+        "--policies",
+        POLICIES,
+        "--audit-log",
+        str(tmp_path),
+        "https://example.org/",
+    )
     assert code == 2
     assert "cannot open the audit log" in err
 
 
 def test_json_output_is_valid_in_any_locale(capsys) -> None:
-    code, out, _ = run(capsys, "check", "--offline", "--json", "--policies", POLICIES,
-                       "http://ex\udcff.com/", "https://bücher.example/")
+    code, out, _ = run(
+        capsys,
+        "check",
+        "--offline",
+        "--json",
+        "--policies",
+        POLICIES,
+        "http://ex\udcff.com/",
+        "https://bücher.example/",
+    )
     assert out.isascii()
     urls = [json.loads(line)["url"] for line in out.splitlines()]
     assert urls == ["http://ex\udcff.com/", "https://bücher.example/"]

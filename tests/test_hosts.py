@@ -68,8 +68,17 @@ def test_ambiguous_hosts_are_refused(url: str) -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["", "not a url", "ftp://example.org/", "file:///etc/passwd", "data:,x", "http:///x",
-     "http:example.org", "javascript:alert(1)", "//example.org/"],
+    [
+        "",
+        "not a url",
+        "ftp://example.org/",
+        "file:///etc/passwd",
+        "data:,x",
+        "http:///x",
+        "http:example.org",
+        "javascript:alert(1)",
+        "//example.org/",
+    ],
 )
 def test_unfetchable_urls_are_refused(url: str) -> None:
     with pytest.raises(UnfetchableURL):

@@ -33,8 +33,9 @@ def test_an_invalid_policy_fails_with_located_errors(pytester) -> None:
             pass
         """
     )
-    result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-p", "no:twisted",
-                                          "--compliance-policies=bad")
+    result = pytester.runpytest_inprocess(
+        "-p", "no:cacheprovider", "-p", "no:twisted", "--compliance-policies=bad"
+    )
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*policy.yaml:3:3*"])
 
@@ -43,7 +44,7 @@ def test_ini_option_and_purpose(pytester) -> None:
     pytester.makeini(
         f"""
         [pytest]
-        compliance_policies = {REPO / 'policies'}
+        compliance_policies = {REPO / "policies"}
         compliance_purpose = ai-training
         """
     )

@@ -254,6 +254,7 @@ def _registry_words() -> dict[str, tuple[str, ...]]:
             except UnicodeError:
                 continue
             suffixes.setdefault(word, []).append(suffix)
+
     def familiar(suffix: str) -> tuple[int, str]:
         tld = suffix.rsplit(".", 1)[-1]
         return (_FAMILIAR_TLDS.index(tld) if tld in _FAMILIAR_TLDS else 99, suffix)

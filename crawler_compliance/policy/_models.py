@@ -295,7 +295,8 @@ class PolicyConfig(PolicyModel):
     """``policy.yaml``: crawl-wide settings owned by legal."""
 
     version: Annotated[Literal[1], BeforeValidator(_version)] = Field(
-        default=1, description="Format version of this file; 1.")
+        default=1, description="Format version of this file; 1."
+    )
     crawler: CrawlerConfig = Field(description="Who is crawling and why (required).")
     terms: TermsConfig = Field(
         default_factory=TermsConfig, description="Handling of unreviewed or changed terms."

@@ -67,22 +67,28 @@ class Config:
             raise ComplianceConfigError("COMPLIANCE_AUDIT_FSYNC_EVERY must be at least 1")
         fsync_interval = optional("COMPLIANCE_AUDIT_FSYNC_INTERVAL", float)
         if fsync_interval is not None and not fsync_interval >= 0:
-            raise ComplianceConfigError("COMPLIANCE_AUDIT_FSYNC_INTERVAL must be 0 or more "
-                                        "(0: fsync every record)")
+            raise ComplianceConfigError(
+                "COMPLIANCE_AUDIT_FSYNC_INTERVAL must be 0 or more (0: fsync every record)"
+            )
         max_bytes = optional("COMPLIANCE_AUDIT_MAX_BYTES", int)
         if max_bytes is not None and max_bytes < 0:
-            raise ComplianceConfigError("COMPLIANCE_AUDIT_MAX_BYTES must be 0 (no rotation) "
-                                        "or a size in bytes")
+            raise ComplianceConfigError(
+                "COMPLIANCE_AUDIT_MAX_BYTES must be 0 (no rotation) or a size in bytes"
+            )
         return cls(
             enabled=enabled,
             audit_log=str(settings.get("COMPLIANCE_AUDIT_LOG") or DEFAULT_AUDIT_LOG),
             audit_fsync_every=fsync_every,
             audit_fsync_interval=fsync_interval,
             audit_max_bytes=max_bytes,
-            audit_redact_key=optional("COMPLIANCE_AUDIT_REDACT_KEY",
-                                      lambda v: v if isinstance(v, bytes) else str(v).encode()),
-            obey_crawl_delay=optional("COMPLIANCE_OBEY_CRAWL_DELAY",
-                                      lambda v: settings.getbool("COMPLIANCE_OBEY_CRAWL_DELAY")),
+            audit_redact_key=optional(
+                "COMPLIANCE_AUDIT_REDACT_KEY",
+                lambda v: v if isinstance(v, bytes) else str(v).encode(),
+            ),
+            obey_crawl_delay=optional(
+                "COMPLIANCE_OBEY_CRAWL_DELAY",
+                lambda v: settings.getbool("COMPLIANCE_OBEY_CRAWL_DELAY"),
+            ),
             policy_dir=str(policy_dir),
             purpose=purpose,
             robots_cache_size=cache_size,

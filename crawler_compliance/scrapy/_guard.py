@@ -64,8 +64,9 @@ class ComplianceGuardMiddleware:
         if hosts and not reasons:
             pre = main.checker.pre_robots(request.url, extra_hosts=hosts, scrapy_safe=True)
             reasons.extend(
-                r for r in pre.reasons if r.check in (Check.URL, Check.REGISTRY)
-                and r.outcome == "deny"
+                r
+                for r in pre.reasons
+                if r.check in (Check.URL, Check.REGISTRY) and r.outcome == "deny"
             )
         if not reasons:
             return None

@@ -83,8 +83,10 @@ def _audit_disabled(crawler: Crawler) -> None:
     if path:
         log = AuditLog(path)
         try:
-            log.append(decide("*", [Reason(Check.POLICY, "info", message)]),
-                       spider=getattr(crawler.spider, "name", None))
+            log.append(
+                decide("*", [Reason(Check.POLICY, "info", message)]),
+                spider=getattr(crawler.spider, "name", None),
+            )
         finally:
             log.close()
 
@@ -123,9 +125,7 @@ class ComplianceMiddleware:
         self.config = config
         self.stats = crawler.stats
         robots_policy = policy.config.robots
-        token = _product_token(
-            config, policy, getattr(crawler.spider, "user_agent", None)
-        )
+        token = _product_token(config, policy, getattr(crawler.spider, "user_agent", None))
         try:
             self.checker = ComplianceChecker(
                 policy,
@@ -184,9 +184,15 @@ class ComplianceMiddleware:
             "crawler-compliance: policy %(dir)s (%(fp)s), %(notices)d notices, "
             "%(sites)d site records, product token %(token)r, purpose %(purpose)s, "
             "audit log %(audit)s",
-            {"dir": config.policy_dir, "fp": policy.fingerprint[:12],
-             "notices": len(policy.notices), "sites": len(policy.sites), "token": token,
-             "purpose": self.checker.purpose, "audit": config.audit_log},
+            {
+                "dir": config.policy_dir,
+                "fp": policy.fingerprint[:12],
+                "notices": len(policy.notices),
+                "sites": len(policy.sites),
+                "token": token,
+                "purpose": self.checker.purpose,
+                "audit": config.audit_log,
+            },
         )
 
     @classmethod
@@ -199,12 +205,14 @@ class ComplianceMiddleware:
             policy = load_policy(config.policy_dir)
             return cls(crawler, config, policy)
         except PolicyError as exc:
-            logger.error("crawler-compliance: the policy does not load, the crawl will "
-                         "not start:\n%(errors)s", {"errors": exc})
+            logger.error(
+                "crawler-compliance: the policy does not load, the crawl will "
+                "not start:\n%(errors)s",
+                {"errors": exc},
+            )
             raise
         except (ComplianceConfigError, AuditLogError, OSError) as exc:
-            logger.error("crawler-compliance: %(error)s; the crawl will not start",
-                         {"error": exc})
+            logger.error("crawler-compliance: %(error)s; the crawl will not start", {"error": exc})
             raise
 
     # -- the per-request path -------------------------------------------------
@@ -225,9 +233,12 @@ class ComplianceMiddleware:
         try:
             decision, robots, slot = await self._decide(request)
         except Exception as exc:
-            logger.error("crawler-compliance: internal error deciding %(request)s",
-                         {"request": request}, exc_info=True,
-                         extra={"spider": self.crawler.spider})
+            logger.error(
+                "crawler-compliance: internal error deciding %(request)s",
+                {"request": request},
+                exc_info=True,
+                extra={"spider": self.crawler.spider},
+            )
             decision, robots, slot = self.checker.internal_error(request.url, exc), None, None
         self._record(decision)
         if not decision.allowed:
@@ -286,9 +297,14 @@ class ComplianceMiddleware:
         token = _cached_product_token(header)
         if token.lower() == self._token_lower:
             return []
-        return [Reason(Check.ROBOTS, "deny",
-                       f"the request sends User-Agent {token!r} but robots.txt was matched "
-                       f"for {self.checker.user_agent!r}")]
+        return [
+            Reason(
+                Check.ROBOTS,
+                "deny",
+                f"the request sends User-Agent {token!r} but robots.txt was matched "
+                f"for {self.checker.user_agent!r}",
+            )
+        ]
 
     def _record(self, decision: Decision) -> None:
         """Append to the audit log before anything is fetched; no record, no fetch."""
@@ -300,14 +316,17 @@ class ComplianceMiddleware:
                 policy_fingerprint=self.checker.policy_fingerprint,
             )
         except Exception as exc:
-            logger.error("crawler-compliance: cannot write the audit log %(path)s: %(error)s",
-                         {"path": self.config.audit_log, "error": exc},
-                         extra={"spider": self.crawler.spider})
+            logger.error(
+                "crawler-compliance: cannot write the audit log %(path)s: %(error)s",
+                {"path": self.config.audit_log, "error": exc},
+                extra={"spider": self.crawler.spider},
+            )
             self.stats.inc_value("compliance/audit/write_error")
             self.stats.inc_value("compliance/denied")
             raise RequestDenied(
-                decide(decision.url, [Reason(Check.INTERNAL, "deny",
-                                             f"audit log not writable: {exc}")])
+                decide(
+                    decision.url, [Reason(Check.INTERNAL, "deny", f"audit log not writable: {exc}")]
+                )
             ) from exc
         self._records_written += 1
 
@@ -350,9 +369,12 @@ class ComplianceMiddleware:
             result = self.robots_cache.put(key, fresh)
             self.stats.set_value("compliance/robots/cached_origins", len(self.robots_cache))
         except BaseException as exc:
-            logger.error("crawler-compliance: robots.txt fetch for %(url)s failed",
-                         {"url": canonical.robots_url}, exc_info=True,
-                         extra={"spider": self.crawler.spider})
+            logger.error(
+                "crawler-compliance: robots.txt fetch for %(url)s failed",
+                {"url": canonical.robots_url},
+                exc_info=True,
+                extra={"spider": self.crawler.spider},
+            )
             result = robots_from_fetch(status=None, error=f"internal error: {exc}")
             if not isinstance(exc, Exception):
                 raise

@@ -43,9 +43,17 @@ def _error_kind(exc: BaseException) -> str:
         return "timeout"
     if isinstance(exc, getattr(sx, "DownloadCancelledError", ())) or "CancelledError" in names:
         return "too-large"  # Scrapy cancels a download that passes DOWNLOAD_MAXSIZE
-    if names & {"DownloadConnectionRefusedError", "ConnectionRefusedError", "ConnectError",
-                "ConnectionLost", "ConnectionDone", "ResponseNeverReceived",
-                "ResponseFailed", "DownloadFailedError", "ResponseDataLossError"}:
+    if names & {
+        "DownloadConnectionRefusedError",
+        "ConnectionRefusedError",
+        "ConnectError",
+        "ConnectionLost",
+        "ConnectionDone",
+        "ResponseNeverReceived",
+        "ResponseFailed",
+        "DownloadFailedError",
+        "ResponseDataLossError",
+    }:
         return "connection-error"
     return "fetch-error"
 
@@ -128,9 +136,11 @@ class EngineRobotsFetcher:
                 else:
                     kind = _error_kind(exc)
                 stats.inc_value(f"compliance/robots/status_count/{kind}")
-                logger.info("crawler-compliance: robots.txt fetch %(url)s failed (%(kind)s): "
-                            "%(error)r", {"url": url, "kind": kind, "error": exc},
-                            extra={"spider": self.crawler.spider})
+                logger.info(
+                    "crawler-compliance: robots.txt fetch %(url)s failed (%(kind)s): %(error)r",
+                    {"url": url, "kind": kind, "error": exc},
+                    extra={"spider": self.crawler.spider},
+                )
                 return robots_from_fetch(status=None, error=kind, redirects=chain)
             status = response.status
             stats.inc_value(f"compliance/robots/status_count/{status}")
@@ -143,9 +153,12 @@ class EngineRobotsFetcher:
                 if len(chain) > MAX_REDIRECTS:
                     return robots_from_fetch(status=status, redirects=chain)
                 if self.offsite(target):
-                    logger.info("crawler-compliance: robots.txt redirect to %(target)s would be "
-                                "dropped by offsite filtering", {"target": target},
-                                extra={"spider": self.crawler.spider})
+                    logger.info(
+                        "crawler-compliance: robots.txt redirect to %(target)s would be "
+                        "dropped by offsite filtering",
+                        {"target": target},
+                        extra={"spider": self.crawler.spider},
+                    )
                     return robots_from_fetch(status=None, error="blocked", redirects=chain)
                 url = target
                 continue

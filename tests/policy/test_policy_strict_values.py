@@ -197,9 +197,7 @@ def test_long_hex_number_in_a_list(policy_dir):
 
 
 def test_long_number_is_reported_after_duplicate_keys(policy_dir):
-    policy_dir.write(
-        "policy.yaml", _policy("version: 1\nversion: 1\nnotes: " + "1" * 101 + "\n")
-    )
+    policy_dir.write("policy.yaml", _policy("version: 1\nversion: 1\nnotes: " + "1" * 101 + "\n"))
     assert policy_dir.errors() == [
         f"{POLICY}:3:1: version: duplicate key 'version' (first given on line 2); "
         "each key may appear once",

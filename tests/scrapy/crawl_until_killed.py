@@ -14,8 +14,13 @@ from tests.scrapy.crawling import ListSpider, base_settings
 
 def main() -> None:
     proxy, policy_dir, audit_log = sys.argv[1:4]
-    settings = base_settings(policy_dir, audit_log, LOG_LEVEL="WARNING",
-                             CONCURRENT_REQUESTS=4, CONCURRENT_REQUESTS_PER_DOMAIN=4)
+    settings = base_settings(
+        policy_dir,
+        audit_log,
+        LOG_LEVEL="WARNING",
+        CONCURRENT_REQUESTS=4,
+        CONCURRENT_REQUESTS_PER_DOMAIN=4,
+    )
     process = AsyncCrawlerProcess(settings)
     urls = [f"http://slowsite.example/page/{n}" for n in range(200)]
     process.crawl(ListSpider, urls=urls, proxy=proxy)

@@ -16,8 +16,13 @@ class ListSpider(scrapy.Spider):
 
     name = "list"
 
-    def __init__(self, urls: list[str] = (), proxy: str | None = None,  # type: ignore[assignment]
-                 request_kwargs: dict[str, Any] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        urls: list[str] = (),
+        proxy: str | None = None,  # type: ignore[assignment]
+        request_kwargs: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.urls = list(urls)
         self.proxy = proxy
@@ -34,8 +39,9 @@ class ListSpider(scrapy.Spider):
         meta = dict(kwargs.pop("meta", {}))
         if self.proxy:
             meta.setdefault("proxy", self.proxy)
-        return scrapy.Request(url, callback=self.parse, errback=self.failed, meta=meta,
-                              dont_filter=True, **kwargs)
+        return scrapy.Request(
+            url, callback=self.parse, errback=self.failed, meta=meta, dont_filter=True, **kwargs
+        )
 
     def parse(self, response: scrapy.http.Response) -> None:
         self.responses.append(response)
@@ -81,8 +87,13 @@ def base_settings(policy_dir: Path, audit_path: Path, **extra: Any) -> dict[str,
     return settings
 
 
-async def crawl(settings: dict[str, Any], urls: list[str], proxy: str | None = None,
-                spider_cls: type[ListSpider] = ListSpider, **spider_kwargs: Any) -> CrawlResult:
+async def crawl(
+    settings: dict[str, Any],
+    urls: list[str],
+    proxy: str | None = None,
+    spider_cls: type[ListSpider] = ListSpider,
+    **spider_kwargs: Any,
+) -> CrawlResult:
     crawler = get_crawler(spider_cls, settings)
     await crawler.crawl_async(urls=urls, proxy=proxy, **spider_kwargs)
     audit_path = Path(settings["COMPLIANCE_AUDIT_LOG"])

@@ -46,8 +46,12 @@ async def test_registry_denies_with_zero_requests_reaching_the_server(
 
     assert server.received == []  # not even robots.txt
     assert sorted(result.denied_urls) == sorted(
-        ["http://www.youtube.com/watch?v=1", "http://twitter.com/someone",
-         "http://www.linkedin.com/in/someone", "http://www.youtube.com./watch?v=2"]
+        [
+            "http://www.youtube.com/watch?v=1",
+            "http://twitter.com/someone",
+            "http://www.linkedin.com/in/someone",
+            "http://www.youtube.com./watch?v=2",
+        ]
     )
     decision = denial(result, "http://www.youtube.com/watch?v=1")
     assert decision.deciding_check.value == "registry"
@@ -73,9 +77,7 @@ async def test_audit_record_exists_before_the_page_is_requested(
         lines = audit_path.read_text().splitlines()
         records = [json.loads(line) for line in lines]
         url = f"http://news.example{received.path}"
-        seen_in_log[url] = any(
-            r["url"] == url and r["verdict"] == "allow" for r in records
-        )
+        seen_in_log[url] = any(r["url"] == url and r["verdict"] == "allow" for r in records)
 
     server.on_request = check_log
     urls = [f"http://news.example/articles/{n}" for n in range(5)]
@@ -185,7 +187,9 @@ async def test_robots_redirect_loops_and_long_chains_deny(
 async def test_robots_redirect_within_five_hops_is_followed(
     server: LoopbackServer, policy_dir: Path, audit_path: Path
 ) -> None:
-    server.route("moved.example", "/robots.txt", status=301, location="http://www.moved.example/robots.txt")
+    server.route(
+        "moved.example", "/robots.txt", status=301, location="http://www.moved.example/robots.txt"
+    )
     server.route("www.moved.example", "/robots.txt", body="User-agent: *\nDisallow: /no\n")
     server.route("moved.example", "/yes", body="ok")
     urls = ["http://moved.example/yes", "http://moved.example/no"]
@@ -201,8 +205,9 @@ async def test_robots_redirect_within_five_hops_is_followed(
 async def test_robots_redirect_into_a_covered_host_is_not_followed(
     server: LoopbackServer, policy_dir: Path, audit_path: Path
 ) -> None:
-    server.route("sneaky.example", "/robots.txt", status=302,
-                 location="http://www.youtube.com/robots.txt")
+    server.route(
+        "sneaky.example", "/robots.txt", status=302, location="http://www.youtube.com/robots.txt"
+    )
     server.route("sneaky.example", "/page", body="page")
     result = await crawl(
         base_settings(policy_dir, audit_path), ["http://sneaky.example/page"], proxy=server.proxy
@@ -220,13 +225,16 @@ class OffsiteSpider(ListSpider):
 async def test_robots_redirect_offsite_would_drop_denies(
     server: LoopbackServer, policy_dir: Path, audit_path: Path
 ) -> None:
-    server.route("offsite.example", "/robots.txt", status=302,
-                 location="http://elsewhere.example/robots.txt")
+    server.route(
+        "offsite.example", "/robots.txt", status=302, location="http://elsewhere.example/robots.txt"
+    )
     server.route("elsewhere.example", "/robots.txt", body="User-agent: *\nAllow: /\n")
     server.route("offsite.example", "/page", body="page")
     result = await crawl(
-        base_settings(policy_dir, audit_path), ["http://offsite.example/page"],
-        proxy=server.proxy, spider_cls=OffsiteSpider,
+        base_settings(policy_dir, audit_path),
+        ["http://offsite.example/page"],
+        proxy=server.proxy,
+        spider_cls=OffsiteSpider,
     )
     assert server.paths("elsewhere.example") == []
     assert denial(result, "http://offsite.example/page").deciding_check.value == "robots"
@@ -264,9 +272,15 @@ async def test_page_redirect_to_covered_host_is_decided_before_following(
     server: LoopbackServer, policy_dir: Path, audit_path: Path
 ) -> None:
     server.route("redirect.example", "/go", status=302, location="http://www.youtube.com/")
-    server.route("redirect.example", "/refresh", body=(
-        '<html><head><meta http-equiv="refresh" content="0;url=http://twitter.com/x">'
-        "</head></html>"), headers={"Content-Type": "text/html"})
+    server.route(
+        "redirect.example",
+        "/refresh",
+        body=(
+            '<html><head><meta http-equiv="refresh" content="0;url=http://twitter.com/x">'
+            "</head></html>"
+        ),
+        headers={"Content-Type": "text/html"},
+    )
     urls = ["http://redirect.example/go", "http://redirect.example/refresh"]
     result = await crawl(base_settings(policy_dir, audit_path), urls, proxy=server.proxy)
     assert server.paths("www.youtube.com") == []
@@ -296,8 +310,12 @@ async def test_no_bypass_channel(
     host_header = "headers" in request_kwargs
     url = "http://news.example/articles/1" if host_header else "http://www.youtube.com/"
     urls = [url, "http://news.example/private/x"]
-    result = await crawl(base_settings(policy_dir, audit_path), urls, proxy=server.proxy,
-                         request_kwargs=request_kwargs)
+    result = await crawl(
+        base_settings(policy_dir, audit_path),
+        urls,
+        proxy=server.proxy,
+        request_kwargs=request_kwargs,
+    )
     assert server.paths("www.youtube.com") == []
     assert "/private/x" not in server.paths("news.example")
     assert sorted(result.denied_urls) == sorted(urls)
@@ -369,8 +387,9 @@ async def test_robots_cache_is_bounded_and_refetches_evicted_origins(
     server: LoopbackServer, policy_dir: Path, audit_path: Path
 ) -> None:
     urls = ["http://a.example/1", "http://b.example/1", "http://a.example/2"]
-    settings = base_settings(policy_dir, audit_path, COMPLIANCE_ROBOTS_CACHE_SIZE=1,
-                             CONCURRENT_REQUESTS=1)
+    settings = base_settings(
+        policy_dir, audit_path, COMPLIANCE_ROBOTS_CACHE_SIZE=1, CONCURRENT_REQUESTS=1
+    )
     await crawl(settings, urls, proxy=server.proxy)
     assert server.paths("a.example").count("/robots.txt") == 2
 
@@ -380,8 +399,9 @@ async def test_checkpoint_in_stats_matches_the_log(
     server: LoopbackServer, policy_dir: Path, audit_path: Path
 ) -> None:
     server.route("open.example", "/", body="home")
-    result = await crawl(base_settings(policy_dir, audit_path), ["http://open.example/"],
-                         proxy=server.proxy)
+    result = await crawl(
+        base_settings(policy_dir, audit_path), ["http://open.example/"], proxy=server.proxy
+    )
     assert result.fetched_urls == ["http://open.example/"]
     last = result.records[-1]
     assert result.stats["compliance/audit/last_seq"] == last["seq"]
@@ -416,8 +436,10 @@ async def test_dns_error_denies(policy_dir: Path, audit_path: Path) -> None:
     directlyProvides(resolver, IResolverSimple)
     previous = reactor.installResolver(resolver)
     try:
-        result = await crawl(base_settings(policy_dir, audit_path, RETRY_TIMES=0),
-                             ["http://no-such-host.invalid/page"])
+        result = await crawl(
+            base_settings(policy_dir, audit_path, RETRY_TIMES=0),
+            ["http://no-such-host.invalid/page"],
+        )
     finally:
         reactor.installResolver(previous)
     assert resolver.asked == ["no-such-host.invalid"]  # no real DNS query was made

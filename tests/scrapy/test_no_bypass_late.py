@@ -32,8 +32,9 @@ class MirrorRewriter:
 async def test_a_middleware_replacing_our_robots_fetch_is_decided_again(
     server: LoopbackServer, policy_dir: Path, audit_path: Path
 ) -> None:
-    settings = base_settings(policy_dir, audit_path, DOWNLOADER_MIDDLEWARES={
-        f"{__name__}.MirrorRewriter": 500})
+    settings = base_settings(
+        policy_dir, audit_path, DOWNLOADER_MIDDLEWARES={f"{__name__}.MirrorRewriter": 500}
+    )
     result = await crawl(settings, ["http://mirror.example/watch"], proxy=server.proxy)
     assert server.paths("www.youtube.com") == []
     assert server.paths("mirror.example") == []
@@ -45,8 +46,9 @@ async def test_a_middleware_replacing_our_robots_fetch_is_decided_again(
 async def test_a_host_header_added_later_is_caught_by_the_guard(
     server: LoopbackServer, policy_dir: Path, audit_path: Path
 ) -> None:
-    settings = base_settings(policy_dir, audit_path,
-                             DEFAULT_REQUEST_HEADERS={"Host": "www.youtube.com"})
+    settings = base_settings(
+        policy_dir, audit_path, DEFAULT_REQUEST_HEADERS={"Host": "www.youtube.com"}
+    )
     url = server.url("/watch")
     result = await crawl(settings, [url])
     assert server.paths("www.youtube.com") == []
@@ -63,8 +65,9 @@ class MoveInPlace:
 async def test_a_url_changed_in_place_is_caught_by_the_guard(
     server: LoopbackServer, policy_dir: Path, audit_path: Path
 ) -> None:
-    settings = base_settings(policy_dir, audit_path, DOWNLOADER_MIDDLEWARES={
-        f"{__name__}.MoveInPlace": 500})
+    settings = base_settings(
+        policy_dir, audit_path, DOWNLOADER_MIDDLEWARES={f"{__name__}.MoveInPlace": 500}
+    )
     result = await crawl(settings, ["http://open.example/swap"], proxy=server.proxy)
     assert server.paths("www.youtube.com") == []
     [failure] = result.spider.failures
@@ -80,8 +83,9 @@ async def test_a_proxy_on_a_covered_address_is_denied(
         "id: loopback-test\nissuer: {name: Test}\nreceived: 2020-01-01\nstatus: active\n"
         "scopes:\n  - label: loopback\n    kind: named-service\n    addresses: [127.0.0.1]\n"
     )
-    result = await crawl(base_settings(policy_dir, audit_path), ["http://news.example/a"],
-                         proxy=server.proxy)
+    result = await crawl(
+        base_settings(policy_dir, audit_path), ["http://news.example/a"], proxy=server.proxy
+    )
     assert server.received == []
     assert result.spider.failures[0].value.decision.deciding_check.value == "registry"
 
@@ -91,11 +95,11 @@ async def test_a_gzip_bomb_robots_txt_is_refused_not_inflated(
     server: LoopbackServer, policy_dir: Path, audit_path: Path
 ) -> None:
     bomb = gzip.compress(b"User-agent: *\nAllow: /\n" + b"#" * (8 * 1024 * 1024))
-    server.route("bomb.example", "/robots.txt", body=bomb,
-                 headers={"Content-Encoding": "gzip"})
+    server.route("bomb.example", "/robots.txt", body=bomb, headers={"Content-Encoding": "gzip"})
     server.route("bomb.example", "/page", body="page")
-    result = await crawl(base_settings(policy_dir, audit_path), ["http://bomb.example/page"],
-                         proxy=server.proxy)
+    result = await crawl(
+        base_settings(policy_dir, audit_path), ["http://bomb.example/page"], proxy=server.proxy
+    )
     assert "/page" not in server.paths("bomb.example")
     decision = result.spider.failures[0].value.decision
     assert decision.robots_status == "too-large"
@@ -134,8 +138,12 @@ async def test_robots_txt_is_matched_for_the_spiders_user_agent(
 ) -> None:
     server.route("ua.example", "/robots.txt", body="User-agent: EvilBot\nDisallow: /\n")
     server.route("ua.example", "/x", body="x")
-    result = await crawl(base_settings(policy_dir, audit_path), ["http://ua.example/x"],
-                         proxy=server.proxy, spider_cls=EvilAgentSpider)
+    result = await crawl(
+        base_settings(policy_dir, audit_path),
+        ["http://ua.example/x"],
+        proxy=server.proxy,
+        spider_cls=EvilAgentSpider,
+    )
     assert server.paths("ua.example") == ["/robots.txt"]
     assert result.spider.failures[0].value.decision.deciding_check.value == "robots"
     robots_fetch = [r for r in server.received if r.path == "/robots.txt"][0]
@@ -154,8 +162,9 @@ async def test_a_user_agent_changed_after_the_decision_is_denied_by_the_guard(
     server: LoopbackServer, policy_dir: Path, audit_path: Path
 ) -> None:
     server.route("open.example", "/x", body="x")
-    settings = base_settings(policy_dir, audit_path, DOWNLOADER_MIDDLEWARES={
-        f"{__name__}.RotateUserAgent": 600})
+    settings = base_settings(
+        policy_dir, audit_path, DOWNLOADER_MIDDLEWARES={f"{__name__}.RotateUserAgent": 600}
+    )
     result = await crawl(settings, ["http://open.example/x"], proxy=server.proxy)
     assert server.received == []  # not even robots.txt: its UA was rotated too
     assert result.denied_urls == ["http://open.example/x"]
@@ -169,8 +178,11 @@ async def test_a_request_with_another_user_agent_is_denied(
 ) -> None:
     server.route("ua.example", "/robots.txt", body="User-agent: EvilBot\nDisallow: /\n")
     server.route("ua.example", "/x", body="x")
-    result = await crawl(base_settings(policy_dir, audit_path), ["http://ua.example/x"],
-                         proxy=server.proxy,
-                         request_kwargs={"headers": {"User-Agent": "EvilBot/1.0"}})
+    result = await crawl(
+        base_settings(policy_dir, audit_path),
+        ["http://ua.example/x"],
+        proxy=server.proxy,
+        request_kwargs={"headers": {"User-Agent": "EvilBot/1.0"}},
+    )
     assert "/x" not in server.paths("ua.example")
     assert "User-Agent 'EvilBot'" in result.spider.failures[0].value.decision.summary()

@@ -30,8 +30,14 @@ def test_sigkill_midway_loses_no_record_of_a_fetch(
     for n in range(200):
         server.route("slowsite.example", f"/page/{n}", body="x", delay=0.05)
     child = subprocess.Popen(
-        [sys.executable, "-m", "tests.scrapy.crawl_until_killed", server.proxy,
-         str(policy_dir), str(audit_path)],
+        [
+            sys.executable,
+            "-m",
+            "tests.scrapy.crawl_until_killed",
+            server.proxy,
+            str(policy_dir),
+            str(audit_path),
+        ],
         cwd=REPO,
     )
     try:

@@ -23,8 +23,9 @@ async def test_invalid_policy_stops_the_crawl_with_located_errors(
 ) -> None:
     (policy_dir / "policy.yaml").write_text("version: 1\ncrawler:\n  purpse: research\n")
     with pytest.raises(PolicyError):
-        await crawl(base_settings(policy_dir, audit_path), ["http://open.example/"],
-                    proxy=server.proxy)
+        await crawl(
+            base_settings(policy_dir, audit_path), ["http://open.example/"], proxy=server.proxy
+        )
     assert server.received == []
     assert "policy.yaml:3:3" in caplog.text
 
@@ -95,9 +96,14 @@ async def test_product_token_comes_from_user_agent_and_a_mismatch_is_warned(
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("COMPLIANCE_AUDIT_FSYNC_EVERY", 0), ("COMPLIANCE_AUDIT_FSYNC_INTERVAL", -1),
-     ("COMPLIANCE_AUDIT_MAX_BYTES", -5), ("COMPLIANCE_PURPOSE", "scraping"),
-     ("COMPLIANCE_ROBOTS_CACHE_SIZE", 0), ("COMPLIANCE_SUFFIX_LIST", "/nonexistent/psl.dat")],
+    [
+        ("COMPLIANCE_AUDIT_FSYNC_EVERY", 0),
+        ("COMPLIANCE_AUDIT_FSYNC_INTERVAL", -1),
+        ("COMPLIANCE_AUDIT_MAX_BYTES", -5),
+        ("COMPLIANCE_PURPOSE", "scraping"),
+        ("COMPLIANCE_ROBOTS_CACHE_SIZE", 0),
+        ("COMPLIANCE_SUFFIX_LIST", "/nonexistent/psl.dat"),
+    ],
 )
 @deferred_f_from_coro_f
 async def test_invalid_settings_stop_the_crawl_naming_the_setting(
@@ -118,7 +124,8 @@ async def test_a_torn_audit_log_stops_the_crawl_with_a_clear_error(
     audit_path.parent.mkdir(parents=True)
     audit_path.write_text('{"v":1,"seq":1')  # a crash mid-write
     with pytest.raises(AuditLogError):
-        await crawl(base_settings(policy_dir, audit_path), ["http://open.example/"],
-                    proxy=server.proxy)
+        await crawl(
+            base_settings(policy_dir, audit_path), ["http://open.example/"], proxy=server.proxy
+        )
     assert server.received == []
     assert "the crawl will not start" in caplog.text
