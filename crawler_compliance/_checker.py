@@ -99,6 +99,7 @@ class ComplianceChecker:
         self.clock = clock
         self._day: tuple[float, float, dt.date] = (0.0, 0.0, dt.date.min)
         self._host_memo: dict[tuple[Any, ...], tuple[tuple[Reason, ...], str | None]] = {}
+        self._ai_named: dict[str, tuple[str, ...]] = {}
 
     @property
     def policy_fingerprint(self) -> str:
@@ -267,10 +268,29 @@ class ComplianceChecker:
             )
         return found
 
+    def _named_ai_agents(self, parsed: Any) -> tuple[str, ...]:
+        """The AI-training crawlers this robots.txt addresses by name (not via ``*``).
+
+        Depends only on the file, so it is worked out once per file body.
+        """
+        key = parsed.fingerprint
+        named = self._ai_named.get(key)
+        if named is None:
+            named = tuple(
+                agent
+                for agent in AI_TRAINING_AGENTS
+                if (group := parsed.explain("http://robots.invalid/", agent).group)
+                and "*" not in group
+            )
+            if len(self._ai_named) >= _HOST_MEMO_SIZE:
+                self._ai_named.clear()
+            self._ai_named[key] = named
+        return named
+
     def _ai_agent_opt_outs(self, url: str, parsed: Any, source: str) -> list[Reason]:
-        for agent in AI_TRAINING_AGENTS:
+        for agent in self._named_ai_agents(parsed):
             match = parsed.explain(url, agent)
-            if not match.allowed and match.group and "*" not in match.group:
+            if not match.allowed:
                 return [
                     Reason(
                         Check.ROBOTS,
@@ -328,21 +348,34 @@ class ComplianceChecker:
             robots_fingerprint=robots_fingerprint,
         )
 
-    def decide_own_fetch(self, url: str) -> Decision:
+    def registry_reasons(
+        self, url: str, *, extra_hosts: Iterable[str] = (), scrapy_safe: bool = False
+    ) -> tuple[CanonicalURL | None, str | None, tuple[Reason, ...]]:
+        """Only the URL and registry checks (no site records, no robots.txt).
+
+        Returns the canonical URL (``None`` when it is unfetchable), its
+        registrable domain and the reasons, all denying.
+        """
+        try:
+            canonical = canonicalize(url, scrapy_safe=scrapy_safe)
+        except UnfetchableURL as exc:
+            return None, None, (Reason(Check.URL, "deny", f"{exc.kind} URL: {exc}"),)
+        reasons, registrable = self._host_facts(canonical, tuple(extra_hosts), self._today())
+        return canonical, registrable, reasons
+
+    def decide_own_fetch(self, url: str, *, scrapy_safe: bool = False) -> Decision:
         """Decide one of our own robots.txt fetches (or a redirect hop of one).
 
         Only the URL and registry checks apply: site records and robots.txt
         govern pages, not the act of reading robots.txt, but nothing is ever
         fetched from a host under a cease-and-desist notice.
         """
-        pre = self.pre_robots(url)
-        reasons = [r for r in pre.reasons if r.check in (Check.URL, Check.REGISTRY)]
-        reasons.append(Reason(Check.ROBOTS, "info", "robots.txt fetch by crawler-compliance"))
+        canonical, registrable, reasons = self.registry_reasons(url, scrapy_safe=scrapy_safe)
         return decide(
             url,
-            reasons,
-            host=pre.canonical.host if pre.canonical else None,
-            registrable_domain=pre.registrable_domain,
+            [*reasons, Reason(Check.ROBOTS, "info", "robots.txt fetch by crawler-compliance")],
+            host=canonical.host if canonical else None,
+            registrable_domain=registrable,
         )
 
     def internal_error(self, url: str, exc: BaseException) -> Decision:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from collections import Counter
 from typing import Any
 
+from crawler_compliance._cli_output import print_line as _print
+from crawler_compliance._cli_output import safe as _safe
+from crawler_compliance._cli_output import write as _out
 from crawler_compliance.audit import Checkpoint, VerifyReport, verify_log
 from crawler_compliance.audit._read import (
     deciding_reason,
@@ -25,27 +27,6 @@ from crawler_compliance.cli import EXIT_DENIED as EXIT_FAILED
 from crawler_compliance.cli import EXIT_OK, EXIT_USAGE
 
 _TOP = 20
-
-# Characters never printed as they are: C0/C1 controls (terminal escapes, line
-# breaks), lone surrogates (not encodable), bidi overrides and line separators.
-_UNSAFE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
-)
-_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
-
-def _escape(match: re.Match[str]) -> str:
-    char = match.group(0)
-    named = _NAMED.get(char)
-    if named is not None:
-        return named
-    code = ord(char)
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
-def _safe(text: str) -> str:
-    """``text`` with control, bidi and unencodable characters shown as escapes."""
-    return _UNSAFE.sub(_escape, text)
 
 
 def _text(value: Any) -> str:
@@ -62,21 +43,6 @@ def _text(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
     except (ValueError, TypeError, RecursionError):
         return "<unprintable>"
-
-
-def _out(text: str, stream: Any = None) -> None:
-    """Write ``text``; characters the stream cannot encode are backslash-escaped."""
-    stream = sys.stdout if stream is None else stream
-    try:
-        stream.write(text)
-    except UnicodeEncodeError:
-        encoding = getattr(stream, "encoding", None) or "utf-8"
-        stream.write(text.encode(encoding, "backslashreplace").decode(encoding))
-
-
-def _print(text: str = "") -> None:
-    """One line of output: control characters in ``text`` are escaped, newlines too."""
-    _out(_safe(text) + "\n")
 
 
 def register(subparsers: Any) -> None:

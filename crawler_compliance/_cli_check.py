@@ -13,6 +13,7 @@ import json
 import sys
 from typing import Any
 
+from crawler_compliance._cli_output import print_line
 from crawler_compliance._decision import Check, Decision
 from crawler_compliance.cli import EXIT_DENIED, EXIT_OK, EXIT_USAGE
 
@@ -64,16 +65,17 @@ def register(subparsers: Any) -> None:
 
 def _print_text(decision: Decision, out: Any) -> None:
     verdict = decision.verdict.value.upper()
-    out.write(f"{verdict:<5} {decision.url}\n")
+    print_line(f"{verdict:<5} {decision.url}", out)
     if decision.offline:
-        out.write("      (offline: robots.txt and terms pages were not fetched)\n")
+        print_line("      (offline: robots.txt and terms pages were not fetched)", out)
     for reason in decision.reasons:
+        rule = f" «{reason.rule}»" if reason.rule and reason.check is Check.ROBOTS else ""
         where = ""
         if reason.source:
             where = f"  [{reason.source}{':' + str(reason.line) if reason.line else ''}]"
-        rule = f" «{reason.rule}»" if reason.rule and reason.check is Check.ROBOTS else ""
-        line = f"{reason.outcome:<5} {reason.check.value}: {reason.message}{rule}{where}"
-        out.write(f"      {line}\n")
+        print_line(
+            f"      {reason.outcome:<5} {reason.check.value}: {reason.message}{rule}{where}", out
+        )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -172,6 +174,7 @@ class _RobotsFetcher:
                 user_agent=self.user_agent,
                 timeout=self.timeout,
                 allow_url=self._allow_hop,
+                on_429=self.checker.policy.config.robots.on_429,
             )
         return self._results[origin]
 

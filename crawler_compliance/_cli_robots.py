@@ -15,6 +15,7 @@ import json
 import sys
 from typing import Any
 
+from crawler_compliance._cli_output import print_line
 from crawler_compliance.cli import EXIT_DENIED, EXIT_OK, EXIT_USAGE
 from crawler_compliance.robots import DEFAULT_MAX_BYTES, robots_from_fetch
 
@@ -54,14 +55,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         body = _read(args.file)
     except OSError as exc:
-        print(
+        print_line(
             f"crawler-compliance robots: cannot read {args.file}: {exc.strerror or exc}",
-            file=sys.stderr,
+            sys.stderr,
         )
         return EXIT_USAGE
     result = robots_from_fetch(status=200, body=body)
     if result.kind != "rules":
-        print(f"crawler-compliance robots: {args.file}: {result.reason}", file=sys.stderr)
+        print_line(f"crawler-compliance robots: {args.file}: {result.reason}", sys.stderr)
     denied = False
     for url in args.urls:
         match = result.explain(url, args.user_agent)
@@ -78,7 +79,6 @@ def run(args: argparse.Namespace) -> int:
                         "group": list(match.group) if match.group is not None else None,
                         "reason": match.reason,
                     },
-                    ensure_ascii=False,
                 )
             )
             continue
@@ -87,5 +87,5 @@ def run(args: argparse.Namespace) -> int:
         else:
             where = match.reason
         group = f"  [group: {', '.join(match.group)}]" if match.group else ""
-        print(f"{verdict:<5} {url}  {where}{group}")
+        print_line(f"{verdict:<5} {url}  {where}{group}")
     return EXIT_DENIED if denied else EXIT_OK

@@ -7,7 +7,7 @@ middleware and the pytest plugin all render the same facts.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -81,7 +81,6 @@ class Decision:
     offline: bool = False
     robots_fingerprint: str | None = None
     robots_status: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def allowed(self) -> bool:
@@ -121,6 +120,10 @@ class Decision:
 
 
 def decide(url: str, reasons: list[Reason] | tuple[Reason, ...], **kwargs: Any) -> Decision:
-    """Build a decision: deny when any reason denies (fail closed on none)."""
+    """Build a decision: deny when any reason denies.
+
+    Callers always include the reason of every check that ran; a decision
+    with no reasons at all is an allow only because nothing objected.
+    """
     verdict = Verdict.DENY if any(r.outcome == "deny" for r in reasons) else Verdict.ALLOW
     return Decision(url=url, verdict=verdict, reasons=tuple(reasons), **kwargs)

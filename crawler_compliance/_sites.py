@@ -38,7 +38,6 @@ class SiteOutcome:
 
     reasons: tuple[Reason, ...]
     settled: bool
-    record_id: str | None = None
 
 
 def _source(record: Any) -> tuple[str | None, int | None]:
@@ -123,7 +122,6 @@ class SiteRules:
                         ),
                     ),
                     settled=True,
-                    record_id=record.id,
                 )
         for record in records:
             permission = self._valid_permission(record, path, purpose, on)
@@ -144,7 +142,6 @@ class SiteRules:
                         ),
                     ),
                     settled=True,
-                    record_id=record.id,
                 )
         reasons: list[Reason] = []
         for record in records:
@@ -154,7 +151,7 @@ class SiteRules:
                 reasons.append(terms)
                 break  # the most specific record with terms speaks for the site
         settled = any(r.outcome == "deny" for r in reasons)
-        return SiteOutcome(reasons=tuple(reasons), settled=settled, record_id=records[0].id)
+        return SiteOutcome(reasons=tuple(reasons), settled=settled)
 
     @staticmethod
     def _valid_permission(record: Any, path: str, purpose: str | None, on: dt.date) -> Any:

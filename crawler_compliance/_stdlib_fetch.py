@@ -80,12 +80,14 @@ def fetch_robots(
     max_bytes: int = 512 * 1024,
     allow_url: Callable[[str], str | None] = lambda u: None,
     proxy: str | None = None,
+    on_429: str = "deny",
 ) -> RobotsResult:
     """Fetch a robots.txt URL and return what it means; never raises for network errors.
 
     ``timeout`` bounds the whole fetch, redirects included. ``allow_url(url)``
     is asked before each hop: a returned string is a deny reason, and the
-    result is then disallow-all without contacting that URL.
+    result is then disallow-all without contacting that URL. ``on_429`` is
+    the policy's ``robots.on_429``.
     """
     deadline = time.monotonic() + timeout
     opener = _opener(proxy)
@@ -127,7 +129,7 @@ def fetch_robots(
                 url = target
                 continue
             # Error bodies are not robots.txt: only the status matters (RFC 9309 §2.3.1).
-            return robots_from_fetch(status=status, headers=headers, redirects=chain)
+            return robots_from_fetch(status=status, headers=headers, redirects=chain, on_429=on_429)
         except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
             return robots_from_fetch(status=None, error=_error_code(exc), redirects=chain)
         except ValueError as exc:  # malformed URL or header

@@ -177,3 +177,29 @@ def test_json_output_is_valid_in_any_locale(capsys) -> None:
     assert out.isascii()
     urls = [json.loads(line)["url"] for line in out.splitlines()]
     assert urls == ["http://ex\udcff.com/", "https://bücher.example/"]
+
+
+@pytest.mark.parametrize(("on_429", "verdict"), [("deny", "deny"), ("allow", "allow")])
+def test_online_check_follows_the_policys_429_rule(
+    capsys, tmp_path: Path, on_429: str, verdict: str
+) -> None:
+    import shutil
+
+    policies = tmp_path / "policies"
+    shutil.copytree(POLICIES, policies)
+    policy_yaml = policies / "policy.yaml"
+    policy_yaml.write_text(policy_yaml.read_text().replace("on_429: deny", f"on_429: {on_429}", 1))
+    with LoopbackServer() as server:
+        server.route("127.0.0.1", "/robots.txt", status=429, body="slow down")
+        code, out, _ = run(
+            capsys, "check", "--json", "--policies", str(policies), server.url("/page")
+        )
+    assert json.loads(out)["verdict"] == verdict
+
+
+def test_text_output_never_writes_terminal_escapes(capsys) -> None:
+    code, out, _ = run(
+        capsys, "check", "--offline", "--policies", POLICIES, "http://example.org/\x1b[2J\u202eevil"
+    )
+    assert "\x1b" not in out and "\u202e" not in out
+    assert "\\x1b[2J\\u202eevil" in out

@@ -238,9 +238,10 @@ class RobotsConfig(PolicyModel):
     max_crawl_delay: Seconds = Field(
         default=60.0,
         ge=0,
+        le=60,
         allow_inf_nan=False,
-        description="Largest Crawl-delay honoured, in seconds (default 60); longer delays "
-        "are capped to this.",
+        description="Largest Crawl-delay honoured, in seconds (default and maximum 60, the "
+        "engine's own cap); longer delays are capped to this.",
     )
     cache_ttl: StrictInt = Field(
         default=86400,

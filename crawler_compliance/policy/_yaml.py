@@ -43,7 +43,6 @@ MAX_NUMBER_CHARS = 100  # no policy number is longer; Python refuses int("9" * 4
 Path = tuple[str | int, ...]
 
 _YAML_TAG_PREFIX = "tag:yaml.org,2002:"
-_STR = _YAML_TAG_PREFIX + "str"
 _NULL = _YAML_TAG_PREFIX + "null"
 _BOOL = _YAML_TAG_PREFIX + "bool"
 _INT = _YAML_TAG_PREFIX + "int"

@@ -9,8 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, get_args
 
-from scrapy.exceptions import NotConfigured
-
 from crawler_compliance.policy._models import Purpose
 
 DEFAULT_AUDIT_LOG = "compliance-audit.jsonl"
@@ -24,7 +22,6 @@ class ComplianceConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Config:
-    enabled: bool
     audit_log: str
     audit_fsync_every: int | None
     audit_fsync_interval: float | None
@@ -40,9 +37,6 @@ class Config:
 
     @classmethod
     def from_settings(cls, settings: Any) -> Config:
-        enabled = settings.getbool("COMPLIANCE_ENABLED", True)
-        if not enabled:
-            raise NotConfigured("COMPLIANCE_ENABLED is False")
         policy_dir = settings.get("COMPLIANCE_POLICY_DIR")
         if not policy_dir:
             raise ComplianceConfigError(
@@ -76,7 +70,6 @@ class Config:
                 "COMPLIANCE_AUDIT_MAX_BYTES must be 0 (no rotation) or a size in bytes"
             )
         return cls(
-            enabled=enabled,
             audit_log=str(settings.get("COMPLIANCE_AUDIT_LOG") or DEFAULT_AUDIT_LOG),
             audit_fsync_every=fsync_every,
             audit_fsync_interval=fsync_interval,

@@ -53,25 +53,28 @@ class ComplianceGuardMiddleware:
         reasons: list[Reason] = []
         if not (
             isinstance(decided, tuple)
-            and len(decided) == 2
+            and len(decided) == 3
             and decided[0] is main._own_marker
             and decided[1] == request.url
         ):
             what = "was never decided" if decided is None else "changed after it was decided"
             reasons.append(Reason(Check.URL, "deny", f"the request URL {what}"))
         reasons.extend(main._user_agent_mismatch(request))
-        hosts = main.route_hosts(request)
-        if hosts and not reasons:
-            pre = main.checker.pre_robots(request.url, extra_hosts=hosts, scrapy_safe=True)
-            reasons.extend(
-                r
-                for r in pre.reasons
-                if r.check in (Check.URL, Check.REGISTRY) and r.outcome == "deny"
+        hosts = tuple(main.route_hosts(request))
+        if not reasons and hosts and decided is not None and hosts != decided[2]:
+            # A Host header or proxy set after the decision: the registry decides it.
+            _, _, found = main.checker.registry_reasons(
+                request.url,
+                extra_hosts=hosts,
+                scrapy_safe=not request.meta.get("verbatim_url"),
             )
+            reasons.extend(found)
         if not reasons:
             return None
         reasons.append(Reason(Check.URL, "info", "denied by the guard just before download"))
         decision = decide(request.url, reasons)
         main._record(decision)
+        if request.meta.get("_compliance_own") is not main._own_marker:
+            main._count("compliance/allowed", -1)  # counted when first decided
         main._deny(request, decision)
         return None

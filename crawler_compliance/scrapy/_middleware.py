@@ -35,7 +35,7 @@ from crawler_compliance.robots import (
     product_token,
     robots_from_fetch,
 )
-from crawler_compliance.scrapy._config import ComplianceConfigError, Config
+from crawler_compliance.scrapy._config import DEFAULT_AUDIT_LOG, ComplianceConfigError, Config
 from crawler_compliance.scrapy._exceptions import RequestDenied
 from crawler_compliance.scrapy._robots_fetch import ROBOTS_MAX_DOWNLOAD, EngineRobotsFetcher
 
@@ -52,10 +52,6 @@ _FLUSH_EVERY = 256
 
 
 @functools.lru_cache(maxsize=256)
-def _cached_product_token(header: bytes) -> str:
-    return product_token(header.decode("latin-1"))
-
-
 def _proxy_netloc(proxy: str) -> str:
     """``http://user:pw@proxy:3128`` -> ``proxy:3128`` (credentials never leave here)."""
     if "://" not in proxy:
@@ -73,48 +69,55 @@ def _priority_name(value: int) -> str:
 def _audit_disabled(crawler: Crawler) -> None:
     """Record that a crawl ran with the checks switched off (legal must see it)."""
     settings = crawler.settings
-    path = settings.get("COMPLIANCE_AUDIT_LOG")
+    path = settings.get("COMPLIANCE_AUDIT_LOG") or DEFAULT_AUDIT_LOG
     where = _priority_name(settings.getpriority("COMPLIANCE_ENABLED") or 0)
     message = (
         f"compliance checks disabled by COMPLIANCE_ENABLED=False (set at {where} priority): "
         "requests of this crawl are not checked"
     )
     logger.warning(message)
-    if path:
-        log = AuditLog(path)
-        try:
-            log.append(
-                decide("*", [Reason(Check.POLICY, "info", message)]),
-                spider=getattr(crawler.spider, "name", None),
-            )
-        finally:
-            log.close()
+    log = AuditLog(path)
+    try:
+        log.append(
+            decide("*", [Reason(Check.POLICY, "info", message)]),
+            spider=getattr(crawler.spider, "name", None),
+        )
+    finally:
+        log.close()
 
 
-def _product_token(config: Config, policy: Any, spider_agent: str | None = None) -> str:
-    """The robots.txt product token: the one sites see in our User-Agent.
+def _identity(config: Config, policy: Any, spider_agent: str | None) -> tuple[str, str, str]:
+    """(User-Agent header the crawl sends, its product token, token robots.txt is matched for).
 
-    ``COMPLIANCE_USER_AGENT`` if set, else derived from the User-Agent the
-    crawl sends (the spider's ``user_agent`` attribute, else ``USER_AGENT``).
-    A token other than the policy's ``crawler.product_token`` is used all the
-    same (robots.txt must be matched for the name sites see) but warned about.
+    The header is the spider's ``user_agent`` attribute, else ``USER_AGENT``
+    (what Scrapy's UserAgentMiddleware sends). robots.txt is matched for
+    ``COMPLIANCE_USER_AGENT`` when set (like Scrapy's ROBOTSTXT_USER_AGENT),
+    else for the header's token. Disagreements with the header or with the
+    policy's ``crawler.product_token`` are warned about, naming both.
     """
-    if config.user_agent:
-        source, token = "COMPLIANCE_USER_AGENT", product_token(config.user_agent)
-    elif spider_agent:
-        source, token = "the spider's user_agent attribute", product_token(spider_agent)
-    else:
-        source, token = "USER_AGENT", product_token(config.default_user_agent)
+    header = spider_agent or config.default_user_agent
+    header_source = "the spider's user_agent attribute" if spider_agent else "USER_AGENT"
+    sent = product_token(header) if header else ""
+    token = product_token(config.user_agent) if config.user_agent else sent
+    if config.user_agent and sent and token.lower() != sent.lower():
+        logger.warning(
+            "crawler-compliance: COMPLIANCE_USER_AGENT matches robots.txt for %(token)r, but "
+            "%(source)s sends the token %(sent)r: sites see %(sent)r",
+            {"token": token, "source": header_source, "sent": sent},
+        )
     declared = policy.config.crawler.product_token
     if token.lower() != declared.lower():
         logger.warning(
-            "crawler-compliance: %(source)s gives the robots.txt product token %(token)r, "
-            "but the policy's crawler.product_token is %(declared)r; robots.txt is matched "
-            "for %(token)r, the name sites see. Make them agree (e.g. USER_AGENT = "
-            "'%(declared)s/1.0 (+https://your.site/bot)').",
-            {"source": source, "token": token, "declared": declared},
+            "crawler-compliance: robots.txt is matched for %(token)r (from %(source)s), but "
+            "the policy's crawler.product_token is %(declared)r. Make them agree (e.g. "
+            "USER_AGENT = '%(declared)s/1.0 (+https://your.site/bot)').",
+            {
+                "token": token,
+                "declared": declared,
+                "source": "COMPLIANCE_USER_AGENT" if config.user_agent else header_source,
+            },
         )
-    return token
+    return header or token, sent or token, token
 
 
 class ComplianceMiddleware:
@@ -125,7 +128,9 @@ class ComplianceMiddleware:
         self.config = config
         self.stats = crawler.stats
         robots_policy = policy.config.robots
-        token = _product_token(config, policy, getattr(crawler.spider, "user_agent", None))
+        header, sent_token, token = _identity(
+            config, policy, getattr(crawler.spider, "user_agent", None)
+        )
         try:
             self.checker = ComplianceChecker(
                 policy,
@@ -161,15 +166,14 @@ class ComplianceMiddleware:
         self._next_slot: OrderedDict[Any, float] = OrderedDict()
         self._logged: set[tuple[str, str]] = set()
         self._records_written = 0
-        self._token_lower = token.lower()
+        self._sent_token = sent_token
+        self._sent_token_lower = sent_token.lower()
         self._pending: dict[str, int] = {}
         self._pending_total = 0
         self._fetcher = EngineRobotsFetcher(
             crawler,
             own_marker=self._own_marker,
-            user_agent=getattr(crawler.spider, "user_agent", None)
-            or config.default_user_agent
-            or token,
+            user_agent=header,
             on_429=robots_policy.on_429,
             offsite=self._offsite_drops,
             # Bounds what a gzip bomb served as robots.txt can inflate to.
@@ -223,7 +227,9 @@ class ComplianceMiddleware:
             # another middleware put in its place): registry-checked and
             # audited each time it comes by, before it can be sent.
             self.stats.inc_value("compliance/robots/fetch_count")
-            decision = self.checker.decide_own_fetch(request.url)
+            decision = self.checker.decide_own_fetch(
+                request.url, scrapy_safe=not request.meta.get("verbatim_url")
+            )
             self._record(decision)
             if not decision.allowed:
                 self.stats.inc_value("compliance/robots/fetch_denied")
@@ -250,8 +256,12 @@ class ComplianceMiddleware:
         return None
 
     def _mark_decided(self, request: Request) -> None:
-        """Remember, unforgeably, which URL was decided (the guard compares)."""
-        request.meta["_compliance_decided"] = (self._own_marker, request.url)
+        """Remember, unforgeably, which URL and route were decided (the guard compares)."""
+        request.meta["_compliance_decided"] = (
+            self._own_marker,
+            request.url,
+            tuple(self.route_hosts(request)),
+        )
 
     def route_hosts(self, request: Request) -> list[str]:
         """Other hosts this request names: its ``Host`` header and its proxy."""
@@ -290,19 +300,19 @@ class ComplianceMiddleware:
         return decision, robots, origin
 
     def _user_agent_mismatch(self, request: Request) -> list[Reason]:
-        """A User-Agent header other than ours makes the robots.txt verdict moot."""
+        """A request identifying as another crawler than ours: robots.txt was not asked for it."""
         header = request.headers.get(b"User-Agent") if request.headers else None
         if not header:
             return []
-        token = _cached_product_token(header)
-        if token.lower() == self._token_lower:
+        token = product_token(header.decode("latin-1"))
+        if token.lower() == self._sent_token_lower:
             return []
         return [
             Reason(
                 Check.ROBOTS,
                 "deny",
-                f"the request sends User-Agent {token!r} but robots.txt was matched "
-                f"for {self.checker.user_agent!r}",
+                f"the request sends User-Agent {token!r}, not the crawl's {self._sent_token!r} "
+                "for which robots.txt was decided",
             )
         ]
 
@@ -420,14 +430,14 @@ class ComplianceMiddleware:
 
     # -- closing ------------------------------------------------------------------
 
-    def _count(self, key: str) -> None:
+    def _count(self, key: str, n: int = 1) -> None:
         """Per-request counters, handed to the stats collector in batches.
 
         Scrapy's ``inc_value`` costs about a microsecond; the two counters
         every allowed request touches are summed here and flushed every
         ``_FLUSH_EVERY`` requests and when the spider closes.
         """
-        self._pending[key] = self._pending.get(key, 0) + 1
+        self._pending[key] = self._pending.get(key, 0) + n
         self._pending_total += 1
         if self._pending_total >= _FLUSH_EVERY:
             self._flush_counts()

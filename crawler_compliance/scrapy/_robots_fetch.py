@@ -19,13 +19,12 @@ from scrapy import Request
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http.request import NO_CALLBACK
 
-from crawler_compliance.robots import RobotsResult, robots_from_fetch
+# RFC 9309 §2.3.1.2: follow at least five consecutive redirects (the engine's limit).
+from crawler_compliance.robots import MAX_REDIRECTS, RobotsResult, robots_from_fetch
 from crawler_compliance.scrapy._exceptions import RequestDenied
 
 logger = logging.getLogger(__name__)
 
-# RFC 9309 §2.3.1.2: follow at least five consecutive redirects.
-MAX_REDIRECTS = 5
 # The engine parses the first 512 KiB; a robots.txt body (decompressed) over
 # this is refused as too large rather than inflated into memory.
 ROBOTS_MAX_DOWNLOAD = 4 * 1024 * 1024

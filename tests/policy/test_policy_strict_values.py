@@ -439,3 +439,13 @@ def test_default_redaction_is_the_audit_logs_built_in_list(policy_dir):
     assert list(DEFAULT_REDACT_QUERY_PARAMS) == sorted(DEFAULT_REDACT_PARAMS)
     audit = policy_dir.load().config.audit
     assert audit.redact_query_params == sorted(DEFAULT_REDACT_PARAMS)
+
+
+def test_max_crawl_delay_above_the_engine_cap_is_refused(policy_dir):
+    policy_dir.write(
+        "policy.yaml",
+        "crawler:\n  product_token: Bot\n  purpose: research\nrobots:\n  max_crawl_delay: 120\n",
+    )
+    [error] = policy_dir.errors()
+    assert error.startswith("pol/policy.yaml:5:20: robots.max_crawl_delay:")
+    assert "60" in error

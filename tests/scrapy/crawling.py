@@ -96,7 +96,7 @@ async def crawl(
 ) -> CrawlResult:
     crawler = get_crawler(spider_cls, settings)
     await crawler.crawl_async(urls=urls, proxy=proxy, **spider_kwargs)
-    audit_path = Path(settings["COMPLIANCE_AUDIT_LOG"])
+    audit_path = Path(settings.get("COMPLIANCE_AUDIT_LOG", "compliance-audit.jsonl"))
     records = []
     if audit_path.exists():
         records = [json.loads(line) for line in audit_path.read_text().splitlines() if line]

@@ -129,3 +129,37 @@ async def test_a_torn_audit_log_stops_the_crawl_with_a_clear_error(
         )
     assert server.received == []
     assert "the crawl will not start" in caplog.text
+
+
+@deferred_f_from_coro_f
+async def test_compliance_user_agent_chooses_the_robots_group_without_blocking_the_crawl(
+    server: LoopbackServer, policy_dir: Path, audit_path: Path, caplog
+) -> None:
+    server.route("open.example", "/robots.txt", body="User-agent: TestBot\nDisallow: /no\n")
+    server.route("open.example", "/yes", body="ok")
+    settings = base_settings(
+        policy_dir, audit_path, COMPLIANCE_USER_AGENT="TestBot", USER_AGENT="Other/2.0"
+    )
+    urls = ["http://open.example/yes", "http://open.example/no"]
+    result = await crawl(settings, urls, proxy=server.proxy)
+    assert result.fetched_urls == ["http://open.example/yes"]
+    assert "sends the token 'Other'" in caplog.text
+    robots_fetch = [r for r in server.received if r.path == "/robots.txt"][0]
+    assert robots_fetch.headers["User-Agent"] == "Other/2.0"  # what the crawl really sends
+
+
+@deferred_f_from_coro_f
+async def test_switching_off_without_an_audit_setting_uses_the_default_log(
+    server: LoopbackServer, policy_dir: Path, tmp_path: Path, monkeypatch
+) -> None:
+    import json
+
+    monkeypatch.chdir(tmp_path)
+    server.route("open.example", "/", body="home")
+    settings = base_settings(policy_dir, tmp_path / "unused.jsonl", COMPLIANCE_ENABLED=False)
+    del settings["COMPLIANCE_AUDIT_LOG"]
+    await crawl(settings, ["http://open.example/"], proxy=server.proxy)
+    [record] = [
+        json.loads(x) for x in (tmp_path / "compliance-audit.jsonl").read_text().splitlines()
+    ]
+    assert "disabled by COMPLIANCE_ENABLED=False" in record["reasons"][0]["message"]
