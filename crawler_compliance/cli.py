@@ -3,8 +3,9 @@
 Exit codes are stable and documented: 0 allowed / valid / intact,
 1 denied / invalid / tampered, 2 usage or policy error.
 
-Each command family lives in its own ``_cli_*`` module exposing
-``register(subparsers)``; this module only assembles them.
+Each command family lives in a ``_cli_*`` module exposing
+``register(subparsers)`` (``check`` and ``spiders`` share ``_cli_check``);
+this module only assembles them and defines the exit codes.
 """
 
 from __future__ import annotations

@@ -19,10 +19,13 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import Any
 
 from crawler_compliance.robots._fetchstatus import RobotsResult
 
-Origin = tuple[str, str, int]
+# (scheme, host, port), optionally followed by what else names the route
+# (the Scrapy middleware adds the proxy): any tuple naming one robots.txt.
+Origin = tuple[Any, ...]
 
 
 class RobotsCache:
