@@ -24,14 +24,13 @@ leave loopback); 1 otherwise, with each problem named.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 import tempfile
 import textwrap
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         from crawler_compliance import Addon  # noqa: F401 (fail early, with a sentence)
-        from crawler_compliance.audit import log_files, verify_log
+        from crawler_compliance.audit import verify_log
     except ImportError as exc:
         print(f"The crawler_compliance Scrapy add-on cannot be imported: {exc}", file=sys.stderr)
         return 1
@@ -109,13 +108,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
     with (
         loopback_only() as escapes,
-        StandInWeb(on_request=_allow_recorded(audit_path, log_files)) as web,
+        StandInWeb(on_request=_allow_recorded(audit_path)) as web,
     ):
         stats = _crawl(web.proxy_url, audit_path, crawl_log)
         seen = web.requests
     elapsed = time.monotonic() - started
 
-    records = _read_records(log_files(audit_path))
+    records = _read_records(audit_path)
 
     problems: list[str] = []
     finish_reason = stats.get("finish_reason")
@@ -214,9 +213,7 @@ def _crawl_errors(crawl_log: Path, limit: int = 3) -> list[str]:
     return [f"Scrapy's log says: {entry}" for entry in entries]
 
 
-def _allow_recorded(
-    audit_path: Path, log_files: Callable[[Path], list[Path]]
-) -> Callable[[str], bool]:
+def _allow_recorded(audit_path: Path) -> Callable[[str], bool]:
     """The stand-in's per-request hook: is an allow record for this URL already written?
 
     The middleware promises to write (and flush) the decision before the request
@@ -227,28 +224,20 @@ def _allow_recorded(
     def check(url: str) -> bool:
         return any(
             record.get("url") == url and record.get("verdict") == "allow"
-            for record in _read_records(log_files(audit_path))
+            for record in _read_records(audit_path)
         )
 
     return check
 
 
-def _read_records(paths: Iterable[Path]) -> list[dict[str, Any]]:
-    """Parse the audit log's JSON Lines, skipping a torn last line (verify reports it)."""
-    records = []
-    for path in paths:
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except FileNotFoundError:
-            continue
-        for line in lines:
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(record, dict):
-                records.append(record)
-    return records
+def _read_records(audit_path: Path) -> list[dict[str, Any]]:
+    """Every readable record (a torn last line is skipped: verify reports it)."""
+    from crawler_compliance.audit import iter_records
+
+    try:
+        return list(iter_records(audit_path))
+    except FileNotFoundError:
+        return []
 
 
 # --- (1) the decisions -------------------------------------------------------------

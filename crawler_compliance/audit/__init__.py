@@ -6,6 +6,7 @@ format, durability, rotation, redaction and the ``audit`` CLI.
 
 from __future__ import annotations
 
+from crawler_compliance.audit._read import iter_records
 from crawler_compliance.audit._records import (
     GENESIS_HASH,
     SCHEMA_VERSION,
@@ -27,6 +28,7 @@ __all__ = [
     "AuditRecord",
     "Checkpoint",
     "VerifyReport",
+    "iter_records",
     "log_files",
     "redact_url",
     "verify_log",
