@@ -24,7 +24,14 @@ from urllib.parse import unquote, urlsplit
 
 from w3lib.url import safe_url_string
 
-__all__ = ["AmbiguousURL", "CanonicalURL", "UnfetchableURL", "canonicalize"]
+__all__ = [
+    "AmbiguousURL",
+    "CanonicalURL",
+    "UnfetchableURL",
+    "canonicalize",
+    "host_suffixes",
+    "resolved_path",
+]
 
 FETCHABLE_SCHEMES = {"http": 80, "https": 443}
 
@@ -251,3 +258,13 @@ def resolved_path(path: str) -> str:
     if not result.startswith("/"):
         result = "/" + result
     return result
+
+
+def host_suffixes(host: str) -> list[str]:
+    """``a.b.example.com`` -> itself, ``b.example.com``, ``example.com``, ``com``.
+
+    Longest first: a domain entry covers every host under it, and the most
+    specific entry speaks first.
+    """
+    labels = host.split(".")
+    return [".".join(labels[index:]) for index in range(len(labels))]

@@ -32,6 +32,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from crawler_compliance._hosts import host_suffixes
 from crawler_compliance.policy._domains import default_extractor, make_extractor, to_ascii
 
 if TYPE_CHECKING:
@@ -166,10 +167,8 @@ class Registry:
         found: list[_Entry] = []
         if not host:
             return found
-        labels = host.split(".")
-        # Longest suffix first: "a.b.google.com", "b.google.com", "google.com", "com".
-        for start in range(len(labels)):
-            entries = self._domains.get(".".join(labels[start:]))
+        for suffix in host_suffixes(host):
+            entries = self._domains.get(suffix)
             if entries:
                 found.extend(entries)
         if self._brands:

@@ -16,16 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from crawler_compliance._decision import Check, Reason
-from crawler_compliance._hosts import resolved_path
+from crawler_compliance._hosts import host_suffixes, resolved_path
 
 __all__ = ["SiteOutcome", "SiteRules"]
-
-
-def _suffixes(host: str) -> Iterable[str]:
-    """``a.b.example.com`` -> itself, ``b.example.com``, ``example.com``, ``com``."""
-    labels = host.split(".")
-    for index in range(len(labels)):
-        yield ".".join(labels[index:])
 
 
 @dataclass(frozen=True)
@@ -79,7 +72,7 @@ class SiteRules:
         if found is not None:
             return found
         found = []
-        for suffix in _suffixes(host):
+        for suffix in host_suffixes(host):
             for record in self._by_domain.get(suffix, ()):
                 if record not in found:
                     found.append(record)
