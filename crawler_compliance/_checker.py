@@ -325,7 +325,7 @@ class ComplianceChecker:
             pre = self.pre_robots(url, extra_hosts=extra_hosts)
         reasons = [*context, *pre.reasons]
         robots_status = robots_fingerprint = None
-        if pre.needs_robots and not pre.denied and pre.canonical is not None:
+        if pre.needs_robots and pre.canonical is not None:
             if robots is not None:
                 reasons.extend(self.robots_reasons(pre.canonical, robots))
                 robots_status, robots_fingerprint = robots.status, robots.fingerprint

@@ -121,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
             try:
                 pre = checker.pre_robots(url)
                 robots = None
-                if pre.needs_robots and not pre.denied and not args.offline:
+                if pre.needs_robots and not args.offline:
                     assert pre.canonical is not None
                     robots = fetcher.get(pre.canonical)
                 decision = checker.decide(url, robots, offline=args.offline, pre=pre)

@@ -288,7 +288,7 @@ class ComplianceMiddleware:
             Reason(Check.URL, "info", f"redirected from {source}")
             for source in request.meta.get("redirect_urls", ())[-1:]
         ]
-        if pre.needs_robots and not pre.denied and pre.canonical is not None:
+        if pre.needs_robots and pre.canonical is not None:
             origin = pre.canonical.origin
             # The route matters: robots.txt read through a proxy says nothing
             # of what a direct connection would see, and vice versa.
