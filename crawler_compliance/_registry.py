@@ -32,8 +32,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from crawler_compliance._domains import default_extractor, make_extractor, to_ascii
 from crawler_compliance._hosts import host_suffixes
-from crawler_compliance.policy._domains import default_extractor, make_extractor, to_ascii
 
 if TYPE_CHECKING:
     from crawler_compliance.policy import Notice, Policy

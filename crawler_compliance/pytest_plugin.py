@@ -98,7 +98,7 @@ def compliance_check(compliance_checker: Any) -> Callable[[str], Decision]:
 
 @pytest.fixture
 def compliance_spiders(compliance_checker: Any) -> Callable[..., list[Any]]:
-    from crawler_compliance._spiders import check_project_spiders
+    from crawler_compliance.scrapy._spiders import check_project_spiders
 
     def run(project_dir: str = ".") -> list[Any]:
         return check_project_spiders(compliance_checker, project_dir)

@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from crawler_compliance.policy._domains import describe
+from crawler_compliance._domains import describe
 from crawler_compliance.policy._models import FieldError
 from crawler_compliance.policy._yaml import Path, Position
 

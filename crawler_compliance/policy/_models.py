@@ -30,13 +30,13 @@ from pydantic import (
     model_validator,
 )
 
-from crawler_compliance.audit import DEFAULT_REDACT_PARAMS
-from crawler_compliance.policy._domains import (
+from crawler_compliance._domains import (
     describe,
     normalize_brand,
     normalize_domain,
     normalize_network,
 )
+from crawler_compliance.audit import DEFAULT_REDACT_PARAMS
 
 __all__ = [
     "AuditConfig",

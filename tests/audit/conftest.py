@@ -19,7 +19,7 @@ def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str])
     Only the audit command family is assembled, so these tests do not depend on
     the other command modules, which live elsewhere in the tree.
     """
-    monkeypatch.setattr(cli, "_COMMAND_MODULES", ("crawler_compliance._cli_audit",))
+    monkeypatch.setattr(cli, "_COMMAND_MODULES", ("crawler_compliance.cli._audit",))
 
     def run(*argv: str) -> tuple[int, str, str]:
         try:

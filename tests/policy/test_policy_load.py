@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from crawler_compliance._domains import normalize_domain
 from crawler_compliance.policy import (
     DEFAULT_REDACT_QUERY_PARAMS,
     Notice,
     SourceRef,
     load_policy,
 )
-from crawler_compliance.policy._domains import normalize_domain
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -8,9 +8,9 @@ import time
 import pytest
 import requests.adapters
 
+from crawler_compliance._domains import make_extractor
 from crawler_compliance._registry import Registry
 from crawler_compliance.policy import Notice
-from crawler_compliance.policy._domains import make_extractor
 
 
 def _notice(**fields) -> Notice:

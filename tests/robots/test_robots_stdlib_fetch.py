@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from crawler_compliance._stdlib_fetch import fetch_robots
+from crawler_compliance.cli._fetch import fetch_robots
 
 RULES = b"User-agent: *\nDisallow: /private\n"
 

@@ -13,9 +13,6 @@ import sys
 from collections import Counter
 from typing import Any
 
-from crawler_compliance._cli_output import print_line as _print
-from crawler_compliance._cli_output import safe as _safe
-from crawler_compliance._cli_output import write as _out
 from crawler_compliance.audit import Checkpoint, VerifyReport, verify_log
 from crawler_compliance.audit._read import (
     deciding_reason,
@@ -25,6 +22,9 @@ from crawler_compliance.audit._read import (
 )
 from crawler_compliance.cli import EXIT_DENIED as EXIT_FAILED
 from crawler_compliance.cli import EXIT_OK, EXIT_USAGE
+from crawler_compliance.cli._output import print_line as _print
+from crawler_compliance.cli._output import safe as _safe
+from crawler_compliance.cli._output import write as _out
 
 _TOP = 20
 

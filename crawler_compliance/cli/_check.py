@@ -13,9 +13,9 @@ import json
 import sys
 from typing import Any
 
-from crawler_compliance._cli_output import print_line
 from crawler_compliance._decision import Check, Decision
 from crawler_compliance.cli import EXIT_DENIED, EXIT_OK, EXIT_USAGE
+from crawler_compliance.cli._output import print_line
 
 
 def register(subparsers: Any) -> None:
@@ -60,10 +60,9 @@ def register(subparsers: Any) -> None:
         "list; nothing is downloaded)",
     )
     parser.set_defaults(handler=run)
-    register_spiders(subparsers)
 
 
-def _print_text(decision: Decision, out: Any) -> None:
+def print_decision(decision: Decision, out: Any) -> None:
     verdict = decision.verdict.value.upper()
     print_line(f"{verdict:<5} {decision.url}", out)
     if decision.offline:
@@ -137,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
                 # undecodable bytes from argv) round-trips exactly.
                 sys.stdout.write(json.dumps(decision.to_dict()) + "\n")
             else:
-                _print_text(decision, sys.stdout)
+                print_decision(decision, sys.stdout)
     finally:
         if audit is not None:
             audit.close()
@@ -165,7 +164,7 @@ class _RobotsFetcher:
         return None if decision.allowed else decision.summary()
 
     def get(self, canonical: Any) -> Any:
-        from crawler_compliance._stdlib_fetch import fetch_robots
+        from crawler_compliance.cli._fetch import fetch_robots
 
         origin = canonical.origin
         if origin not in self._results:
@@ -177,52 +176,3 @@ class _RobotsFetcher:
                 on_429=self.checker.policy.config.robots.on_429,
             )
         return self._results[origin]
-
-
-def register_spiders(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "spiders",
-        help="check a Scrapy project's spiders (start_urls, allowed_domains) offline",
-        description="Decide every spider's start_urls and allowed_domains against the registry "
-        "and site records, without crawling. Exit 0 when all are allowed, 1 when any is "
-        "denied, 2 on usage or policy errors.",
-    )
-    parser.add_argument(
-        "project",
-        nargs="?",
-        default=".",
-        metavar="PROJECT_DIR",
-        help="directory holding scrapy.cfg (default: .)",
-    )
-    parser.add_argument("--policies", default="policies", metavar="DIR")
-    parser.add_argument("--purpose")
-    parser.add_argument("--json", action="store_true")
-    parser.set_defaults(handler=run_spiders)
-
-
-def run_spiders(args: argparse.Namespace) -> int:
-    from crawler_compliance._checker import ComplianceChecker
-    from crawler_compliance._spiders import check_project_spiders
-    from crawler_compliance.policy import PolicyError, load_policy
-
-    try:
-        checker = ComplianceChecker(load_policy(args.policies), purpose=args.purpose)
-        findings = check_project_spiders(checker, args.project)
-    except PolicyError as exc:
-        sys.stderr.write(f"{exc}\n")
-        return EXIT_USAGE
-    except (OSError, ImportError, KeyError) as exc:
-        sys.stderr.write(f"cannot load the Scrapy project in {args.project}: {exc}\n")
-        return EXIT_USAGE
-    for finding in findings:
-        if args.json:
-            data = {
-                "spider": finding.spider,
-                "source": finding.source,
-                **finding.decision.to_dict(),
-            }
-            sys.stdout.write(json.dumps(data) + "\n")
-        else:
-            sys.stdout.write(f"{finding.spider} ({finding.source}): ")
-            _print_text(finding.decision, sys.stdout)
-    return EXIT_OK if all(f.allowed for f in findings) else EXIT_DENIED

@@ -15,8 +15,8 @@ import json
 import sys
 from typing import Any
 
-from crawler_compliance._cli_output import print_line
 from crawler_compliance.cli import EXIT_DENIED, EXIT_OK, EXIT_USAGE
+from crawler_compliance.cli._output import print_line
 from crawler_compliance.robots import DEFAULT_MAX_BYTES, robots_from_fetch
 
 

@@ -3,8 +3,8 @@
 Exit codes are stable and documented: 0 allowed / valid / intact,
 1 denied / invalid / tampered, 2 usage or policy error.
 
-Each command family lives in a ``_cli_*`` module exposing
-``register(subparsers)`` (``check`` and ``spiders`` share ``_cli_check``);
+Each command family lives in a module of this package exposing
+``register(subparsers)`` ;
 this module only assembles them and defines the exit codes.
 """
 
@@ -19,10 +19,11 @@ EXIT_DENIED = 1
 EXIT_USAGE = 2
 
 _COMMAND_MODULES = (
-    "crawler_compliance._cli_policy",  # validate, schema
-    "crawler_compliance._cli_check",  # check
-    "crawler_compliance._cli_robots",  # robots
-    "crawler_compliance._cli_audit",  # audit verify / show
+    "crawler_compliance.cli._policy",  # validate, schema
+    "crawler_compliance.cli._check",  # check
+    "crawler_compliance.cli._spiders",  # spiders
+    "crawler_compliance.cli._robots",  # robots
+    "crawler_compliance.cli._audit",  # audit verify / show
 )
 
 
