@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from crawler_compliance._decision import Check, Decision, Reason, Verdict
+from crawler_compliance._decision import Check, Decision, Outcome, Reason, Verdict
 
 if TYPE_CHECKING:
     from crawler_compliance.scrapy import (
@@ -25,6 +25,7 @@ __all__ = [
     "ComplianceGuardMiddleware",
     "ComplianceMiddleware",
     "Decision",
+    "Outcome",
     "Reason",
     "RequestDenied",
     "Verdict",

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from crawler_compliance._decision import Check, Decision, Reason, decide
+from crawler_compliance._decision import Check, Decision, Outcome, Reason, decide
 from crawler_compliance._hosts import (
     CanonicalURL,
     UnfetchableURL,
@@ -68,7 +68,7 @@ class PreCheck:
 
     @property
     def denied(self) -> bool:
-        return any(r.outcome == "deny" for r in self.reasons)
+        return any(r.outcome is Outcome.DENY for r in self.reasons)
 
 
 class ComplianceChecker:
@@ -123,7 +123,7 @@ class ComplianceChecker:
             reasons.append(
                 Reason(
                     Check.REGISTRY,
-                    "deny",
+                    Outcome.DENY,
                     f"{canonical.host} is covered by cease-and-desist notice {hit.notice_id!r} "
                     f"from {hit.issuer} (scope {hit.scope_label!r}, matched {hit.matched!r})",
                     rule=hit.notice_id,
@@ -157,7 +157,7 @@ class ComplianceChecker:
         try:
             canonical = canonicalize(url, scrapy_safe=scrapy_safe)
         except UnfetchableURL as exc:
-            check_reason = Reason(Check.URL, "deny", f"{exc.kind} URL: {exc}")
+            check_reason = Reason(Check.URL, Outcome.DENY, f"{exc.kind} URL: {exc}")
             return PreCheck(None, None, (check_reason,), needs_robots=False)
         today = self._today()
         reasons, registrable = self._host_facts(canonical, tuple(extra_hosts), today)
@@ -190,7 +190,7 @@ class ComplianceChecker:
                 other = canonicalize(f"{canonical.scheme}://{extra}/")
             except UnfetchableURL as exc:
                 reasons.append(
-                    Reason(Check.URL, "deny", f"{extra!r} (Host header or proxy): {exc}")
+                    Reason(Check.URL, Outcome.DENY, f"{extra!r} (Host header or proxy): {exc}")
                 )
                 continue
             if other.host != canonical.host:
@@ -217,7 +217,7 @@ class ComplianceChecker:
         reasons = [
             Reason(
                 Check.ROBOTS,
-                "allow" if match.allowed else "deny",
+                Outcome.ALLOW if match.allowed else Outcome.DENY,
                 match.reason,
                 rule=match.rule,
                 source=source,
@@ -247,7 +247,7 @@ class ComplianceChecker:
         found = [
             Reason(
                 Check.ROBOTS,
-                "deny",
+                Outcome.DENY,
                 f"the site opts out of this use ({key}={value}) "
                 f"and this crawl's purpose is {self.purpose}",
                 rule=f"{key}={value}",
@@ -261,7 +261,7 @@ class ComplianceChecker:
             found.append(
                 Reason(
                     Check.ROBOTS,
-                    "info",
+                    Outcome.INFO,
                     f"content signals {listed}: none binds purpose {self.purpose}",
                     source=source,
                 )
@@ -294,7 +294,7 @@ class ComplianceChecker:
                 return [
                     Reason(
                         Check.ROBOTS,
-                        "deny",
+                        Outcome.DENY,
                         f"robots.txt disallows the AI-training crawler {agent} here, "
                         f"and this crawl's purpose is {self.purpose}",
                         rule=match.rule,
@@ -331,11 +331,13 @@ class ComplianceChecker:
                 robots_status, robots_fingerprint = robots.status, robots.fingerprint
             elif offline:
                 reasons.append(
-                    Reason(Check.ROBOTS, "info", "robots.txt not checked (offline mode)")
+                    Reason(Check.ROBOTS, Outcome.INFO, "robots.txt not checked (offline mode)")
                 )
             else:
                 reasons.append(
-                    Reason(Check.ROBOTS, "deny", "no robots.txt verdict available: fail closed")
+                    Reason(
+                        Check.ROBOTS, Outcome.DENY, "no robots.txt verdict available: fail closed"
+                    )
                 )
         canonical = pre.canonical
         return decide(
@@ -359,7 +361,7 @@ class ComplianceChecker:
         try:
             canonical = canonicalize(url, scrapy_safe=scrapy_safe)
         except UnfetchableURL as exc:
-            return None, None, (Reason(Check.URL, "deny", f"{exc.kind} URL: {exc}"),)
+            return None, None, (Reason(Check.URL, Outcome.DENY, f"{exc.kind} URL: {exc}"),)
         reasons, registrable = self._host_facts(canonical, tuple(extra_hosts), self._today())
         return canonical, registrable, reasons
 
@@ -373,7 +375,10 @@ class ComplianceChecker:
         canonical, registrable, reasons = self.registry_reasons(url, scrapy_safe=scrapy_safe)
         return decide(
             url,
-            [*reasons, Reason(Check.ROBOTS, "info", "robots.txt fetch by crawler-compliance")],
+            [
+                *reasons,
+                Reason(Check.ROBOTS, Outcome.INFO, "robots.txt fetch by crawler-compliance"),
+            ],
             host=canonical.host if canonical else None,
             registrable_domain=registrable,
         )
@@ -382,5 +387,5 @@ class ComplianceChecker:
         """Fail closed: a bug or unexpected failure denies the request."""
         return decide(
             url,
-            [Reason(Check.INTERNAL, "deny", f"internal error: {type(exc).__name__}: {exc}")],
+            [Reason(Check.INTERNAL, Outcome.DENY, f"internal error: {type(exc).__name__}: {exc}")],
         )

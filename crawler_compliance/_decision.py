@@ -16,6 +16,15 @@ class Verdict(str, enum.Enum):
     DENY = "deny"
 
 
+class Outcome(str, enum.Enum):
+    """What one reason says. Only :attr:`DENY` denies; a misspelt outcome fails
+    at construction (``Outcome("Deny")`` raises), it never falls through to allow."""
+
+    DENY = "deny"
+    ALLOW = "allow"
+    INFO = "info"
+
+
 class Check(str, enum.Enum):
     """Which check produced a reason, in the order they run."""
 
@@ -32,24 +41,32 @@ class Check(str, enum.Enum):
 class Reason:
     """One fact that contributed to a decision.
 
-    ``outcome`` is ``"deny"``, ``"allow"`` or ``"info"``; a decision is a deny
+    ``outcome`` is an :class:`Outcome` (a plain string is converted, and an
+    unknown one raises ``ValueError``); a decision is a deny
     as soon as one reason denies. ``rule`` names what matched (a notice id, a
     site record id, a robots.txt line's text); ``source`` and ``line`` locate
     it (a policy file, or the robots.txt URL and line number).
     """
 
     check: Check
-    outcome: str
+    outcome: Outcome
     message: str
     rule: str | None = None
     source: str | None = None
     line: int | None = None
     extra: tuple[tuple[str, Any], ...] = ()
 
+    def __post_init__(self) -> None:
+        # Typed vocabulary: Reason(check, "Deny", ...) must fail, never allow.
+        if not isinstance(self.outcome, Outcome):
+            object.__setattr__(self, "outcome", Outcome(self.outcome))
+        if not isinstance(self.check, Check):
+            object.__setattr__(self, "check", Check(self.check))
+
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "check": self.check.value,
-            "outcome": self.outcome,
+            "outcome": self.outcome.value,
             "message": self.message,
         }
         if self.rule is not None:
@@ -88,7 +105,7 @@ class Decision:
 
     @property
     def denying_reasons(self) -> tuple[Reason, ...]:
-        return tuple(r for r in self.reasons if r.outcome == "deny")
+        return tuple(r for r in self.reasons if r.outcome is Outcome.DENY)
 
     @property
     def deciding_check(self) -> Check | None:
@@ -125,5 +142,5 @@ def decide(url: str, reasons: list[Reason] | tuple[Reason, ...], **kwargs: Any) 
     Callers always include the reason of every check that ran; a decision
     with no reasons at all is an allow only because nothing objected.
     """
-    verdict = Verdict.DENY if any(r.outcome == "deny" for r in reasons) else Verdict.ALLOW
+    verdict = Verdict.DENY if any(r.outcome is Outcome.DENY for r in reasons) else Verdict.ALLOW
     return Decision(url=url, verdict=verdict, reasons=tuple(reasons), **kwargs)

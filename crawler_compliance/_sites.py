@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from crawler_compliance._decision import Check, Reason
+from crawler_compliance._decision import Check, Outcome, Reason
 from crawler_compliance._hosts import host_suffixes, resolved_path
 
 __all__ = ["SiteOutcome", "SiteRules"]
@@ -107,7 +107,7 @@ class SiteRules:
                     reasons=(
                         Reason(
                             Check.SITE,
-                            "deny",
+                            Outcome.DENY,
                             f"blocked by site record {record.id!r}: {record.block.reason}",
                             rule=record.id,
                             source=source,
@@ -125,7 +125,7 @@ class SiteRules:
                     reasons=(
                         Reason(
                             Check.SITE,
-                            "allow",
+                            Outcome.ALLOW,
                             f"explicit permission: agreement {permission.agreement!r} "
                             f"in site record {record.id!r}{expiry}",
                             rule=record.id,
@@ -143,7 +143,7 @@ class SiteRules:
             if terms is not None:
                 reasons.append(terms)
                 break  # the most specific record with terms speaks for the site
-        settled = any(r.outcome == "deny" for r in reasons)
+        settled = any(r.outcome is Outcome.DENY for r in reasons)
         return SiteOutcome(reasons=tuple(reasons), settled=settled)
 
     @staticmethod
@@ -166,7 +166,7 @@ class SiteRules:
         return [
             Reason(
                 Check.SITE,
-                "info",
+                Outcome.INFO,
                 f"permission {p.agreement!r} in site record {record.id!r} expired on {p.expires}",
                 rule=record.id,
                 source=source,
@@ -182,11 +182,11 @@ class SiteRules:
             return None
         source, line = _source(record)
 
-        def reason(outcome: str, message: str) -> Reason:
+        def reason(outcome: Outcome, message: str) -> Reason:
             return Reason(Check.TERMS, outcome, message, rule=record.id, source=source, line=line)
 
         if terms.verdict is None:
-            outcome = "deny" if self.unreviewed == "deny" else "info"
+            outcome = Outcome.DENY if self.unreviewed == "deny" else Outcome.INFO
             return reason(
                 outcome,
                 f"terms of service at {terms.url} have not been reviewed "
@@ -194,13 +194,13 @@ class SiteRules:
             )
         if terms.verdict == "prohibited":
             return reason(
-                "deny",
+                Outcome.DENY,
                 f"terms of service at {terms.url} prohibit crawling "
                 f"(reviewed {terms.reviewed} by {terms.reviewer})",
             )
         current = fingerprints.get(terms.url)
         if terms.sha256 and current and current.lower() != terms.sha256.lower():
-            outcome = "deny" if self.changed == "deny" else "info"
+            outcome = Outcome.DENY if self.changed == "deny" else Outcome.INFO
             return reason(
                 outcome,
                 f"terms of service at {terms.url} changed since review on {terms.reviewed} "
@@ -213,6 +213,6 @@ class SiteRules:
             else ""
         )
         return reason(
-            "info",
+            Outcome.INFO,
             f"terms of service reviewed {terms.reviewed}: {terms.verdict}{conditions}{unchecked}",
         )

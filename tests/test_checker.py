@@ -198,3 +198,13 @@ def test_dot_segments_and_double_slashes_do_not_escape_robots_rules(
 def test_dot_segments_do_not_stretch_a_permission(checker: ComplianceChecker) -> None:
     pre = checker.pre_robots("https://partner.example/catalogue/../admin/secret")
     assert pre.needs_robots  # not settled by the agreement, which covers /catalogue/ only
+
+
+def test_a_misspelt_outcome_fails_at_construction_never_allows() -> None:
+    import pytest
+
+    from crawler_compliance import Check, Outcome, Reason
+
+    with pytest.raises(ValueError):
+        Reason(Check.SITE, "Deny", "typo")  # type: ignore[arg-type]
+    assert Reason(Check.SITE, "deny", "converted").outcome is Outcome.DENY  # type: ignore[arg-type]

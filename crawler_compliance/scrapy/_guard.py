@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from scrapy import Request
 from scrapy.exceptions import NotConfigured
 
-from crawler_compliance._decision import Check, Reason, decide
+from crawler_compliance._decision import Check, Outcome, Reason, decide
 from crawler_compliance.scrapy._middleware import _INSTANCES
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ class ComplianceGuardMiddleware:
             and decided[1] == request.url
         ):
             what = "was never decided" if decided is None else "changed after it was decided"
-            reasons.append(Reason(Check.URL, "deny", f"the request URL {what}"))
+            reasons.append(Reason(Check.URL, Outcome.DENY, f"the request URL {what}"))
         reasons.extend(main._user_agent_mismatch(request))
         hosts = tuple(main.route_hosts(request))
         if not reasons and hosts and decided is not None and hosts != decided[2]:
@@ -71,7 +71,7 @@ class ComplianceGuardMiddleware:
             reasons.extend(found)
         if not reasons:
             return None
-        reasons.append(Reason(Check.URL, "info", "denied by the guard just before download"))
+        reasons.append(Reason(Check.URL, Outcome.INFO, "denied by the guard just before download"))
         decision = decide(request.url, reasons)
         main._record(decision)
         if request.meta.get("_compliance_own") is not main._own_marker:

@@ -25,7 +25,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.defer import Deferred
 
 from crawler_compliance._checker import ComplianceChecker
-from crawler_compliance._decision import Check, Decision, Reason, decide
+from crawler_compliance._decision import Check, Decision, Outcome, Reason, decide
 from crawler_compliance._policy_audit import open_audit_log
 from crawler_compliance.audit import AuditLog, AuditLogError
 from crawler_compliance.policy import PolicyError, load_policy
@@ -79,7 +79,7 @@ def _audit_disabled(crawler: Crawler) -> None:
     log = AuditLog(path)
     try:
         log.append(
-            decide("*", [Reason(Check.POLICY, "info", message)]),
+            decide("*", [Reason(Check.POLICY, Outcome.INFO, message)]),
             spider=getattr(crawler.spider, "name", None),
         )
     finally:
@@ -285,7 +285,7 @@ class ComplianceMiddleware:
         )
         robots = origin = None
         context = [
-            Reason(Check.URL, "info", f"redirected from {source}")
+            Reason(Check.URL, Outcome.INFO, f"redirected from {source}")
             for source in request.meta.get("redirect_urls", ())[-1:]
         ]
         if pre.needs_robots and pre.canonical is not None:
@@ -310,7 +310,7 @@ class ComplianceMiddleware:
         return [
             Reason(
                 Check.ROBOTS,
-                "deny",
+                Outcome.DENY,
                 f"the request sends User-Agent {token!r}, not the crawl's {self._sent_token!r} "
                 "for which robots.txt was decided",
             )
@@ -335,7 +335,8 @@ class ComplianceMiddleware:
             self.stats.inc_value("compliance/denied")
             raise RequestDenied(
                 decide(
-                    decision.url, [Reason(Check.INTERNAL, "deny", f"audit log not writable: {exc}")]
+                    decision.url,
+                    [Reason(Check.INTERNAL, Outcome.DENY, f"audit log not writable: {exc}")],
                 )
             ) from exc
         self._records_written += 1
