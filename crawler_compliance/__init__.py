@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from crawler_compliance._decision import Check, Decision, Outcome, Reason, Verdict
+from crawler_compliance._version import __version__
 
 if TYPE_CHECKING:
     from crawler_compliance.scrapy import (
@@ -29,6 +30,7 @@ __all__ = [
     "Reason",
     "RequestDenied",
     "Verdict",
+    "__version__",
 ]
 
 _SCRAPY_NAMES = {"Addon", "ComplianceGuardMiddleware", "ComplianceMiddleware", "RequestDenied"}
