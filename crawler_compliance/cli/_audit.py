@@ -10,23 +10,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections import Counter
+from importlib import import_module
 from typing import Any
 
 from crawler_compliance.audit import Checkpoint, VerifyReport, verify_log
-from crawler_compliance.audit._read import (
-    deciding_reason,
-    host_matches,
-    iter_records,
-    record_reasons,
-)
+from crawler_compliance.audit._read import deciding_reason, host_matches, iter_records
 from crawler_compliance.cli import EXIT_DENIED as EXIT_FAILED
 from crawler_compliance.cli import EXIT_OK, EXIT_USAGE
 from crawler_compliance.cli._output import print_line as _print
 from crawler_compliance.cli._output import safe as _safe
 from crawler_compliance.cli._output import write as _out
-
-_TOP = 20
 
 
 def _text(value: Any) -> str:
@@ -87,15 +80,7 @@ def register(subparsers: Any) -> None:
     show.add_argument("--json", action="store_true", help="one JSON record per line")
     show.set_defaults(handler=_show)
 
-    report = commands.add_parser(
-        "report",
-        help="counts per verdict, check, host and notice",
-        description="Summarise a log: decisions per verdict, denials per check, "
-        "per host and per cease-and-desist notice, and whether the chain verifies.",
-    )
-    report.add_argument("file", metavar="FILE")
-    report.add_argument("--json", action="store_true", help="print the summary as JSON")
-    report.set_defaults(handler=_report)
+    import_module("crawler_compliance.cli._report").register(commands)
 
 
 def _checkpoint(text: str) -> Checkpoint:
@@ -212,85 +197,3 @@ def _table_row(record: dict[str, Any]) -> str:
         _clip(summary, 50),
         _safe(_text(record.get("url"))) or "-",
     )
-
-
-def _report(args: argparse.Namespace) -> int:
-    try:
-        verification = verify_log(args.file)
-        summary = summarise(iter_records(args.file))
-    except OSError as exc:
-        return _unreadable(args.file, exc)
-    summary["chain"] = {
-        "ok": verification.ok,
-        "status": _status(verification),
-        "problem": verification.problem,
-        "checkpoint": str(verification.checkpoint),
-    }
-    if args.json:
-        _out(json.dumps(summary, indent=2, ensure_ascii=True) + "\n")
-    else:
-        _print_summary(args.file, summary, len(verification.files))
-    return EXIT_OK if verification.ok else EXIT_FAILED
-
-
-def summarise(records: Any) -> dict[str, Any]:
-    """Counts per verdict, denials per check / host / notice, decisions per host."""
-    verdicts: Counter[str] = Counter()
-    checks: Counter[str] = Counter()
-    notices: Counter[str] = Counter()
-    hosts: dict[str, Counter[str]] = {}
-    total = 0
-    for record in records:
-        total += 1
-        verdict = _text(record.get("verdict")) or "-"
-        verdicts[verdict] += 1
-        host = _text(record.get("host")) or "-"
-        hosts.setdefault(host, Counter())[verdict] += 1
-        if verdict != "deny":
-            continue
-        for reason in record_reasons(record):
-            if reason.get("outcome") != "deny":
-                continue
-            checks[_text(reason.get("check")) or "-"] += 1
-            if reason.get("check") == "registry" and reason.get("rule"):
-                notices[_text(reason["rule"])] += 1
-    by_host = sorted(
-        hosts.items(), key=lambda item: (-item[1]["deny"], -sum(item[1].values()), item[0])
-    )
-    return {
-        "records": total,
-        "verdicts": dict(verdicts.most_common()),
-        "denials_by_check": dict(checks.most_common()),
-        "denials_by_notice": dict(notices.most_common()),
-        "hosts": {host: {"allow": c["allow"], "deny": c["deny"]} for host, c in by_host},
-    }
-
-
-def _print_summary(path: str, summary: dict[str, Any], files: int) -> None:
-    chain = summary["chain"]
-    _print(f"audit report: {path} ({summary['records']} record(s), {files} file(s))")
-    if chain["ok"]:
-        _print(f"chain: intact, checkpoint {chain['checkpoint']}")
-    else:
-        _print(f"chain: {chain['status']}: {chain['problem']}")
-    _print()
-    _print("verdicts:")
-    for verdict, count in summary["verdicts"].items():
-        _print(f"  {verdict:<30} {count:>8}")
-    for title, key in (
-        ("denials by check:", "denials_by_check"),
-        ("denials by notice:", "denials_by_notice"),
-    ):
-        _print()
-        _print(title)
-        if not summary[key]:
-            _print("  (none)")
-        for name, count in summary[key].items():
-            _print(f"  {name:<30} {count:>8}")
-    hosts = summary["hosts"]
-    shown = list(hosts.items())[:_TOP]
-    _print()
-    _print(f"hosts (most denied first{', top ' + str(_TOP) if len(hosts) > _TOP else ''}):")
-    _print(f"  {'HOST':<40} {'DENY':>8} {'ALLOW':>8}")
-    for host, counts in shown:
-        _print(f"  {_clip(host, 40):<40} {counts['deny']:>8} {counts['allow']:>8}")
