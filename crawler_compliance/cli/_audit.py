@@ -12,9 +12,15 @@ import json
 import sys
 from importlib import import_module
 from typing import Any
+from urllib.parse import urlsplit
 
 from crawler_compliance.audit import Checkpoint, VerifyReport, verify_log
-from crawler_compliance.audit._read import deciding_reason, host_matches, iter_records
+from crawler_compliance.audit._read import (
+    deciding_reason,
+    host_matches,
+    iter_records,
+    record_reasons,
+)
 from crawler_compliance.cli import EXIT_DENIED as EXIT_FAILED
 from crawler_compliance.cli import EXIT_OK, EXIT_USAGE
 from crawler_compliance.cli._output import print_line as _print
@@ -75,12 +81,35 @@ def register(subparsers: Any) -> None:
     show.add_argument("file", metavar="FILE")
     show.add_argument("--denied", action="store_true", help="only denied requests")
     show.add_argument(
-        "--host", metavar="H", help="only this host, its subdomains, or this registrable domain"
+        "--host",
+        metavar="H",
+        type=_host_arg,
+        help="only this host, its subdomains, or this registrable domain (a URL is accepted: "
+        "its host is used)",
+    )
+    show.add_argument(
+        "--check",
+        metavar="CHECK",
+        help="only records with a reason from this check (url, registry, site, terms, "
+        "robots, policy, internal-error)",
     )
     show.add_argument("--json", action="store_true", help="one JSON record per line")
     show.set_defaults(handler=_show)
 
     import_module("crawler_compliance.cli._report").register(commands)
+
+
+def _host_arg(text: str) -> str:
+    """A host, or the host of a URL (``https://www.example.com/x`` -> ``www.example.com``)."""
+    if "://" in text:
+        try:
+            host = urlsplit(text.strip()).hostname
+        except ValueError:
+            host = None
+        if not host:
+            raise argparse.ArgumentTypeError(f"{text!r} is a URL without a host")
+        return host
+    return text
 
 
 def _checkpoint(text: str) -> Checkpoint:
@@ -151,6 +180,10 @@ def _show(args: argparse.Namespace) -> int:
                 continue
             if args.host and not host_matches(record, args.host):
                 continue
+            if args.check and not any(
+                _text(r.get("check")) == args.check for r in record_reasons(record)
+            ):
+                continue
             if args.json:
                 # ASCII-only: lone surrogates and control characters come out as
                 # \u escapes, never raw (and never an encoding error).
@@ -167,7 +200,7 @@ def _show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-_ROW = "{:>6}  {:<20}  {:<7}  {:<30}  {:<14}  {:<50}  {}\n"
+_ROW = "{:>6}  {:<20}  {:<7}  {:<30}  {:<14}  {:<90}  {}\n"
 
 
 def _clip(value: Any, width: int) -> str:
@@ -182,7 +215,10 @@ def _table_row(record: dict[str, Any]) -> str:
         check = reason.get("check")
         summary = _text(reason.get("message"))
         rule = _text(reason.get("rule"))
-        if rule and rule not in summary:
+        if rule and check in ("registry", "site"):
+            # The notice or site record id first: visible however long the message.
+            summary = f"[{rule}] {summary}"
+        elif rule and rule not in summary:
             summary = f"{summary} [{rule}]"
     elif record.get("verdict") == "allow":
         summary = "allowed"
@@ -194,6 +230,6 @@ def _table_row(record: dict[str, Any]) -> str:
         _clip(record.get("verdict"), 7),
         _clip(record.get("host"), 30),
         _clip(check, 14),
-        _clip(summary, 50),
+        _clip(summary, 90),
         _safe(_text(record.get("url"))) or "-",
     )

@@ -352,3 +352,26 @@ def load_policy(directory: str | os.PathLike[str]) -> Policy:
         directory=root,
         files=tuple(_display(display_dir, relative) for relative in sorted(contents)),
     )
+
+
+FILE_MODELS: dict[str, type[PolicyModel]] = {
+    "policy": PolicyConfig,
+    "notice": Notice,
+    "site": SiteRecord,
+}
+
+
+def validate_file(path: str | os.PathLike[str], kind: str) -> tuple[Any, list[PolicyIssue]]:
+    """Validate one file on its own as a ``policy``, ``notice`` or ``site`` file.
+
+    Returns ``(model or None, issues)``; the checks between files of a directory
+    (unique ids, superseded_by targets, one record per domain) need
+    :func:`load_policy`.
+    """
+    display = os.fspath(path)
+    raw = _read(Path(path), display)
+    if isinstance(raw, PolicyIssue):
+        return None, [raw]
+    issues: list[PolicyIssue] = []
+    loaded = _load_file(raw, display, FILE_MODELS[kind], issues)
+    return (loaded.model if loaded else None), issues
