@@ -143,6 +143,9 @@ def _validate_directory(directory: Path, display: str, today: dt.date) -> bool:
 def _validate_file(path: Path, display: str, today: dt.date) -> bool:
     kind = _kind_of(path)
     name = path.name
+    if not name.lower().endswith(YAML_SUFFIXES):
+        _warn(f"{display}: not a policy file (not .yaml / .yml): not read, not checked")
+        return True
     if path.parent.name in ("notices", "sites") and not (
         name.endswith(YAML_SUFFIXES) and not name.startswith(".")
     ):

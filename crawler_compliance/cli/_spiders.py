@@ -147,7 +147,7 @@ def _run(args: argparse.Namespace, settings: Any, root: Any) -> int:
     denied = [f for f in findings if f.denied]
     unchecked = [f for f in findings if f.decision is None]
     if not args.json:
-        spiders = len({f.spider for f in findings})
+        spiders = len(classes)
         print_line(
             f"{spiders} spider(s), {len(findings) - len(unchecked)} URL(s) decided: "
             f"{len(denied)} denied, {len(unchecked)} spider(s) unchecked"
