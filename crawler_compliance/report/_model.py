@@ -200,6 +200,15 @@ class Report:
                     run.checks_disabled = True
                     self.disabled.append((ts, spider, message))
             return
+        # Terms flags ride on whatever record saw the page (a page or a response
+        # record): evidence of restrictive clauses awaiting legal's review.
+        for reason in reasons(record):
+            if text(reason.get("check")) == "terms" and any(
+                reason.get(key) for key in ("evidence", "flag", "flags")
+            ):
+                domain = text(record.get("registrable_domain")) or text(record.get("host")) or "-"
+                where = text(reason.get("terms_url")) or text(reason.get("message"))
+                self.terms_flags[(domain, where)] += 1
         if kind == OWN_FETCH:
             self.own_fetches.setdefault(own_fetch_file(url), Counter())[verdict] += 1
             return
@@ -220,8 +229,6 @@ class Report:
         check = text(reason.get("check")) or "-"
         outcome = text(reason.get("outcome"))
         message = text(reason.get("message"))
-        if check == "terms" and any(k in reason for k in ("flag", "flags", "evidence")):
-            self.terms_flags[(host, message)] += 1
         if outcome != "deny" or verdict != "deny":
             return
         self.denials_by_check[check] += 1

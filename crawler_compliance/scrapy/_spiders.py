@@ -235,6 +235,10 @@ class _NetworkRefused:
                     socket.socket.connect_ex = real["connect_ex"]  # type: ignore[method-assign]
 
 
+class _NotBuilt(Exception):
+    pass
+
+
 @dataclass
 class _StartRun:
     urls: list[tuple[Source, str]] = field(default_factory=list)
@@ -254,8 +258,13 @@ async def _collect(spider_cls: type, settings: Any, run: _StartRun, max_requests
     from scrapy import Request
     from scrapy.crawler import Crawler
 
-    crawler = Crawler(spider_cls, settings)
-    spider = spider_cls.from_crawler(crawler)  # type: ignore[attr-defined]
+    try:
+        crawler = Crawler(spider_cls, settings)
+        spider = spider_cls.from_crawler(crawler)  # type: ignore[attr-defined]
+    except Exception as exc:  # a spider that needs -a arguments, a setting, a service
+        raise _NotBuilt(
+            f"the spider cannot be built without arguments: {type(exc).__name__}: {exc}"
+        ) from exc
 
     def add(source: Source, item: Any) -> bool:
         if isinstance(item, Request):
@@ -288,6 +297,8 @@ def _thread_body(
         asyncio.run(asyncio.wait_for(_collect(spider_cls, settings, run, max_requests), timeout))
     except asyncio.TimeoutError:
         run.problem = f"start() did not finish within {timeout:g} s"
+    except _NotBuilt as exc:
+        run.problem = str(exc)
     except BaseException as exc:  # noqa: BLE001 - any failure leaves the spider unchecked
         run.problem = f"start() raised {type(exc).__name__}: {exc}"
     run.done = True

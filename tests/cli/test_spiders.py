@@ -106,6 +106,13 @@ class Blocks(scrapy.Spider):
         time.sleep(30)
         yield scrapy.Request('https://www.youtube.com/')
 
+class NeedsArgs(scrapy.Spider):
+    name = 'needsargs'
+    def __init__(self, category, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+    async def start(self):
+        yield scrapy.Request('https://example.org/')
+
 class Fine(scrapy.Spider):
     name = 'fine'
     async def start(self):
@@ -127,7 +134,8 @@ def test_a_start_that_cannot_be_evaluated_is_unchecked_and_fails(capsys, tmp_pat
     )
     assert code == 1
     unchecked = {r["spider"]: r["reason"] for r in rows if r["verdict"] == "unchecked"}
-    assert set(unchecked) == {"boom", "online", "lookup", "forever", "blocks"}
+    assert set(unchecked) == {"boom", "online", "lookup", "forever", "blocks", "needsargs"}
+    assert "cannot be built without arguments" in unchecked["needsargs"]
     assert "RuntimeError: needs a database" in unchecked["boom"]
     assert "network" in unchecked["online"] and "127.0.0.1" in unchecked["online"]
     # Even a spider that swallows the refusal is unchecked: its output may depend on it.
