@@ -20,6 +20,7 @@ outside RFC 9110's grammar, or more than one, is ambiguous and denies.
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 __all__ = ["AuditWriteFailed", "Enforcer", "OwnFetch", "Plan", "StatsSink"]
 
 ROBOTS_MAX_BYTES = 4 * 1024 * 1024  # decompressed cap for one robots.txt body
+_NEEDS_MEMO = 8192
 
 
 class StatsSink(Protocol):
@@ -140,6 +142,8 @@ class Enforcer:
         self._live: set[OwnFetch] = set()
         self.records_written = 0
         self.observers: list[ResponseObserver] = []
+        self._needs: dict[tuple[object, ...], FileNeed] = {}
+        self._delays: weakref.WeakKeyDictionary[RobotsResult, float] = weakref.WeakKeyDictionary()
 
     @classmethod
     def from_policy(
@@ -387,7 +391,6 @@ class Enforcer:
         for need in plan.needs:
             cached = self.robots_cache.get(need.key)
             if cached is not None:
-                self.stats.inc_value("compliance/robots/cache_hit")
                 plan.results[need.key] = cached
         return plan
 
@@ -395,7 +398,13 @@ class Enforcer:
         # The route matters: robots.txt read through a proxy, or for another
         # virtual host, says nothing of what another route would see.
         key = (*canonical.origin, route.proxy, host.strip().lower() if host else None)
-        return FileNeed(SiteFile.ROBOTS, canonical.robots_url, key, ROBOTS_MAX_BYTES, host)
+        need = self._needs.get(key)
+        if need is None:
+            if len(self._needs) >= _NEEDS_MEMO:
+                self._needs.clear()
+            need = FileNeed(SiteFile.ROBOTS, canonical.robots_url, key, ROBOTS_MAX_BYTES, host)
+            self._needs[key] = need
+        return need
 
     def supply(self, plan: Plan, need: FileNeed, result: RobotsResult) -> None:
         """Hand the plan the robots.txt result for *need* (see :meth:`store_robots`)."""
@@ -433,46 +442,52 @@ class Enforcer:
             # made, so none is missing), or only the vhost's robots.txt was
             # needed (the URL's host is settled by an explicit permission).
             pre = dataclasses.replace(pre, needs_robots=False)
-        decision = self.checker.decide(
-            plan.url, robots, pre=pre, context=plan.context, offline=offline
+        reasons, robots_status, robots_fingerprint = self.checker.all_reasons(
+            pre, robots, offline=offline, context=plan.context
         )
-        reasons = list(decision.reasons)
         if plan.vhost_pre is not None:
-            reasons.append(
-                Reason(
-                    Check.URL,
-                    Outcome.INFO,
-                    f"the Host header names {plan.vhost}: decided on that host too",
-                )
-            )
-            reasons.extend(plan.vhost_pre.reasons)
-            vhost_canonical = plan.vhost_pre.canonical
-            vneed = next((n for n in plan.needs if n.host_header is not None), None)
-            if vneed is not None and vhost_canonical is not None:
-                vrobots = plan.robots_for(vneed)
-                if vrobots is None:
-                    reasons.append(
-                        Reason(
-                            Check.ROBOTS,
-                            Outcome.DENY,
-                            f"no robots.txt verdict for {plan.vhost}: fail closed",
-                        )
-                    )
-                else:
-                    reasons.extend(self.checker.robots_reasons(vhost_canonical, vrobots))
+            reasons.extend(self._vhost_reasons(plan))
+        canonical = pre.canonical
         return decide(
-            decision.url,
+            plan.url,
             reasons,
-            host=decision.host,
-            registrable_domain=decision.registrable_domain,
-            offline=decision.offline,
-            robots_status=decision.robots_status,
-            robots_fingerprint=decision.robots_fingerprint,
+            host=canonical.host if canonical else None,
+            registrable_domain=pre.registrable_domain,
+            offline=offline,
+            robots_status=robots_status,
+            robots_fingerprint=robots_fingerprint,
             kind=kind,
             vhost=plan.vhost,
             proxy=plan.route.proxy,
             page=page,
         )
+
+    def _vhost_reasons(self, plan: Plan) -> list[Reason]:
+        """The other virtual host a ``Host`` header names: its site records and robots.txt."""
+        assert plan.vhost_pre is not None
+        reasons = [
+            Reason(
+                Check.URL,
+                Outcome.INFO,
+                f"the Host header names {plan.vhost}: decided on that host too",
+            ),
+            *plan.vhost_pre.reasons,
+        ]
+        vhost_canonical = plan.vhost_pre.canonical
+        vneed = next((n for n in plan.needs if n.host_header is not None), None)
+        if vneed is not None and vhost_canonical is not None:
+            vrobots = plan.robots_for(vneed)
+            if vrobots is None:
+                reasons.append(
+                    Reason(
+                        Check.ROBOTS,
+                        Outcome.DENY,
+                        f"no robots.txt verdict for {plan.vhost}: fail closed",
+                    )
+                )
+            else:
+                reasons.extend(self.checker.robots_reasons(vhost_canonical, vrobots))
+        return reasons
 
     # -- after the fetch ----------------------------------------------------------
 
@@ -510,15 +525,19 @@ class Enforcer:
 
     def crawl_delay(self, plan: Plan) -> float | None:
         """The longest Crawl-delay any robots.txt of the plan sets for us (clamped)."""
-        delays = [
-            float(delay)
-            for result in plan.results.values()
-            if result.robots is not None
-            and (delay := result.robots.crawl_delay(self.checker.user_agent))
-        ]
+        delays = [delay for result in plan.results.values() if (delay := self._delay_of(result))]
         if not delays:
             return None
         return min(max(delays), float(self.checker.policy.config.robots.max_crawl_delay))
+
+    def _delay_of(self, result: RobotsResult) -> float:
+        """A robots.txt result's Crawl-delay for us (0 for none), worked out once per result."""
+        memo = self._delays
+        found = memo.get(result)
+        if found is None:
+            delay = result.robots.crawl_delay(self.checker.user_agent) if result.robots else None
+            found = memo[result] = float(delay or 0)
+        return found
 
 
 def _netloc(host: str, port: int | None) -> str:
