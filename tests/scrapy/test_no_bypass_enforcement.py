@@ -245,3 +245,58 @@ async def test_one_request_with_another_user_agent_does_not_poison_the_origin(
     # (a blocked fetch is a disallow-all for the origin: the poisoning).
     own = [r for r in result.records if r["url"].endswith("/robots.txt")]
     assert own and all(r["verdict"] == "allow" for r in own)
+
+
+class NoAiHeader:
+    """A response observer as the signal checks register them: deny on a header value."""
+
+    def observe(self, view):
+        from crawler_compliance import Check, Outcome, Reason
+
+        if "stop" in view.header("x-test-signal"):
+            return [Reason(Check.ROBOTS, Outcome.DENY, "the response says stop")]
+        if view.header("x-test-signal"):
+            return [Reason(Check.ROBOTS, Outcome.INFO, "the response says something else")]
+        return []
+
+
+class ObservedSpider(ListSpider):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        from crawler_compliance import ComplianceMiddleware
+
+        spider = super().from_crawler(crawler, *args, **kwargs)
+
+        def attach() -> None:
+            main = crawler.get_downloader_middleware(ComplianceMiddleware)
+            main.enforcer.observers.append(NoAiHeader())
+
+        crawler.signals.connect(attach, signal=scrapy.signals.engine_started, weak=False)
+        return spider
+
+
+@deferred_f_from_coro_f
+async def test_a_binding_response_signal_drops_the_response_before_the_spider(
+    server: LoopbackServer, policy_dir: Path, audit_path: Path
+) -> None:
+    server.route("sig.example", "/robots.txt", body="User-agent: *\nAllow: /\n")
+    server.route("sig.example", "/stop", body="x", headers={"X-Test-Signal": "stop"})
+    server.route("sig.example", "/other", body="y", headers={"X-Test-Signal": "other"})
+    server.route("sig.example", "/plain", body="z")
+    urls = ["http://sig.example/stop", "http://sig.example/other", "http://sig.example/plain"]
+    result = await crawl(
+        base_settings(policy_dir, audit_path), urls, proxy=server.proxy, spider_cls=ObservedSpider
+    )
+    assert sorted(result.fetched_urls) == ["http://sig.example/other", "http://sig.example/plain"]
+    assert result.denied_urls == ["http://sig.example/stop"]
+    responses = [r for r in result.records if "the response says" in str(r["reasons"])]
+    assert sorted((r["url"], r["verdict"]) for r in responses) == [
+        ("http://sig.example/other", "allow"),
+        ("http://sig.example/stop", "deny"),
+    ]
+    stop = [r for r in responses if r["verdict"] == "deny"][0]
+    assert "fetched and discarded" in str(stop["reasons"])
+    assert result.stats["compliance/response/denied"] == 1
