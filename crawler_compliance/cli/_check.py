@@ -22,12 +22,15 @@ import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from crawler_compliance._decision import Check, Decision, Outcome, Reason
+from crawler_compliance._decision import Check, Decision, Outcome, Reason, RecordKind
 from crawler_compliance.cli import EXIT_DENIED, EXIT_OK, EXIT_USAGE
 from crawler_compliance.cli._output import print_line, safe
+
+if TYPE_CHECKING:
+    from crawler_compliance._enforcement import Enforcer, OwnFetch
 
 MAX_URL_LINE = 64 * 1024  # a URL list line longer than this is not a URL
 
@@ -228,18 +231,52 @@ def missing_policy_dir(path: Path) -> str:
 
 
 def decide_url(
-    checker: Any, url: str, fetcher: Any, *, offline: bool, extra_hosts: tuple[str, ...] = ()
+    enforcer: Enforcer, url: str, *, offline: bool, timeout: float, proxy: str | None = None
 ) -> Decision:
-    """The decision ``check`` prints for one URL (never raises: fails closed)."""
+    """One URL through the enforcement path, robots.txt fetched with the stdlib fetcher.
+
+    This is all of ``check``'s decision (the plugin uses it too). Recorded in
+    the audit log when the enforcer has one; never raises for an input (an
+    internal error denies). ``proxy``: the proxy URL robots.txt is fetched
+    through, its host part of the route checked against the registry.
+    """
+    from crawler_compliance._enforcement import AuditWriteFailed
+    from crawler_compliance._route import Route, proxy_host
+    from crawler_compliance.cli._fetch import fetch_robots
+
+    route = Route(proxy=proxy_host(proxy) if proxy else None)
     try:
-        pre = checker.pre_robots(url, extra_hosts=extra_hosts)
-        robots = None
-        if pre.needs_robots and not offline:
-            assert pre.canonical is not None
-            robots = fetcher.get(pre.canonical)
-        return checker.decide(url, robots, offline=offline, pre=pre)
+        plan = enforcer.plan(url, route, scrapy_safe=False, offline=offline)
+        for need in plan.missing():
+            own = enforcer.open_own_fetch(need.kind, need.url)
+
+            def allow_hop(hop: str, own: OwnFetch = own) -> str | None:
+                own.urls.add(hop)
+                decision = enforcer.decide_own_fetch(hop, own, route, scrapy_safe=False)
+                return None if decision.allowed else decision.summary()
+
+            try:
+                result = fetch_robots(
+                    need.url,
+                    user_agent=enforcer.identity.header,
+                    timeout=timeout,
+                    allow_url=allow_hop,
+                    proxy=proxy,
+                    on_429=enforcer.on_429,
+                    max_bytes=need.max_bytes,
+                )
+            finally:
+                enforcer.close_own_fetch(own)
+            enforcer.supply(plan, need, enforcer.robots_cache.put(need.key, result))
+        return enforcer.conclude(plan, offline=offline)
+    except AuditWriteFailed as exc:
+        return exc.decision
     except Exception as exc:  # fail closed, never a traceback for an input
-        return checker.internal_error(url, exc)
+        decision = enforcer.internal_error(url, exc, kind=RecordKind.PAGE)
+        try:
+            return enforcer.record(decision)
+        except AuditWriteFailed as failed:
+            return failed.decision
 
 
 def _environment_proxy(url: str) -> str | None:
@@ -252,12 +289,6 @@ def _environment_proxy(url: str) -> str | None:
     if not proxy or (parts.hostname and urllib.request.proxy_bypass(parts.hostname)):
         return None
     return proxy
-
-
-def _proxy_host(proxy: str) -> str:
-    if "://" not in proxy:
-        proxy = "http://" + proxy
-    return urlsplit(proxy).netloc.rpartition("@")[2]
 
 
 def run(args: argparse.Namespace, settings: Any = None, root: Path | None = None) -> int:
@@ -278,7 +309,7 @@ def run(args: argparse.Namespace, settings: Any = None, root: Path | None = None
     except (OSError, ImportError, ValueError) as exc:
         print_line(f"crawler-compliance check: cannot load the Scrapy project: {exc}", sys.stderr)
         return EXIT_USAGE
-    from crawler_compliance._checker import ComplianceChecker
+    from crawler_compliance._enforcement import Enforcer
     from crawler_compliance._identity import crawl_identity
     from crawler_compliance.policy import PolicyError, load_policy
     from crawler_compliance.scrapy._spiders import resolve_policy_dir
@@ -299,10 +330,15 @@ def run(args: argparse.Namespace, settings: Any = None, root: Path | None = None
         sys.stderr.write(f"cannot read policy directory {policy_dir}: {exc}\n")
         return EXIT_USAGE
 
+    from crawler_compliance.audit import AuditLogError
+
     declared = policy.config.crawler.product_token
     if args.user_agent:
         identity = crawl_identity(
-            user_agent_header=args.user_agent, compliance_user_agent=None, policy_token=declared
+            user_agent_header=args.user_agent,
+            compliance_user_agent=None,
+            policy_token=declared,
+            header_source="--user-agent",
         )
     else:
         identity = crawl_identity(
@@ -314,38 +350,28 @@ def run(args: argparse.Namespace, settings: Any = None, root: Path | None = None
         print_line(f"warning: {warning}", sys.stderr)
     suffix_list = args.suffix_list or crawl.suffix_list
     try:
-        checker = ComplianceChecker(
+        enforcer = Enforcer.from_policy(
             policy,
-            user_agent=identity.robots_token,
+            identity=identity,
             purpose=args.purpose or crawl.purpose,
+            audit_path=args.audit_log,
             suffix_list_file=suffix_list,
         )
-    except (OSError, ValueError) as exc:
+    except (AuditLogError, OSError) as exc:
+        sys.stderr.write(f"cannot open the audit log {args.audit_log}: {exc}\n")
+        return EXIT_USAGE
+    except ValueError as exc:
         sys.stderr.write(f"cannot load the public suffix list {suffix_list}: {exc}\n")
         return EXIT_USAGE
-    audit = None
-    if args.audit_log:
-        from crawler_compliance._policy_audit import open_audit_log
-        from crawler_compliance.audit import AuditLogError
-
-        try:
-            audit = open_audit_log(policy, args.audit_log)
-        except (AuditLogError, OSError) as exc:
-            sys.stderr.write(f"cannot open the audit log {args.audit_log}: {exc}\n")
-            return EXIT_USAGE
-    fetcher = _RobotsFetcher(checker, identity.header, args.timeout, audit, args.proxy)
     decisions: list[tuple[Decision, list[Reason]]] = []
     any_denied = False
     try:
         for url in _urls(args):
             proxy = args.proxy or _environment_proxy(url)
-            extra = (_proxy_host(proxy),) if proxy else ()
-            decision = decide_url(checker, url, fetcher, offline=args.offline, extra_hosts=extra)
-            if audit is not None:
-                audit.append(
-                    decision, purpose=checker.purpose, policy_fingerprint=checker.policy_fingerprint
-                )
-            info = inactive_notice_reasons(checker, decision)
+            decision = decide_url(
+                enforcer, url, offline=args.offline, timeout=args.timeout, proxy=proxy
+            )
+            info = inactive_notice_reasons(enforcer.checker, decision)
             any_denied = any_denied or not decision.allowed
             if output == "json":
                 # ASCII JSON: valid in any locale, and any input string (even
@@ -364,8 +390,7 @@ def run(args: argparse.Namespace, settings: Any = None, root: Path | None = None
         print_line(f"crawler-compliance check: cannot read {args.urls_from}: {exc}", sys.stderr)
         return EXIT_USAGE
     finally:
-        if audit is not None:
-            audit.close()
+        enforcer.close()
     if output == "junit":
         sys.stdout.write(junit_xml(decisions))
     return EXIT_DENIED if any_denied else EXIT_OK
@@ -417,46 +442,6 @@ def junit_xml(decisions: list[tuple[Decision, list[Reason]]]) -> str:
             ET.SubElement(case, "system-out").text = text("\n".join(lines))
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, "unicode") + "\n"
-
-
-class _RobotsFetcher:
-    """Fetch each origin's robots.txt once per run, registry-checked hop by hop."""
-
-    def __init__(
-        self, checker: Any, user_agent: str, timeout: float, audit: Any, proxy: str | None
-    ) -> None:
-        self.checker = checker
-        self.user_agent = user_agent
-        self.timeout = timeout
-        self.audit = audit
-        self.proxy = proxy
-        self._results: dict[tuple[Any, ...], Any] = {}
-
-    def _allow_hop(self, url: str) -> str | None:
-        decision = self.checker.decide_own_fetch(url)
-        if self.audit is not None:
-            self.audit.append(
-                decision,
-                purpose=self.checker.purpose,
-                policy_fingerprint=self.checker.policy_fingerprint,
-            )
-        return None if decision.allowed else decision.summary()
-
-    def get(self, canonical: Any) -> Any:
-        from crawler_compliance.cli._fetch import fetch_robots
-
-        proxy = self.proxy or _environment_proxy(canonical.robots_url)
-        key = (*canonical.origin, proxy)  # the route matters, as in the crawl
-        if key not in self._results:
-            self._results[key] = fetch_robots(
-                canonical.robots_url,
-                user_agent=self.user_agent,
-                timeout=self.timeout,
-                allow_url=self._allow_hop,
-                proxy=proxy,
-                on_429=self.checker.policy.config.robots.on_429,
-            )
-        return self._results[key]
 
 
 __all__ = [

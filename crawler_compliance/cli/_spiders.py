@@ -94,7 +94,8 @@ def run_spiders(args: argparse.Namespace, settings: Any = None, root: Any = None
 
 
 def _run(args: argparse.Namespace, settings: Any, root: Any) -> int:
-    from crawler_compliance._checker import ComplianceChecker
+    from crawler_compliance._enforcement import Enforcer
+    from crawler_compliance._identity import crawl_identity
     from crawler_compliance.policy import PolicyError, load_policy
     from crawler_compliance.scrapy._spiders import (
         _spider_classes,
@@ -110,12 +111,25 @@ def _run(args: argparse.Namespace, settings: Any, root: Any) -> int:
         print_line(f"crawler-compliance spiders: {missing_policy_dir(policy_dir)}", sys.stderr)
         return EXIT_USAGE
     try:
-        checker = ComplianceChecker(load_policy(policy_dir), purpose=args.purpose)
+        policy = load_policy(policy_dir)
+        checker = Enforcer.from_policy(
+            policy,
+            identity=crawl_identity(
+                user_agent_header=settings.get("USER_AGENT") or None,
+                compliance_user_agent=settings.get("COMPLIANCE_USER_AGENT") or None,
+                policy_token=policy.config.crawler.product_token,
+            ),
+            purpose=args.purpose or settings.get("COMPLIANCE_PURPOSE") or None,
+            suffix_list_file=settings.get("COMPLIANCE_SUFFIX_LIST") or None,
+        )
     except PolicyError as exc:
         print_line(
             f"crawler-compliance spiders: the policy does not load ({policy_dir}):", sys.stderr
         )
         sys.stderr.write(f"{exc}\n")
+        return EXIT_USAGE
+    except (OSError, ValueError) as exc:  # a suffix list that does not load
+        print_line(f"crawler-compliance spiders: {exc}", sys.stderr)
         return EXIT_USAGE
     try:
         classes = _spider_classes(settings)

@@ -350,6 +350,14 @@ def _defined_at(spider_cls: type) -> str | None:
     return f"{path}:{line}" if path else None
 
 
+def _decider(checker: Any) -> Any:
+    if hasattr(checker, "plan"):  # an Enforcer
+        from crawler_compliance.cli._check import decide_url
+
+        return lambda url: decide_url(checker, url, offline=True, timeout=0)
+    return lambda url: checker.decide(url, None, offline=True)
+
+
 def check_spider_classes(
     checker: Any,
     spider_classes: list[type],
@@ -358,7 +366,12 @@ def check_spider_classes(
     timeout: float = DEFAULT_START_TIMEOUT,
     max_requests: int = DEFAULT_MAX_START_REQUESTS,
 ) -> list[SpiderFinding]:
-    """Decide every start URL, allowed domain and start request of each spider class."""
+    """Decide every start URL, allowed domain and start request of each spider class.
+
+    ``checker`` is an :class:`~crawler_compliance.Enforcer` (the one enforcement
+    path: recorded when it has an audit log) or a bare ``ComplianceChecker``.
+    """
+    decide = _decider(checker)
     findings: list[SpiderFinding] = []
     for spider_cls in spider_classes:
         name = str(getattr(spider_cls, "name", None) or spider_cls.__name__)
@@ -366,9 +379,7 @@ def check_spider_classes(
         seen: set[str] = set()
 
         def add(source: Source, url: str, name: str = name, at: str | None = at) -> None:
-            findings.append(
-                SpiderFinding(name, source.value, checker.decide(url, None, offline=True), None, at)
-            )
+            findings.append(SpiderFinding(name, source.value, decide(url), None, at))
 
         start_urls = getattr(spider_cls, "start_urls", ()) or ()
         if isinstance(start_urls, str):
