@@ -19,13 +19,13 @@ import datetime as dt
 import json
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from crawler_compliance._decision import Check, Decision, Outcome, Reason, RecordKind
+from crawler_compliance._decision import Check, Decision, Outcome, Reason, RecordKind, decide
 from crawler_compliance.cli import EXIT_DENIED, EXIT_OK, EXIT_USAGE
 from crawler_compliance.cli._output import print_line, safe
 
@@ -166,10 +166,26 @@ def _project_settings() -> CrawlSettings:
         return CrawlSettings.from_settings(project.settings, project.root)
 
 
+class _TooLong(str):
+    """The start of a URL-list line past :data:`MAX_URL_LINE`: denied, never decided cut."""
+
+
 def _urls(args: argparse.Namespace) -> Iterator[str]:
-    def lines(handle: Iterable[str]) -> Iterator[str]:
-        for line in handle:
-            url = line[:MAX_URL_LINE].strip()
+    def lines(handle: Any) -> Iterator[str]:
+        # readline(limit): a file of one endless line is read in bounded pieces,
+        # and the rest of an over-long line is skipped, never held in memory.
+        while True:
+            line = handle.readline(MAX_URL_LINE)
+            if not line:
+                return
+            if len(line) >= MAX_URL_LINE and not line.endswith("\n"):
+                while True:
+                    rest = handle.readline(MAX_URL_LINE)
+                    if not rest or rest.endswith("\n"):
+                        break
+                yield _TooLong(line[:200])
+                continue
+            url = line.strip()
             if url and not url.startswith("#"):
                 yield url
 
@@ -367,10 +383,23 @@ def run(args: argparse.Namespace, settings: Any = None, root: Path | None = None
     any_denied = False
     try:
         for url in _urls(args):
-            proxy = args.proxy or _environment_proxy(url)
-            decision = decide_url(
-                enforcer, url, offline=args.offline, timeout=args.timeout, proxy=proxy
-            )
+            if isinstance(url, _TooLong):
+                decision = decide(
+                    f"{url}…",
+                    [
+                        Reason(
+                            Check.URL,
+                            Outcome.DENY,
+                            f"a line of the URL list is longer than {MAX_URL_LINE} characters: "
+                            "not a URL, not decided",
+                        )
+                    ],
+                )
+            else:
+                proxy = args.proxy or _environment_proxy(url)
+                decision = decide_url(
+                    enforcer, url, offline=args.offline, timeout=args.timeout, proxy=proxy
+                )
             info = inactive_notice_reasons(enforcer.checker, decision)
             any_denied = any_denied or not decision.allowed
             if output == "json":

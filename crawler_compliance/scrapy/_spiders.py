@@ -137,7 +137,8 @@ def open_project(project_dir: str | os.PathLike[str] = ".") -> Iterator[Project]
     try:
         os.chdir(root)
         settings = Settings()
-        settings.setmodule(module, priority="project")
+        with _NetworkRefused().applied():  # importing settings must not reach out either
+            settings.setmodule(module, priority="project")
         yield Project(
             root, settings, resolve_policy_dir(settings.get("COMPLIANCE_POLICY_DIR"), root)
         )
@@ -152,10 +153,12 @@ def open_project(project_dir: str | os.PathLike[str] = ".") -> Iterator[Project]
 
 
 def _spider_classes(settings: Any) -> list[type]:
+    """The project's spider classes, imported with the network refused (offline)."""
     from scrapy.spiderloader import get_spider_loader
 
-    loader = get_spider_loader(settings)
-    return [loader.load(name) for name in sorted(loader.list())]
+    with _NetworkRefused().applied():
+        loader = get_spider_loader(settings)
+        return [loader.load(name) for name in sorted(loader.list())]
 
 
 # --- running start() with the network refused -----------------------------------------

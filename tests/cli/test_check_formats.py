@@ -211,3 +211,16 @@ def test_crawl_identity(header, setting, token, warns) -> None:
     )
     assert identity.robots_token == token and len(identity.warnings) == warns
     assert identity.header == (header or "PolicyBot/1.0")
+
+
+def test_an_endless_line_in_the_url_list_is_skipped(capsys, tmp_path: Path) -> None:
+    listing = tmp_path / "urls.txt"
+    listing.write_text("https://example.org/" + "a" * 300_000 + "\nhttps://twitter.com/\n")
+    code, out, _ = run(
+        capsys, "check", "--offline", "--json", "--policies", POLICIES, "--urls-from", str(listing)
+    )
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert code == 1 and rows[-1]["url"] == "https://twitter.com/" and len(rows) == 2
+    # Never decided cut short (a shorter path could be allowed): denied, and said why.
+    assert rows[0]["verdict"] == "deny" and len(rows[0]["url"]) < 300
+    assert "longer than" in rows[0]["reasons"][0]["message"]

@@ -213,3 +213,13 @@ def test_the_sample_project_fails_naming_its_spider(capsys) -> None:
     assert code == 1
     assert "videos (start()): DENY  https://www.youtube.com/results" in out
     assert "google-youtube-2020-02.yaml:15" in out
+
+
+def test_importing_the_spiders_is_offline_too(capsys, tmp_path: Path) -> None:
+    project = make_project(
+        tmp_path / "p",
+        "socket.create_connection(('127.0.0.1', 9))\nclass S(scrapy.Spider):\n    name = 's'\n",
+    )
+    code = main(["spiders", str(project), "--policies", str(POLICIES)])
+    err = capsys.readouterr().err
+    assert code == 2 and "network refused while checking" in err
