@@ -67,3 +67,13 @@ def render(page: Path, out_dir: Path) -> tuple[str, list[str], Path]:
         line for result in (dump, shot) for line in result.stderr.splitlines() if ":CONSOLE" in line
     ]
     return dump.stdout, console, screenshot
+
+
+def print_pdf(page: Path, out_dir: Path) -> Path:
+    """The page printed to PDF as a browser's "Print" does (no header or footer)."""
+    pdf = out_dir / f"{page.stem}.pdf"
+    result = _run(
+        page, out_dir / "chromium-profile", "--no-pdf-header-footer", f"--print-to-pdf={pdf}"
+    )
+    assert result.returncode == 0 and pdf.is_file(), result.stderr[-2000:]
+    return pdf

@@ -17,7 +17,7 @@ from crawler_compliance.audit import AuditLog
 from crawler_compliance.cli import main
 from crawler_compliance.policy import load_policy
 from crawler_compliance.report import build_report, classify
-from tests.cli.chromium import render
+from tests.cli.chromium import print_pdf, render
 
 REPO = Path(__file__).resolve().parents[2]
 POLICIES = REPO / "policies"
@@ -273,6 +273,18 @@ def test_html_report_renders_in_chromium_with_the_text_totals(
     shown = {key: int(value) for key, value in parser.totals.items()}
     assert {key: shown[key] for key in text_totals} == text_totals
     assert {key: shown[key] for key in EXPECTED} == EXPECTED
+
+
+def test_html_report_prints_on_a4(capsys, log: Path, tmp_path: Path) -> None:
+    page = tmp_path / "report.html"
+    assert main(["audit", "report", str(log), "--html", str(page)]) == 0
+    boxes = re.findall(
+        rb"/MediaBox \[0 0 ([\d.]+) ([\d.]+)\]", print_pdf(page, tmp_path).read_bytes()
+    )
+    assert boxes, "no page in the PDF"
+    # A4 is 210 x 297 mm = 595.3 x 841.9 pt (Chromium rounds to 1/96 in).
+    for width, height in boxes:
+        assert abs(float(width) - 595.3) < 1.5 and abs(float(height) - 841.9) < 1.5
 
 
 def test_the_console_check_catches_a_page_that_logs(tmp_path: Path) -> None:
