@@ -203,7 +203,7 @@ def _schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: Any) -> None:
     """Add the ``validate`` and ``schema`` commands."""
     validate = subparsers.add_parser(
         "validate",

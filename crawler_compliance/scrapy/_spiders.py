@@ -232,9 +232,9 @@ class _NetworkRefused:
                 for name, function in patched.items():
                     if getattr(socket, name) is function:
                         setattr(socket, name, real[name])
-                if socket.socket.connect is connect:  # type: ignore[comparison-overlap]
+                if socket.socket.connect is connect:
                     socket.socket.connect = real["connect"]  # type: ignore[method-assign]
-                if socket.socket.connect_ex is connect_ex:  # type: ignore[comparison-overlap]
+                if socket.socket.connect_ex is connect_ex:
                     socket.socket.connect_ex = real["connect_ex"]  # type: ignore[method-assign]
 
 
