@@ -149,13 +149,13 @@ def compliance_check(compliance_enforcer: Any) -> Callable[[str], Decision]:
 
 @pytest.fixture
 def compliance_spiders(
-    pytestconfig: pytest.Config, compliance_checker: Any
+    pytestconfig: pytest.Config, compliance_enforcer: Any
 ) -> Callable[..., list[Any]]:
     from crawler_compliance.scrapy._spiders import check_project_spiders
 
     def run(project_dir: str | os.PathLike[str] = ".", **options: Any) -> list[Any]:
         return check_project_spiders(
-            compliance_checker, _from_rootdir(pytestconfig, project_dir), **options
+            compliance_enforcer, _from_rootdir(pytestconfig, project_dir), **options
         )
 
     return run
