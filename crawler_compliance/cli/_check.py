@@ -247,20 +247,33 @@ def missing_policy_dir(path: Path) -> str:
 
 
 def decide_url(
-    enforcer: Enforcer, url: str, *, offline: bool, timeout: float, proxy: str | None = None
+    enforcer: Enforcer,
+    url: str,
+    *,
+    offline: bool,
+    timeout: float,
+    proxy: str | None = None,
+    host_headers: tuple[str, ...] = (),
+    user_agents: tuple[str, ...] = (),
 ) -> Decision:
     """One URL through the enforcement path, robots.txt fetched with the stdlib fetcher.
 
     This is all of ``check``'s decision (the plugin uses it too). Recorded in
     the audit log when the enforcer has one; never raises for an input (an
     internal error denies). ``proxy``: the proxy URL robots.txt is fetched
-    through, its host part of the route checked against the registry.
+    through, its host part of the route checked against the registry;
+    ``host_headers`` / ``user_agents``: what a request (e.g. one a spider's
+    ``start()`` yields) carries, decided as the crawl decides them.
     """
     from crawler_compliance._enforcement import AuditWriteFailed
     from crawler_compliance._route import Route, proxy_host
     from crawler_compliance.cli._fetch import fetch_robots
 
-    route = Route(proxy=proxy_host(proxy) if proxy else None)
+    route = Route(
+        host_headers=host_headers,
+        proxy=proxy_host(proxy) if proxy else None,
+        user_agents=user_agents,
+    )
     try:
         plan = enforcer.plan(url, route, scrapy_safe=False, offline=offline)
         for need in plan.missing():

@@ -242,9 +242,22 @@ class _NotBuilt(Exception):
     pass
 
 
+def _route_of(request: Any) -> tuple[str | None, tuple[str, ...], tuple[str, ...]]:
+    """(proxy, Host headers, User-Agent headers) a yielded request carries."""
+
+    def values(name: bytes) -> tuple[str, ...]:
+        return tuple(v.decode("latin-1") for v in request.headers.getlist(name))
+
+    proxy = request.meta.get("proxy")
+    return (str(proxy) if proxy else None, values(b"Host"), values(b"User-Agent"))
+
+
 @dataclass
 class _StartRun:
     urls: list[tuple[Source, str]] = field(default_factory=list)
+    routes: dict[int, tuple[str | None, tuple[str, ...], tuple[str, ...]]] = field(
+        default_factory=dict
+    )
     problem: str | None = None
     done: bool = False
 
@@ -278,6 +291,7 @@ async def _collect(spider_cls: type, settings: Any, run: _StartRun, max_requests
                 )
                 return False
             run.urls.append((source, item.url))
+            run.routes[len(run.urls) - 1] = _route_of(item)
         return True
 
     if _defines(spider_cls, "start"):
@@ -313,9 +327,10 @@ def evaluate_start(
     *,
     timeout: float = DEFAULT_START_TIMEOUT,
     max_requests: int = DEFAULT_MAX_START_REQUESTS,
-) -> tuple[list[tuple[Source, str]], str | None]:
-    """The URLs ``start()`` and ``start_requests()`` yield, and why they are
-    incomplete (``None`` when the whole start was evaluated)."""
+) -> tuple[list[tuple[Source, str, Any]], str | None]:
+    """The requests ``start()`` and ``start_requests()`` yield, as (source, URL,
+    (proxy, Host headers, User-Agent headers)), and why they are incomplete
+    (``None`` when the whole start was evaluated)."""
     if not (_defines(spider_cls, "start") or _defines(spider_cls, "start_requests")):
         return [], None
     guard = _NetworkRefused()
@@ -332,8 +347,11 @@ def evaluate_start(
         thread.join(timeout + 1.0)
         if thread.is_alive() and thread.ident is not None:
             guard.stuck.add(thread.ident)
+    found = [
+        (source, url, run.routes.get(i, (None, (), ()))) for i, (source, url) in enumerate(run.urls)
+    ]
     if not run.done:
-        return list(run.urls), f"start() did not finish within {timeout:g} s (it blocks)"
+        return found, f"start() did not finish within {timeout:g} s (it blocks)"
     attempts = [what for tried in guard.attempts.values() for what in tried]
     if attempts:
         # The network is refused: what start() yields (or the error it raised)
@@ -341,7 +359,7 @@ def evaluate_start(
         run.problem = f"start() tried to use the network ({attempts[0]}), which is refused " + (
             f"while checking; then {run.problem}" if run.problem else "while checking"
         )
-    return list(run.urls), run.problem
+    return found, run.problem
 
 
 def _defined_at(spider_cls: type) -> str | None:
@@ -354,11 +372,33 @@ def _defined_at(spider_cls: type) -> str | None:
 
 
 def _decider(checker: Any) -> Any:
+    """``decide(url, route)``: through the enforcer (proxy, Host and User-Agent of the
+    request decided as the crawl decides them), or a bare checker (proxy only)."""
     if hasattr(checker, "plan"):  # an Enforcer
         from crawler_compliance.cli._check import decide_url
 
-        return lambda url: decide_url(checker, url, offline=True, timeout=0)
-    return lambda url: checker.decide(url, None, offline=True)
+        def decide(url: str, route: Any = (None, (), ())) -> Decision:
+            proxy, hosts, agents = route
+            return decide_url(
+                checker,
+                url,
+                offline=True,
+                timeout=0,
+                proxy=proxy,
+                host_headers=hosts,
+                user_agents=agents,
+            )
+
+        return decide
+
+    def decide_plain(url: str, route: Any = (None, (), ())) -> Decision:
+        from crawler_compliance._route import proxy_host
+
+        proxy = route[0]
+        extra = (proxy_host(proxy),) if proxy else ()
+        return checker.decide(url, None, offline=True, extra_hosts=(*extra, *route[1]))
+
+    return decide_plain
 
 
 def check_spider_classes(
@@ -381,8 +421,11 @@ def check_spider_classes(
         at = _defined_at(spider_cls)
         seen: set[str] = set()
 
-        def add(source: Source, url: str, name: str = name, at: str | None = at) -> None:
-            findings.append(SpiderFinding(name, source.value, decide(url), None, at))
+        def add(
+            source: Source, url: str, route: Any = None, name: str = name, at: str | None = at
+        ) -> None:
+            decision = decide(url) if route is None else decide(url, route)
+            findings.append(SpiderFinding(name, source.value, decision, None, at))
 
         start_urls = getattr(spider_cls, "start_urls", ()) or ()
         if isinstance(start_urls, str):
@@ -395,10 +438,13 @@ def check_spider_classes(
         urls, problem = evaluate_start(
             spider_cls, settings, timeout=timeout, max_requests=max_requests
         )
-        for source, url in urls:
-            if url not in seen:
-                seen.add(url)
-                add(source, url)
+        for source, url, route in urls:
+            # A start_urls URL is not decided twice, unless the request routes it
+            # elsewhere (a proxy, a Host header, its own User-Agent).
+            key = url if route == (None, (), ()) else f"{url}\0{route!r}"
+            if key not in seen:
+                seen.add(key)
+                add(source, url, route)
         if problem is not None:
             findings.append(SpiderFinding(name, Source.START.value, None, problem, at))
     return findings

@@ -223,3 +223,29 @@ def test_importing_the_spiders_is_offline_too(capsys, tmp_path: Path) -> None:
     code = main(["spiders", str(project), "--policies", str(POLICIES)])
     err = capsys.readouterr().err
     assert code == 2 and "network refused while checking" in err
+
+
+def test_a_start_request_routed_to_a_covered_host_is_denied(capsys, tmp_path: Path) -> None:
+    project = make_project(
+        tmp_path / "p",
+        """
+        class Routed(scrapy.Spider):
+            name = 'routed'
+            start_urls = ['https://example.org/']
+            async def start(self):
+                yield scrapy.Request('https://example.org/')
+                yield scrapy.Request(
+                    'https://example.org/', meta={'proxy': 'http://u:pw@proxy.youtube.com:3128'}
+                )
+                yield scrapy.Request('https://example.org/v', headers={'Host': 'www.youtube.com'})
+        """,
+    )
+    code, rows, _ = run(capsys, str(project), "--policies", str(POLICIES))
+    assert code == 1
+    verdicts = [(r["source"], r["url"], r["verdict"]) for r in rows]
+    assert verdicts == [
+        ("start_urls", "https://example.org/", "allow"),
+        ("start()", "https://example.org/", "deny"),  # through a covered proxy
+        ("start()", "https://example.org/v", "deny"),  # Host header names YouTube
+    ]
+    assert "pw" not in json.dumps(rows)  # proxy credentials never printed
