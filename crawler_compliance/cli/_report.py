@@ -111,8 +111,18 @@ def run(args: argparse.Namespace) -> int:
     else:
         write(render_text(report))
     if args.html:
+        from crawler_compliance.audit import log_files
+
+        target = os.path.abspath(args.html)
+        if any(os.path.abspath(f) == target for f in log_files(args.file)):
+            print_line(
+                f"refusing to write the HTML report over the audit log {args.html}", sys.stderr
+            )
+            return EXIT_USAGE
         try:
-            with open(args.html, "w", encoding="utf-8") as handle:
+            # Owner-only, like the audit log it summarises; replaced whole, never appended.
+            fd = os.open(args.html, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with open(fd, "w", encoding="utf-8") as handle:
                 handle.write(render_html(report))
         except OSError as exc:
             print_line(f"cannot write {args.html}: {exc.strerror or exc}", sys.stderr)

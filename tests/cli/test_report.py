@@ -338,3 +338,9 @@ def test_demo_crawl_report_renders_with_the_text_totals(tmp_path: Path) -> None:
 
 def _text_totals_without_disabled(text: str) -> dict[str, int]:
     return _text_totals("CHECKS DISABLED: 0\n" + text)
+
+
+def test_the_html_page_never_overwrites_the_log(capsys, log: Path) -> None:
+    before = log.read_bytes()
+    assert main(["audit", "report", str(log), "--html", str(log)]) == 2
+    assert log.read_bytes() == before and "refusing" in capsys.readouterr().err
