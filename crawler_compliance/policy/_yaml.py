@@ -283,7 +283,7 @@ def _text_at(mark: Any, length: int) -> str:
 def _hint(exc: yaml.MarkedYAMLError) -> str:
     """What people most often did wrong, for the two raw errors they meet most."""
     problem = exc.problem or ""
-    if "'\\t'" in problem or "\t" in problem:
+    if "'\\t'" in problem or "\t" in problem or "tab character" in problem:
         return " (a tab character: YAML does not allow tabs for indentation; indent with spaces)"
     if "alias" in (exc.context or "") and _text_at(exc.context_mark, 2) == "*.":
         return (
