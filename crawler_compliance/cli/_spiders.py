@@ -33,6 +33,19 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=run_spiders)
 
 
+def _positive(kind: Any) -> Any:
+    def convert(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be more than 0, not {text}")
+        return value
+
+    return convert
+
+
 def add_arguments(parser: argparse.ArgumentParser, *, project: bool = True) -> None:
     from crawler_compliance.scrapy._spiders import (
         DEFAULT_MAX_START_REQUESTS,
@@ -62,14 +75,14 @@ def add_arguments(parser: argparse.ArgumentParser, *, project: bool = True) -> N
     )
     parser.add_argument(
         "--start-timeout",
-        type=float,
+        type=_positive(float),
         default=DEFAULT_START_TIMEOUT,
         metavar="SECONDS",
         help=f"time allowed for each spider's start (default: {DEFAULT_START_TIMEOUT:g})",
     )
     parser.add_argument(
         "--max-start-requests",
-        type=int,
+        type=_positive(int),
         default=DEFAULT_MAX_START_REQUESTS,
         metavar="N",
         help="requests read from each spider's start before it is reported unchecked "

@@ -37,6 +37,7 @@ class ComplianceCommand(ScrapyCommand):
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         from crawler_compliance.cli._check import add_arguments
+        from crawler_compliance.cli._spiders import _positive
         from crawler_compliance.scrapy._spiders import (
             DEFAULT_MAX_START_REQUESTS,
             DEFAULT_START_TIMEOUT,
@@ -46,8 +47,10 @@ class ComplianceCommand(ScrapyCommand):
         group = parser.add_argument_group("crawler-compliance")
         add_arguments(group)  # type: ignore[arg-type]
         group.add_argument("--allow-unchecked", action="store_true", help="spiders: see above")
-        group.add_argument("--start-timeout", type=float, default=DEFAULT_START_TIMEOUT)
-        group.add_argument("--max-start-requests", type=int, default=DEFAULT_MAX_START_REQUESTS)
+        group.add_argument("--start-timeout", type=_positive(float), default=DEFAULT_START_TIMEOUT)
+        group.add_argument(
+            "--max-start-requests", type=_positive(int), default=DEFAULT_MAX_START_REQUESTS
+        )
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         from crawler_compliance.cli._check import run as run_check
