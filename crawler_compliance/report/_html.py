@@ -39,6 +39,8 @@ svg { display: block; max-width: 100%; }
 @media print { body { padding: 0; } h2 { page-break-after: avoid; } }
 """
 
+MAX_ROWS = 200  # per table: a page a person reads, not a dump (the JSON has everything)
+
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 
@@ -50,6 +52,7 @@ def _bars(rows: list[tuple[str, int]], colour: str = "#3b6ea8") -> str:
     """A horizontal bar chart as inline SVG (labels escaped)."""
     if not rows:
         return '<p class="muted">(none)</p>'
+    rows = rows[:30]
     top = max(count for _, count in rows) or 1
     height = 18
     width, label_w, bar_w = 640, 210, 350
@@ -75,6 +78,13 @@ def _bars(rows: list[tuple[str, int]], colour: str = "#3b6ea8") -> str:
 def _table(headers: list[str], rows: list[list[object]], numeric: set[int]) -> str:
     if not rows:
         return '<p class="muted">(none)</p>'
+    more = ""
+    if len(rows) > MAX_ROWS:
+        more = (
+            f'<p class="muted">… and {len(rows) - MAX_ROWS} more rows '
+            "(crawler-compliance audit report --json lists them all).</p>"
+        )
+        rows = rows[:MAX_ROWS]
     head = "".join(
         f'<th class="n">{_e(h)}</th>' if i in numeric else f"<th>{_e(h)}</th>"
         for i, h in enumerate(headers)
@@ -86,7 +96,7 @@ def _table(headers: list[str], rows: list[list[object]], numeric: set[int]) -> s
             for i, v in enumerate(row)
         )
         body.append(f"<tr>{cells}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{more}"
 
 
 def render_html(report: Report) -> str:
