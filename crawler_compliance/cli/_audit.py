@@ -14,6 +14,7 @@ from importlib import import_module
 from typing import Any
 from urllib.parse import urlsplit
 
+from crawler_compliance._decision import Check
 from crawler_compliance.audit import Checkpoint, VerifyReport, verify_log
 from crawler_compliance.audit._read import (
     deciding_reason,
@@ -90,8 +91,9 @@ def register(subparsers: Any) -> None:
     show.add_argument(
         "--check",
         metavar="CHECK",
-        help="only records with a reason from this check (url, registry, site, terms, "
-        "robots, policy, internal-error)",
+        choices=[check.value for check in Check],
+        help="only records with a reason from this check: "
+        + ", ".join(check.value for check in Check),
     )
     show.add_argument("--json", action="store_true", help="one JSON record per line")
     show.set_defaults(handler=_show)

@@ -344,3 +344,29 @@ def test_the_html_page_never_overwrites_the_log(capsys, log: Path) -> None:
     before = log.read_bytes()
     assert main(["audit", "report", str(log), "--html", str(log)]) == 2
     assert log.read_bytes() == before and "refusing" in capsys.readouterr().err
+
+
+def test_audit_show_check_filter_host_url_and_visible_notice_id(capsys, log: Path) -> None:
+    assert (
+        main(
+            [
+                "audit",
+                "show",
+                str(log),
+                "--check",
+                "registry",
+                "--host",
+                "https://twitter.com/x?y=1",
+            ]
+        )
+        == 0
+    )
+    header, *rows = capsys.readouterr().out.splitlines()
+    assert len(rows) == 2 and all("twitter.com" in row for row in rows)
+    # The notice id is shown in full at the start of the reason column.
+    assert all("[twitter-2020-01] twitter.com is covered" in row for row in rows)
+    main(["audit", "show", str(log), "--check", "robots", "--denied"])
+    rows = capsys.readouterr().out.splitlines()[1:]
+    assert sorted(row.split()[4] for row in rows) == ["flaky.example", "news.example"]
+    with pytest.raises(SystemExit):
+        main(["audit", "show", str(log), "--check", "nonsense"])
