@@ -5,12 +5,22 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import secrets
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from crawler_compliance.audit._checkpoints import (
+    EntryType,
+    Sidecar,
+    last_checkpoint_entry,
+    sidecar_path,
+    stored_range,
+)
+from crawler_compliance.audit._merkle import CompactRange
+from crawler_compliance.audit._note import Signer, TreeHead, make_checkpoint
 from crawler_compliance.audit._records import (
     GENESIS_HASH,
     MAX_LINE_BYTES,
@@ -22,6 +32,7 @@ from crawler_compliance.audit._records import (
     Timestamps,
     check_line,
     encode_record,
+    log_files,
     read_marker,
     rotated_segments,
     rotation_marker,
@@ -29,6 +40,11 @@ from crawler_compliance.audit._records import (
     segment_name,
 )
 from crawler_compliance.audit._redact import DEFAULT_REDACT_PARAMS, Redactor
+
+if TYPE_CHECKING:
+    from crawler_compliance.audit._witness import Witness, WitnessPool
+
+DEFAULT_CHECKPOINT_EVERY = 1000
 
 try:  # POSIX: refuse a second writer on the same file.
     import fcntl
@@ -76,6 +92,16 @@ class AuditLog:
     (``0600`` / ``0700``), whatever the umask. A record longer than
     :data:`MAX_LINE_BYTES` is refused (``AuditLogError``).
 
+    Every record is also a leaf of an RFC 9162 Merkle tree (leaf = SHA-256 of
+    0x00 and the line without its newline), kept as a compact range: O(log n)
+    hashes, the log is never read back to extend it. A C2SP checkpoint (origin,
+    size, root; signed with ``signer`` when given, else unsigned) is appended to
+    ``<name>.checkpoints`` when the log is opened, every ``checkpoint_every``
+    records and at :meth:`close` (the log is fsynced first, so a checkpoint
+    never covers records that could be lost). With ``witnesses``, each signed
+    checkpoint is also sent to them from a background thread (C2SP
+    tlog-witness); their cosignatures land in the sidecar too.
+
     Thread-safe. Usable as a context manager.
     """
 
@@ -89,7 +115,16 @@ class AuditLog:
         redact_params: Iterable[str] = DEFAULT_REDACT_PARAMS,
         redact_key: bytes | None = None,
         clock: Callable[[], float] = time.time,
+        origin: str | None = None,
+        signer: Signer | None = None,
+        checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
+        witnesses: Sequence[Witness] = (),
+        witness_timeout: float = 10.0,
     ) -> None:
+        if checkpoint_every < 1:
+            raise ValueError(f"checkpoint_every must be at least 1, got {checkpoint_every!r}")
+        if witnesses and signer is None:
+            raise ValueError("witnesses cosign only signed checkpoints: give a signing key")
         if fsync_every < 1:
             raise ValueError(f"fsync_every must be at least 1, got {fsync_every!r}")
         if fsync_interval < 0:
@@ -130,6 +165,35 @@ class AuditLog:
         self._timestamps = Timestamps(clock, last_ts)
         self._unsynced = 0
         self._last_sync = _monotonic()
+        self.run = secrets.token_hex(8)
+        """The random id written as ``run`` in every record of this opened log."""
+        self.origin = _check_origin(
+            origin if origin is not None else _default_origin(self.path, signer)
+        )
+        self._signer = signer
+        self._checkpoint_every = checkpoint_every
+        self.checkpoint_errors = 0
+        self.last_checkpoint_note: str | None = None
+        self._witness: WitnessPool | None = None
+        try:
+            self._tree = self._restore_tree()
+            self._sidecar = Sidecar(sidecar_path(self.path), _FILE_MODE)
+        except BaseException:
+            self._close_fd()
+            raise
+        if witnesses:
+            from crawler_compliance.audit._witness import WitnessPool
+
+            self._witness = WitnessPool(
+                self.path,
+                self._sidecar,
+                list(witnesses),
+                self._tree.copy(),
+                timeout=witness_timeout,
+            )
+        self._cp_size = -1
+        with self._lock:
+            self._write_checkpoint()
 
     # -- public API ---------------------------------------------------------
 
@@ -137,6 +201,7 @@ class AuditLog:
         self,
         decision: Any,
         *,
+        kind: str | None = None,
         spider: str | None = None,
         purpose: str | None = None,
         policy_fingerprint: str | None = None,
@@ -161,7 +226,10 @@ class AuditLog:
             "robots_fingerprint": decision.robots_fingerprint,
             "robots_status": decision.robots_status,
             "offline": bool(decision.offline),
+            "run": self.run,
         }
+        if kind is not None:
+            record["kind"] = getattr(kind, "value", kind)
         with self._lock:
             if self._fd is None:
                 raise AuditLogError(f"{self.path}: the audit log is closed")
@@ -201,6 +269,10 @@ class AuditLog:
             self._hash = digest
             self._size += len(line)
             self._unsynced += 1
+            leaf = _sha256(b"\x00" + line[:-1]).digest()  # RFC 9162 leaf: no newline
+            self._tree.append(leaf)
+            if self._witness is not None:
+                self._witness.add_leaf(leaf)
             if self._marker_pending:  # once per rotation: its first record is written
                 self._end_rotation()
             if (
@@ -208,8 +280,26 @@ class AuditLog:
                 or _monotonic() - self._last_sync >= self._fsync_interval
             ):
                 self._fsync()
+            if seq - self._cp_size >= self._checkpoint_every:
+                self._write_checkpoint()
         record["hash"] = digest
         return AuditRecord(seq, digest, record)
+
+    @property
+    def tree_head(self) -> TreeHead:
+        """Origin, size and RFC 9162 root hash of the records written so far."""
+        with self._lock:
+            return TreeHead(self.origin, self._tree.size, self._tree.root())
+
+    @property
+    def signed(self) -> bool:
+        return self._signer is not None
+
+    @property
+    def witness_stats(self) -> tuple[int, int]:
+        """``(cosignatures received, failed submissions)`` so far."""
+        pool = self._witness
+        return (pool.cosigned, pool.errors) if pool is not None else (0, 0)
 
     @property
     def checkpoint(self) -> Checkpoint:
@@ -231,8 +321,15 @@ class AuditLog:
             try:
                 if self._failed is None and self._unsynced:
                     self._fsync()
+                if self._failed is None and self._tree.size != self._cp_size:
+                    self._write_checkpoint()
             finally:
                 self._close_fd()
+        try:
+            if self._witness is not None:  # its thread sends the last checkpoint
+                self._witness.close()
+        finally:
+            self._sidecar.close()
 
     @property
     def closed(self) -> bool:
@@ -248,6 +345,56 @@ class AuditLog:
         return f"<AuditLog {str(self.path)!r} seq={self._seq}>"
 
     # -- internals (called with the lock held) --------------------------------
+
+    def _restore_tree(self) -> CompactRange:
+        """The compact range at ``self._seq``: from the sidecar's last checkpoint
+        when it is there (a clean close), else rebuilt once from the records."""
+        entry = last_checkpoint_entry(sidecar_path(self.path))
+        if entry is not None and entry.head is not None and entry.head.size == self._seq:
+            compact = stored_range(entry)
+            if compact is not None:
+                return compact
+        compact = CompactRange()
+        for file in log_files(self.path):
+            with open(file, "rb") as handle:
+                for raw in iter(lambda: handle.readline(MAX_LINE_BYTES + 1), b""):
+                    if raw[-1:] == b"\n":
+                        compact.append(_sha256(b"\x00" + raw[:-1]).digest())
+        if compact.size != self._seq:
+            raise AuditLogError(
+                f"{self.path}: the files hold {compact.size} complete line(s) but the chain "
+                f"ends at seq {self._seq}; run 'crawler-compliance audit verify {self.path}'"
+            )
+        return compact
+
+    def _write_checkpoint(self) -> None:
+        """Append a checkpoint of the tree as it stands (best effort: a failure is
+        counted in ``checkpoint_errors``; the records themselves are safe)."""
+        if self._fd is None:
+            return
+        tree = self._tree
+        try:
+            if self._unsynced and self._failed is None:
+                self._fsync()  # never a checkpoint over records a crash could lose
+            head = TreeHead(self.origin, tree.size, tree.root())
+            note = make_checkpoint(head, self._signer)
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            self._sidecar.write(
+                {
+                    "type": EntryType.CHECKPOINT,
+                    "note": note,
+                    "range": [h.hex() for h in tree.hashes],
+                    "ts": stamp,
+                },
+                sync=True,
+            )
+        except (OSError, AuditLogError):
+            self.checkpoint_errors += 1
+            return
+        self._cp_size = tree.size
+        self.last_checkpoint_note = note
+        if self._witness is not None:
+            self._witness.submit(head, note)
 
     def _resume(
         self, segments: list[tuple[int, Path]], marked: int | None
@@ -351,6 +498,25 @@ class AuditLog:
         self._fd = self._open_live()
         self._size = 0
         _fsync_dir(self.path.parent)
+
+
+_sha256 = hashlib.sha256
+
+
+def _default_origin(path: Path, signer: Signer | None) -> str:
+    # C2SP tlog-checkpoint: the log's key name SHOULD match the origin line.
+    if signer is not None:
+        return signer.name
+    name = "".join(
+        c if c.isprintable() and not 0xD800 <= ord(c) <= 0xDFFF else "_" for c in path.name
+    )
+    return f"crawler-compliance/{name}"
+
+
+def _check_origin(origin: str) -> str:
+    if not origin or any(c in origin for c in "\n\r") or not origin.isprintable():
+        raise ValueError(f"{origin!r} is not a checkpoint origin: one non-empty line of text")
+    return origin
 
 
 def _fsync_dir(directory: Path) -> None:

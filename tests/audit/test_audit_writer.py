@@ -25,6 +25,7 @@ from tests.audit.audit_helpers import make_decision, read_lines, records, tickin
 
 FIELDS = {
     "v",
+    "run",
     "seq",
     "ts",
     "spider",
@@ -291,7 +292,9 @@ def test_concurrent_appends_from_threads_form_one_chain(log_path: Path) -> None:
 
 def test_rotation_keeps_one_chain_across_files(log_path: Path) -> None:
     log = write_log(log_path, 40, max_bytes=4000)
-    segments = sorted(p.name for p in log_path.parent.iterdir() if p != log_path)
+    segments = sorted(
+        p.name for p in log_path.parent.iterdir() if p != log_path and p.suffix != ".checkpoints"
+    )
     assert len(segments) >= 3
     assert segments[:3] == ["audit.jsonl.000001", "audit.jsonl.000002", "audit.jsonl.000003"]
     files = [log_path.parent / name for name in segments] + [log_path]
@@ -312,7 +315,9 @@ def test_rotation_keeps_one_chain_across_files(log_path: Path) -> None:
 
 def test_reopen_after_a_crash_between_rename_and_first_record(log_path: Path) -> None:
     write_log(log_path, 10, max_bytes=2500)
-    segments = sorted(p for p in log_path.parent.iterdir() if p != log_path)
+    segments = sorted(
+        p for p in log_path.parent.iterdir() if p != log_path and p.suffix != ".checkpoints"
+    )
     following = int(segments[-1].name.rsplit(".", 1)[1]) + 1
     # What the writer leaves behind: the marker, then the rename.
     rotation_marker(log_path).write_text(f"{following}\n")
