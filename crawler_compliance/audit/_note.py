@@ -257,6 +257,8 @@ class Note:
             if not sep or not name or _NAME_BAD.search(name):
                 raise NoteError(f"{line[:60]!r} is not a signature line")
             raw = _b64decode(data64, "a signature")
+            if base64.b64encode(raw).decode() != data64:  # one spelling per signature
+                raise NoteError("a signature is not canonical base64")
             if len(raw) < 5:
                 raise NoteError("a signature is too short")
             key = int.from_bytes(raw[:4], "big")
