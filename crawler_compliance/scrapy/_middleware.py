@@ -149,6 +149,7 @@ class ComplianceMiddleware:
             fsync_interval=config.audit_fsync_interval,
             max_bytes=config.audit_max_bytes,
             redact_key=config.audit_redact_key,
+            transparency=config.audit_transparency,
         )
         self.robots_cache = RobotsCache(
             max_origins=config.robots_cache_size,
@@ -456,8 +457,15 @@ class ComplianceMiddleware:
         self.stats.set_value("compliance/audit/records", self._records_written)
         self.stats.set_value("compliance/audit/last_seq", checkpoint.seq)
         self.stats.set_value("compliance/audit/last_hash", checkpoint.hash)
+        note = self.audit.last_checkpoint_note or ""
+        self.stats.set_value("compliance/audit/checkpoint", note)
+        cosigned, failed = self.audit.witness_stats
+        if self.config.audit_transparency.witnesses:
+            self.stats.set_value("compliance/audit/witness/cosigned", cosigned)
+            self.stats.set_value("compliance/audit/witness/errors", failed)
         logger.info(
-            "crawler-compliance: audit log %(path)s checkpoint %(checkpoint)s",
-            {"path": self.config.audit_log, "checkpoint": str(checkpoint)},
+            "crawler-compliance: audit log %(path)s checkpoint %(checkpoint)s; "
+            "tree checkpoint (keep it to prove the log later):\n%(note)s",
+            {"path": self.config.audit_log, "checkpoint": str(checkpoint), "note": note},
             extra={"spider": spider},
         )
