@@ -398,6 +398,9 @@ def test_the_hand_built_line_is_the_canonical_json(value: object) -> None:
     assert encode_record(record) == canonical_json(record)
     record["offline"] = False
     assert encode_record(record) == canonical_json(record)
+    if value is not None:  # the optional field, between host and offline (omitted when None)
+        record["kind"] = value
+        assert encode_record(record) == canonical_json(record)
 
 
 def test_an_odd_typed_argument_still_hashes_canonically(log_path: Path) -> None:
