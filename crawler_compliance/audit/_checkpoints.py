@@ -59,6 +59,8 @@ def read_sidecar(path: str | os.PathLike[str]) -> Iterator[SidecarEntry | str]:
     with open(path, "rb") as handle:
         for lineno, raw in enumerate(iter(lambda: handle.readline(MAX_SIDECAR_LINE), b""), 1):
             where = f"{path}:{lineno}"
+            if raw[-1:] != b"\n" and not handle.peek(1):
+                continue  # a torn last entry (power loss mid-write): never complete
             try:
                 data = json.loads(raw)
             except (ValueError, RecursionError):
@@ -109,6 +111,7 @@ class Sidecar:
         self._fd: int | None = os.open(path, _OPEN_FLAGS, mode)
         if hasattr(os, "fchmod"):
             os.fchmod(self._fd, mode)
+        _drop_torn_tail(path, self._fd)
 
     def write(self, entry: dict[str, Any], *, sync: bool = False) -> None:
         line = json.dumps(entry, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
@@ -130,3 +133,18 @@ class Sidecar:
                 os.fsync(fd)
             finally:
                 os.close(fd)
+
+
+def _drop_torn_tail(path: Path, fd: int) -> None:
+    """Cut an incomplete last entry (a crash mid-write) so the next one starts a line."""
+    size = os.fstat(fd).st_size
+    if not size:
+        return
+    with open(path, "rb") as handle:
+        start = max(0, size - MAX_SIDECAR_LINE)
+        handle.seek(start)
+        tail = handle.read()
+    if tail.endswith(b"\n"):
+        return
+    cut = tail.rfind(b"\n")
+    os.ftruncate(fd, start + cut + 1 if cut >= 0 else start)

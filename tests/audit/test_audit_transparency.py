@@ -383,3 +383,13 @@ def test_keygen(tmp_path, run_cli):
     assert Signer.parse(out.read_text()).verifier() == verifier
     assert run_cli("audit", "keygen", "example.org/log", "--out", out)[0] == 2  # never overwritten
     assert Signer.parse(out.read_text()).verifier() == verifier
+
+
+def test_a_torn_sidecar_entry_is_dropped_not_called_tampering(log_path, signer):
+    fill(log_path, 5, signer=signer)
+    with open(sidecar_path(log_path), "ab") as f:
+        f.write(b'{"note":"example.org/crawler-audit\\n7')  # power lost mid-write
+    assert verify_tlog(log_path, key=signer.verifier()).ok
+    fill(log_path, 3, start=5, signer=signer)  # reopening cuts it and goes on
+    assert verify_tlog(log_path, key=signer.verifier()).ok
+    assert all(line.endswith(b"\n") for line in read_lines(sidecar_path(log_path)))
