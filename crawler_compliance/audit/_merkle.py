@@ -97,9 +97,11 @@ class HashSource:
     :class:`PartialTree` for one that holds only the leaves after a compact range.
     """
 
-    def __init__(self, leaves: Sequence[bytes]) -> None:
-        self.size = len(leaves)
-        levels = [b"".join(leaves)]
+    def __init__(self, leaves: Sequence[bytes] | bytes) -> None:
+        """``leaves``: the leaf hashes, or all of them concatenated (32 bytes each)."""
+        first = leaves if isinstance(leaves, bytes) else b"".join(leaves)
+        self.size = len(first) // HASH_SIZE
+        levels = [first]
         while len(levels[-1]) >= 2 * HASH_SIZE:
             below = levels[-1]
             levels.append(
@@ -182,11 +184,11 @@ class PartialTree(HashSource):
     witness submission needs, without reading the log back.
     """
 
-    def __init__(self, base: CompactRange, leaves: Sequence[bytes]) -> None:
+    def __init__(self, base: CompactRange, leaves: Sequence[bytes] | bytes) -> None:
         super().__init__(leaves)
         self.base = base
         self._nodes = base.nodes()
-        self.size = base.size + len(leaves)
+        self.size = base.size + self.size
 
     def range_hash(self, lo: int, hi: int) -> bytes:
         m = self.base.size

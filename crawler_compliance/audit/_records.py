@@ -70,12 +70,13 @@ def _value(value: Any) -> str:
     return canonical_json(value)
 
 
-def encode_record(r: dict[str, Any]) -> str:
+def encode_record(r: dict[str, Any], reasons_json: str | None = None) -> str:
     """``canonical_json(r)`` for a record with exactly :data:`RECORD_KEYS`, by hand.
 
     The same text, about twice as fast as the general encoder on the append
     path (the tests compare the two on varied records). ``offline`` must be a
-    bool and ``seq`` / ``v`` ints.
+    bool and ``seq`` / ``v`` ints. ``reasons_json``, when given, is
+    ``canonical_json(r["reasons"])`` already encoded.
     """
     kind = r.get("kind")
     kind_text = "" if kind is None else f',"kind":{_value(kind)}'
@@ -83,7 +84,8 @@ def encode_record(r: dict[str, Any]) -> str:
         f'{{"host":{_value(r["host"])}{kind_text},'
         f'"offline":{"true" if r["offline"] else "false"},'
         f'"policy_fingerprint":{_value(r["policy_fingerprint"])},"prev":{_value(r["prev"])},'
-        f'"purpose":{_value(r["purpose"])},"reasons":{canonical_json(r["reasons"])},'
+        f'"purpose":{_value(r["purpose"])},'
+        f'"reasons":{canonical_json(r["reasons"]) if reasons_json is None else reasons_json},'
         f'"registrable_domain":{_value(r["registrable_domain"])},'
         f'"robots_fingerprint":{_value(r["robots_fingerprint"])},'
         f'"robots_status":{_value(r["robots_status"])},"run":{_value(r["run"])},'

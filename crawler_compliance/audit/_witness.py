@@ -227,7 +227,6 @@ class WitnessPool:
                 "witness": witness.name,
                 "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             },
-            sync=True,
         )
         self.sizes[witness.name] = head.size
         self.cosigned += 1

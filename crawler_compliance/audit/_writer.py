@@ -30,6 +30,7 @@ from crawler_compliance.audit._records import (
     Checkpoint,
     RecordError,
     Timestamps,
+    canonical_json,
     check_line,
     encode_record,
     log_files,
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
     from crawler_compliance.audit._witness import Witness, WitnessPool
 
 DEFAULT_CHECKPOINT_EVERY = 1000
+_MAX_CACHED_REASONS = 4096
 
 try:  # POSIX: refuse a second writer on the same file.
     import fcntl
@@ -136,6 +138,7 @@ class AuditLog:
         self._fsync_every = fsync_every
         self._max_bytes = max_bytes
         self._redactor = Redactor(redact_params, redact_key)
+        self._reason_cache: dict[Any, tuple[dict[str, Any], str]] = {}
         self._lock = threading.Lock()
         self._failed: BaseException | None = None
         self._fd: int | None = None
@@ -221,7 +224,7 @@ class AuditLog:
             "registrable_domain": decision.registrable_domain,
             "purpose": purpose,
             "verdict": getattr(verdict, "value", verdict),
-            "reasons": [redactor.reason(r.to_dict()) for r in decision.reasons],
+            "reasons": None,
             "policy_fingerprint": policy_fingerprint,
             "robots_fingerprint": decision.robots_fingerprint,
             "robots_status": decision.robots_status,
@@ -230,6 +233,7 @@ class AuditLog:
         }
         if kind is not None:
             record["kind"] = getattr(kind, "value", kind)
+        record["reasons"], reasons_json = self._encoded_reasons(decision.reasons)
         with self._lock:
             if self._fd is None:
                 raise AuditLogError(f"{self.path}: the audit log is closed")
@@ -243,7 +247,7 @@ class AuditLog:
             record["ts"] = self._timestamps.next()
             record["prev"] = self._hash
             try:
-                data = encode_record(record).encode("utf-8")
+                data = encode_record(record, reasons_json).encode("utf-8")
             except UnicodeEncodeError:  # rare: lone surrogates; record U+FFFD instead
                 record = scrub_surrogates(record)
                 data = encode_record(record).encode("utf-8")
@@ -284,6 +288,33 @@ class AuditLog:
                 self._write_checkpoint()
         record["hash"] = digest
         return AuditRecord(seq, digest, record)
+
+    def _encoded_reasons(self, reasons: Iterable[Any]) -> tuple[list[dict[str, Any]], str]:
+        """Redacted reason dicts and their canonical JSON, memoised per Reason.
+
+        A crawl records the same few reasons over and over (one robots.txt
+        rule, one registry finding per site); each is redacted and encoded
+        once. Reasons that cannot be hashed are done every time.
+        """
+        cache = self._reason_cache
+        dicts: list[dict[str, Any]] = []
+        parts: list[str] = []
+        for reason in reasons:
+            try:
+                hit = cache.get(reason)
+                hashable = True
+            except TypeError:  # an unhashable value in its extras
+                hit, hashable = None, False
+            if hit is None:
+                data = self._redactor.reason(reason.to_dict())
+                hit = (data, canonical_json(data))
+                if hashable:
+                    if len(cache) >= _MAX_CACHED_REASONS:
+                        cache.clear()
+                    cache[reason] = hit
+            dicts.append(dict(hit[0]))  # callers get their own copy
+            parts.append(hit[1])
+        return dicts, f"[{','.join(parts)}]"
 
     @property
     def tree_head(self) -> TreeHead:
@@ -386,8 +417,7 @@ class AuditLog:
                     "range": [h.hex() for h in tree.hashes],
                     "ts": stamp,
                 },
-                sync=True,
-            )
+            )  # not fsynced: a checkpoint lost to a power cut is rewritten, records are not
         except (OSError, AuditLogError):
             self.checkpoint_errors += 1
             return
