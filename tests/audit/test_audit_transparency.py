@@ -393,3 +393,19 @@ def test_a_torn_sidecar_entry_is_dropped_not_called_tampering(log_path, signer):
     fill(log_path, 3, start=5, signer=signer)  # reopening cuts it and goes on
     assert verify_tlog(log_path, key=signer.verifier()).ok
     assert all(line.endswith(b"\n") for line in read_lines(sidecar_path(log_path)))
+
+
+def test_memoised_reasons_are_recorded_exactly_and_independently(log_path):
+    from crawler_compliance._decision import Check, Reason, decide
+
+    shared = Reason(Check.ROBOTS, "allow", "see https://u:pw@www.example.com/robots.txt")
+    odd = Reason(Check.ROBOTS, "info", "x", extra=(("list", [1, 2]),))  # unhashable extra
+    with AuditLog(log_path) as log:
+        first = log.append(decide("https://www.example.com/a", [shared, odd]))
+        first.record["reasons"][0]["message"] = "mutated by a caller"
+        log.append(decide("https://www.example.com/b", [shared, odd]))
+    recs = records(log_path)
+    assert recs[0]["reasons"] == recs[1]["reasons"]
+    assert recs[1]["reasons"][0]["message"] == "see https://REDACTED@www.example.com/robots.txt"
+    assert recs[1]["reasons"][1]["list"] == [1, 2]
+    assert verify_tlog(log_path).ok
