@@ -12,6 +12,7 @@ from typing import Any
 
 from crawler_compliance.audit import DEFAULT_REDACT_PARAMS, AuditLog
 from crawler_compliance.audit._note import NoteError, Signer
+from crawler_compliance.audit._tsa import TimestampAuthority
 from crawler_compliance.audit._witness import Witness
 from crawler_compliance.audit._writer import DEFAULT_CHECKPOINT_EVERY
 
@@ -24,6 +25,7 @@ class Transparency:
     signer: Signer | None = None
     checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY
     witnesses: tuple[Witness, ...] = ()
+    tsa: TimestampAuthority | None = None
 
 
 def load_signer(path: str | Path) -> Signer:
@@ -77,4 +79,5 @@ def open_audit_log(
         signer=tlog.signer,
         checkpoint_every=tlog.checkpoint_every,
         witnesses=tlog.witnesses,
+        tsa=tlog.tsa,
     )

@@ -12,6 +12,9 @@ formats"):
   cosignature (C2SP tlog-cosignature), stored as a complete note.
 - ``{"type": "witness_error", "witness": <name>, "size": n, "error": <text>,
   "ts": …}``: a submission that failed (it is retried).
+- ``{"type": "timestamp", "note": <checkpoint>, "token": <base64 DER
+  TimeStampResp>, "ts": …}``: an RFC 3161 token over the note's exact text;
+  ``{"type": "timestamp_error", "size": n, "error": <text>, "ts": …}``.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ class EntryType:
     CHECKPOINT = "checkpoint"
     COSIGNED = "cosigned"
     WITNESS_ERROR = "witness_error"
+    TIMESTAMP = "timestamp"
+    TIMESTAMP_ERROR = "timestamp_error"
 
 
 def sidecar_path(log: str | os.PathLike[str]) -> Path:

@@ -15,7 +15,7 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from crawler_compliance.audit._checkpoints import (
     EntryType,
@@ -39,12 +39,17 @@ from crawler_compliance.audit._records import (
     check_line,
     log_files,
 )
+from crawler_compliance.audit._tsa import TimestampError, verify_token
 from crawler_compliance.audit._verify import (
     SignatureStatus,
     VerifyReport,
     VerifyStatus,
     verify_chain,
 )
+
+_TREE_ENTRIES = (EntryType.CHECKPOINT, EntryType.COSIGNED, EntryType.TIMESTAMP)
+if TYPE_CHECKING:
+    from cryptography import x509
 
 BUNDLE_KEYS = ("record", "leaf_index", "tree_size", "inclusion", "checkpoint")
 MAX_BUNDLE_BYTES = 2 * MAX_LINE_BYTES
@@ -83,14 +88,19 @@ def verify_tlog(
     witnesses: Sequence[Verifier] = (),
     quorum: int | None = None,
     checkpoint: Checkpoint | str | None = None,
+    tsa_roots: Sequence[x509.Certificate] = (),
 ) -> VerifyReport:
-    """Verify chain, tree, checkpoints, signatures and witnesses of the log at ``path``."""
+    """Verify chain, tree, checkpoints, signatures, witnesses and RFC 3161 tokens.
+
+    With ``tsa_roots``, every timestamp token in the sidecar must verify
+    against one of those root certificates, and at least one must exist.
+    """
     entries: list[SidecarEntry] = []
     sidecar_problem = None
     for entry in read_sidecar(sidecar_path(path)):
         if isinstance(entry, str):
             sidecar_problem = sidecar_problem or entry
-        elif entry.head is not None and entry.type in (EntryType.CHECKPOINT, EntryType.COSIGNED):
+        elif entry.head is not None and entry.type in _TREE_ENTRIES:
             entries.append(entry)
     sizes = {e.head.size for e in entries if e.head is not None}
     if from_checkpoint is not None:
@@ -139,6 +149,25 @@ def verify_tlog(
         problem = _against_tree(old.head, roots, report.intact, old.source)
         if problem is not None:
             return fail(*problem)
+    if tsa_roots:
+        stamps = [e for e in entries if e.type == EntryType.TIMESTAMP]
+        newest: tuple[int, str] | None = None
+        for entry in stamps:
+            assert entry.head is not None and entry.note is not None
+            try:
+                token = base64.b64decode(str(entry.data.get("token", "")), validate=True)
+                when = verify_token(token, str(entry.data["note"]).encode(), tsa_roots)
+            except (TimestampError, ValueError) as exc:
+                return fail(
+                    VerifyStatus.BAD_TIMESTAMP,
+                    f"{side}:{entry.lineno}: the timestamp of the checkpoint at size "
+                    f"{entry.head.size} does not verify: {exc}",
+                )
+            if newest is None or entry.head.size >= newest[0]:
+                newest = (entry.head.size, when.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        if newest is None:
+            return fail(VerifyStatus.UNTIMESTAMPED, f"no checkpoint in {side} has a timestamp")
+        report = report._replace(timestamped=newest)
     if witnesses:
         notes = [e.note for e in entries if e.note is not None and e.type == EntryType.COSIGNED]
         if from_checkpoint is not None:

@@ -40,6 +40,8 @@ class VerifyStatus(str, Enum):
     REWRITTEN = "REWRITTEN"  # the tree no longer matches a checkpoint of the same size
     BAD_SIGNATURE = "BAD_SIGNATURE"  # a checkpoint is not signed by the given key
     UNWITNESSED = "UNWITNESSED"  # fewer witnesses cosigned than the quorum asks
+    BAD_TIMESTAMP = "BAD_TIMESTAMP"  # an RFC 3161 token does not verify against the roots
+    UNTIMESTAMPED = "UNTIMESTAMPED"  # TSA roots were given but no checkpoint has a token
 
 
 class SignatureStatus(str, Enum):
@@ -77,6 +79,7 @@ class VerifyReport(NamedTuple):
     checkpoints: int = 0
     signature: SignatureStatus = SignatureStatus.NO_CHECKPOINTS
     witnessed: dict[str, int] | None = None
+    timestamped: tuple[int, str] | None = None  # (size, UTC time) of the newest verified token
 
     @property
     def checkpoint(self) -> Checkpoint:

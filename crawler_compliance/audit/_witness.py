@@ -1,4 +1,5 @@
-"""Send checkpoints to witnesses (C2SP tlog-witness) from a background thread.
+"""Send checkpoints to witnesses (C2SP tlog-witness) and a TSA (RFC 3161) from a
+background thread.
 
 A witness keeps the latest checkpoint it cosigned for each log origin and
 cosigns a new one only when a consistency proof shows it extends that one, so a
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING
 from crawler_compliance.audit._checkpoints import EntryType, read_sidecar, sidecar_path
 from crawler_compliance.audit._merkle import CompactRange, PartialTree, ProofError
 from crawler_compliance.audit._note import Note, NoteError, SignatureType, TreeHead, Verifier
+from crawler_compliance.audit._tsa import TimestampAuthority, TimestampError, fetch_token
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -112,6 +114,7 @@ class WitnessPool:
         *,
         timeout: float = 10.0,
         retry_interval: float = 30.0,
+        tsa: TimestampAuthority | None = None,
     ) -> None:
         self._path = log_path
         self._sidecar = sidecar
@@ -128,6 +131,10 @@ class WitnessPool:
         """The latest size each witness cosigned (as far as this log knows)."""
         self.cosigned = 0
         self.errors = 0
+        self._tsa = tsa
+        self._tsa_size = -1
+        self.timestamps = 0
+        self.timestamp_errors = 0
         self._thread = threading.Thread(
             target=self._run, name="crawler-compliance-witness", daemon=True
         )
@@ -178,6 +185,8 @@ class WitnessPool:
                 behind = [w for w in self._witnesses if self.sizes.get(w.name, -1) < head.size]
                 for witness in behind:
                     self._send(witness, head, note)
+                if self._tsa is not None and self._tsa_size < head.size:
+                    self._timestamp(self._tsa, head, note)
                 self._trim()
                 last = job
             if closing:
@@ -230,6 +239,38 @@ class WitnessPool:
         )
         self.sizes[witness.name] = head.size
         self.cosigned += 1
+
+    def _timestamp(self, tsa: TimestampAuthority, head: TreeHead, note: str) -> None:
+        try:
+            token = fetch_token(tsa, note.encode(), self._timeout)
+        except (OSError, TimestampError, ValueError) as exc:
+            self.timestamp_errors += 1
+            message = str(exc)[:300]
+            logger.warning(
+                "crawler-compliance: the TSA did not timestamp checkpoint %(size)s: "
+                "%(error)s (retried later)",
+                {"size": head.size, "error": message},
+            )
+            with contextlib.suppress(OSError):
+                self._sidecar.write(
+                    {
+                        "type": EntryType.TIMESTAMP_ERROR,
+                        "size": head.size,
+                        "error": message,
+                        "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    }
+                )
+            return
+        self._sidecar.write(
+            {
+                "type": EntryType.TIMESTAMP,
+                "note": note,
+                "token": base64.b64encode(token).decode(),
+                "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            }
+        )
+        self._tsa_size = head.size
+        self.timestamps += 1
 
     def _failed(self, witness: Witness, head: TreeHead, exc: BaseException) -> None:
         self.errors += 1

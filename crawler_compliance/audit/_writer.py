@@ -43,6 +43,7 @@ from crawler_compliance.audit._records import (
 from crawler_compliance.audit._redact import DEFAULT_REDACT_PARAMS, Redactor
 
 if TYPE_CHECKING:
+    from crawler_compliance.audit._tsa import TimestampAuthority
     from crawler_compliance.audit._witness import Witness, WitnessPool
 
 DEFAULT_CHECKPOINT_EVERY = 1000
@@ -102,7 +103,9 @@ class AuditLog:
     records and at :meth:`close` (the log is fsynced first, so a checkpoint
     never covers records that could be lost). With ``witnesses``, each signed
     checkpoint is also sent to them from a background thread (C2SP
-    tlog-witness); their cosignatures land in the sidecar too.
+    tlog-witness); their cosignatures land in the sidecar too. With ``tsa``,
+    each checkpoint also gets an RFC 3161 timestamp token, fetched on that
+    same thread.
 
     Thread-safe. Usable as a context manager.
     """
@@ -122,6 +125,7 @@ class AuditLog:
         checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
         witnesses: Sequence[Witness] = (),
         witness_timeout: float = 10.0,
+        tsa: TimestampAuthority | None = None,
     ) -> None:
         if checkpoint_every < 1:
             raise ValueError(f"checkpoint_every must be at least 1, got {checkpoint_every!r}")
@@ -184,7 +188,7 @@ class AuditLog:
         except BaseException:
             self._close_fd()
             raise
-        if witnesses:
+        if witnesses or tsa is not None:
             from crawler_compliance.audit._witness import WitnessPool
 
             self._witness = WitnessPool(
@@ -193,6 +197,7 @@ class AuditLog:
                 list(witnesses),
                 self._tree.copy(),
                 timeout=witness_timeout,
+                tsa=tsa,
             )
         self._cp_size = -1
         with self._lock:
@@ -331,6 +336,12 @@ class AuditLog:
         """``(cosignatures received, failed submissions)`` so far."""
         pool = self._witness
         return (pool.cosigned, pool.errors) if pool is not None else (0, 0)
+
+    @property
+    def timestamp_stats(self) -> tuple[int, int]:
+        """``(RFC 3161 tokens received, failed TSA requests)`` so far."""
+        pool = self._witness
+        return (pool.timestamps, pool.timestamp_errors) if pool is not None else (0, 0)
 
     @property
     def checkpoint(self) -> Checkpoint:

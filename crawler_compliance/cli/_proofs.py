@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from cryptography import x509
+
 from crawler_compliance.audit._note import NoteError, SignatureType, Signer, Verifier
 from crawler_compliance.audit._tlog import (
     MAX_BUNDLE_BYTES,
@@ -100,6 +102,14 @@ def _verify_options(verify: argparse.ArgumentParser) -> None:
         "--key", metavar="VKEY", help="the log's verifier key: every checkpoint must be signed"
     )
     _witness_options(verify)
+    verify.add_argument(
+        "--tsa-cert",
+        metavar="PEM",
+        action="append",
+        default=[],
+        help="a root certificate of the TSA (repeatable): every RFC 3161 timestamp in "
+        "the sidecar must verify against it, and there must be one",
+    )
     verify.set_defaults(handler=_verify)
 
 
@@ -155,6 +165,14 @@ def _keys(args: argparse.Namespace) -> tuple[Verifier | None, list[Verifier]]:
             f"--quorum {args.quorum} asks for more witnesses than --witness names"
         )
     return key, witnesses
+
+
+def _certificate(path: str) -> x509.Certificate:
+    data = _read_text(path, _MAX_CHECKPOINT_FILE).encode()
+    try:
+        return x509.load_pem_x509_certificate(data)
+    except ValueError:
+        raise ProofBundleError(f"{path} is not a PEM certificate") from None
 
 
 def _keygen(args: argparse.Namespace) -> int:
@@ -254,6 +272,7 @@ def _verify(args: argparse.Namespace) -> int:
     try:
         key, witnesses = _keys(args)
         old = _old(args.old) if args.old else None
+        roots = [_certificate(path) for path in args.tsa_cert]
     except OSError as exc:
         _err(f"cannot read: {exc.strerror or exc}")
         return EXIT_USAGE
@@ -268,6 +287,7 @@ def _verify(args: argparse.Namespace) -> int:
             witnesses=witnesses,
             quorum=args.quorum,
             checkpoint=args.checkpoint,
+            tsa_roots=roots,
         )
     except OSError as exc:
         _err(f"cannot read {args.file}: {exc.strerror or exc}")
@@ -311,6 +331,9 @@ def _print_report(
     _print(f"checkpoints: {report.checkpoints}, {signature}")
     if old is not None:
         _print(_safe(f"extends: {old.source} (size {old.head.size})"))
+    if report.timestamped:
+        size, when = report.timestamped
+        _print(f"timestamped: checkpoint of size {size} existed at {when} (RFC 3161)")
     if report.witnessed:
         names = ", ".join(f"{n} (size {s})" for n, s in sorted(report.witnessed.items()))
         _print(_safe(f"witnessed by: {names}"))

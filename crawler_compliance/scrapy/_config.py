@@ -97,7 +97,8 @@ class Config:
 
 
 def _transparency(settings: Any, optional: Any) -> Transparency:
-    """``COMPLIANCE_AUDIT_CHECKPOINT_EVERY``, ``_ORIGIN``, ``_SIGNING_KEY``, ``_WITNESSES``."""
+    """``COMPLIANCE_AUDIT_CHECKPOINT_EVERY``, ``_ORIGIN``, ``_SIGNING_KEY``, ``_TSA_URL``,
+    ``_WITNESSES``."""
     every = optional("COMPLIANCE_AUDIT_CHECKPOINT_EVERY", int)
     if every is not None and every < 1:
         raise ComplianceConfigError("COMPLIANCE_AUDIT_CHECKPOINT_EVERY must be at least 1")
@@ -129,7 +130,22 @@ def _transparency(settings: Any, optional: Any) -> Transparency:
             "COMPLIANCE_AUDIT_WITNESSES is set but COMPLIANCE_AUDIT_SIGNING_KEY is not: "
             "witnesses cosign only signed checkpoints"
         )
+    tsa = None
+    tsa_url = optional("COMPLIANCE_AUDIT_TSA_URL", str)
+    if tsa_url is not None:
+        from crawler_compliance.audit._tsa import TimestampAuthority, available
+
+        if not available():
+            raise ComplianceConfigError(
+                "COMPLIANCE_AUDIT_TSA_URL needs the rfc3161-client library: "
+                "pip install 'crawler-compliance[tsa]'"
+            )
+        try:
+            tsa = TimestampAuthority(tsa_url)
+        except ValueError as exc:
+            raise ComplianceConfigError(f"COMPLIANCE_AUDIT_TSA_URL: {exc}") from None
     return Transparency(
+        tsa=tsa,
         origin=origin,
         signer=signer,
         checkpoint_every=every if every is not None else Transparency.checkpoint_every,

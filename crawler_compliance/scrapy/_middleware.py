@@ -463,6 +463,10 @@ class ComplianceMiddleware:
         if self.config.audit_transparency.witnesses:
             self.stats.set_value("compliance/audit/witness/cosigned", cosigned)
             self.stats.set_value("compliance/audit/witness/errors", failed)
+        if self.config.audit_transparency.tsa is not None:
+            stamped, failed = self.audit.timestamp_stats
+            self.stats.set_value("compliance/audit/timestamp/tokens", stamped)
+            self.stats.set_value("compliance/audit/timestamp/errors", failed)
         logger.info(
             "crawler-compliance: audit log %(path)s checkpoint %(checkpoint)s; "
             "tree checkpoint (keep it to prove the log later):\n%(note)s",
