@@ -149,6 +149,11 @@ def verify_tlog(
         problem = _against_tree(old.head, roots, report.intact, old.source)
         if problem is not None:
             return fail(*problem)
+    if key is not None and not checkpoints and from_checkpoint is None:
+        return fail(
+            VerifyStatus.BAD_SIGNATURE,
+            f"no checkpoint signed by {key.name}: {side} is missing or empty",
+        )
     if tsa_roots:
         stamps = [e for e in entries if e.type == EntryType.TIMESTAMP]
         newest: tuple[int, str] | None = None

@@ -1,4 +1,5 @@
-"""``crawler-compliance audit verify | show | report``.
+"""``crawler-compliance audit verify | show | report`` (and, from ``_proofs``,
+``keygen | prove | verify-proof | consistency``).
 
 Exit codes (stable, documented in README.md):
 0 intact; 1 tampered, truncated against a checkpoint, reordered or torn
@@ -48,7 +49,7 @@ def _text(value: Any) -> str:
 def register(subparsers: Any) -> None:
     audit = subparsers.add_parser(
         "audit",
-        help="verify, show and summarise audit logs",
+        help="verify, show, summarise and prove audit logs",
         description="Verify, show and summarise a crawler-compliance audit log "
         "(the file and its rotated siblings FILE.000001, FILE.000002, ...).",
     )

@@ -409,3 +409,10 @@ def test_memoised_reasons_are_recorded_exactly_and_independently(log_path):
     assert recs[1]["reasons"][0]["message"] == "see https://REDACTED@www.example.com/robots.txt"
     assert recs[1]["reasons"][1]["list"] == [1, 2]
     assert verify_tlog(log_path).ok
+
+
+def test_a_key_with_no_checkpoint_to_check_fails(log_path, signer):
+    fill(log_path, 3, signer=signer)
+    sidecar_path(log_path).unlink()
+    report = verify_tlog(log_path, key=signer.verifier())
+    assert report.status is VerifyStatus.BAD_SIGNATURE and "missing or empty" in report.problem
