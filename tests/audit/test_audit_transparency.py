@@ -416,3 +416,16 @@ def test_a_key_with_no_checkpoint_to_check_fails(log_path, signer):
     sidecar_path(log_path).unlink()
     report = verify_tlog(log_path, key=signer.verifier())
     assert report.status is VerifyStatus.BAD_SIGNATURE and "missing or empty" in report.problem
+
+
+def test_verify_json_reports_the_tree_and_the_typed_status(log_path, signer, run_cli):
+    fill(log_path, 4, signer=signer)
+    code, out, _ = run_cli("audit", "verify", log_path, "--json", "--key", signer.verifier().text)
+    data = json.loads(out)
+    assert code == 0 and data["status"] == "OK" and data["signature"] == "signed"
+    assert data["tree_size"] == 4 and data["checkpoints"] == 2
+    tree = HashSource([leaf_hash(line[:-1]) for line in read_lines(log_path)])
+    assert data["root"] == tree.root().hex()
+    log_path.write_bytes(b"".join(read_lines(log_path)[:2]))
+    code, out, _ = run_cli("audit", "verify", log_path, "--json")
+    assert code == 1 and json.loads(out)["status"] == "TRUNCATED"
