@@ -429,3 +429,18 @@ def test_verify_json_reports_the_tree_and_the_typed_status(log_path, signer, run
     log_path.write_bytes(b"".join(read_lines(log_path)[:2]))
     code, out, _ = run_cli("audit", "verify", log_path, "--json")
     assert code == 1 and json.loads(out)["status"] == "TRUNCATED"
+
+
+def test_a_bundle_carries_the_witness_cosignatures(log_path, signer, witness, tmp_path, run_cli):
+    fill(log_path, 9, signer=signer, witnesses=[Witness.parse(witness.config)])
+    bundle = prove(log_path, 4)  # the newest checkpoint is the cosigned one
+    proven = verify_bundle(bundle, signer.verifier(), witnesses=[witness.verifier])
+    assert proven.witnessed_by == {"witness.example/w1": 9}
+    path = tmp_path / "b.json"
+    path.write_text(json.dumps(bundle))
+    args = ["audit", "verify-proof", path, "--key", signer.verifier().text]
+    code, out, _ = run_cli(*args, "--witness", witness.verifier.text)
+    assert code == 0 and "witnessed by: witness.example/w1" in out
+    stranger = Signer.generate("witness.example/w9", SignatureType.COSIGNATURE_V1).verifier()
+    code, out, _ = run_cli(*args, "--witness", witness.verifier.text, "--witness", stranger.text)
+    assert code == 1 and out.startswith("NOT PROVEN: only 1 of the 2")
