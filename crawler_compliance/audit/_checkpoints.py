@@ -59,9 +59,14 @@ class SidecarEntry(NamedTuple):
 
 def read_sidecar(path: str | os.PathLike[str]) -> Iterator[SidecarEntry | str]:
     """Each entry of a sidecar, or a one-line problem for a line that is not one."""
-    if not os.path.exists(path):
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 (closed by the with below)
+    except FileNotFoundError:
         return
-    with open(path, "rb") as handle:
+    except OSError as exc:
+        yield f"{path}: cannot be read ({exc.strerror or exc})"
+        return
+    with handle:
         for lineno, raw in enumerate(iter(lambda: handle.readline(MAX_SIDECAR_LINE), b""), 1):
             where = f"{path}:{lineno}"
             if raw[-1:] != b"\n" and not handle.peek(1):

@@ -184,7 +184,13 @@ class AuditLog:
         self._witness: WitnessPool | None = None
         try:
             self._tree = self._restore_tree()
-            self._sidecar = Sidecar(sidecar_path(self.path), _FILE_MODE)
+            try:
+                self._sidecar = Sidecar(sidecar_path(self.path), _FILE_MODE)
+            except OSError as exc:
+                raise AuditLogError(
+                    f"{sidecar_path(self.path)}: cannot open the checkpoint file: "
+                    f"{exc.strerror or exc}"
+                ) from exc
         except BaseException:
             self._close_fd()
             raise

@@ -444,3 +444,13 @@ def test_a_bundle_carries_the_witness_cosignatures(log_path, signer, witness, tm
     stranger = Signer.generate("witness.example/w9", SignatureType.COSIGNATURE_V1).verifier()
     code, out, _ = run_cli(*args, "--witness", witness.verifier.text, "--witness", stranger.text)
     assert code == 1 and out.startswith("NOT PROVEN: only 1 of the 2")
+
+
+def test_an_unopenable_checkpoint_file_is_a_clear_audit_error(log_path):
+    from crawler_compliance.audit import AuditLogError
+
+    log_path.parent.mkdir(parents=True)
+    sidecar_path(log_path).mkdir()
+    with pytest.raises(AuditLogError, match="checkpoint file"):
+        AuditLog(log_path)
+    fill(log_path.with_name("other.jsonl"), 1)  # the lock was released, nothing leaked
