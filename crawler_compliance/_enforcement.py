@@ -37,6 +37,7 @@ from crawler_compliance.robots import RobotsCache, RobotsResult, product_token
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from crawler_compliance._policy_audit import Transparency
     from crawler_compliance.audit import AuditLog
     from crawler_compliance.policy import Policy
 
@@ -157,6 +158,7 @@ class Enforcer:
         fsync_interval: float | None = None,
         max_bytes: int | None = None,
         redact_key: bytes | None = None,
+        transparency: Transparency | None = None,
         robots_cache_size: int = 10_000,
         suffix_list_file: str | None = None,
         spider: str | None = None,
@@ -186,6 +188,7 @@ class Enforcer:
                 fsync_interval=fsync_interval,
                 max_bytes=max_bytes,
                 redact_key=redact_key,
+                transparency=transparency,
             )
         robots_policy = policy.config.robots
         return cls(
