@@ -71,9 +71,13 @@ class AuditLog:
     Every :meth:`append` writes its line with one ``write(2)`` on an
     ``O_APPEND`` descriptor before it returns, so a killed process loses no
     record it returned; ``fsync`` (which also survives power loss) is batched:
-    after ``fsync_every`` records, or at the first append once
-    ``fsync_interval`` seconds have passed since the last one, and at
-    :meth:`close`.
+    after ``fsync_every`` records, or once ``fsync_interval`` seconds have
+    passed since the last one, and at :meth:`close`. The batched fsync runs on
+    a background thread, so the caller (the crawl's reactor thread) never
+    waits for the disk; the bound on what a power cut can lose is the same.
+    A failed background fsync fails every later append (fail closed). With
+    ``fsync_interval=0`` or ``fsync_every=1`` every append fsyncs before it
+    returns.
 
     Opening an existing log continues its chain. A log whose last line is
     incomplete (the writer died mid-write) is refused with
@@ -172,6 +176,13 @@ class AuditLog:
         self._timestamps = Timestamps(clock, last_ts)
         self._unsynced = 0
         self._last_sync = _monotonic()
+        self._sync_wanted = threading.Event()
+        self._sync_thread: threading.Thread | None = None
+        if fsync_interval > 0 and fsync_every > 1:
+            self._sync_thread = threading.Thread(
+                target=self._sync_loop, name="crawler-compliance-audit-fsync", daemon=True
+            )
+            self._sync_thread.start()
         self.run = secrets.token_hex(8)
         """The random id written as ``run`` in every record of this opened log."""
         self.origin = _check_origin(
@@ -303,7 +314,10 @@ class AuditLog:
                 self._unsynced >= self._fsync_every
                 or _monotonic() - self._last_sync >= self._fsync_interval
             ):
-                self._fsync()
+                if self._sync_thread is None:
+                    self._fsync()
+                else:
+                    self._sync_wanted.set()
             if seq - self._cp_size >= self._checkpoint_every:
                 self._write_checkpoint()
         record["hash"] = digest
@@ -382,6 +396,9 @@ class AuditLog:
                     self._write_checkpoint()
             finally:
                 self._close_fd()
+        if self._sync_thread is not None:
+            self._sync_wanted.set()  # it sees the log closed and ends
+            self._sync_thread.join(timeout=30)
         try:
             if self._witness is not None:  # its thread sends the last checkpoint
                 self._witness.close()
@@ -526,6 +543,34 @@ class AuditLog:
             # turn a torn tail into mid-file damage. Fail closed from here on.
             self._failed = exc
             raise AuditLogError(f"{self.path}: cannot write audit record: {exc}") from exc
+
+    def _sync_loop(self) -> None:
+        """The background fsync: on request, or every ``fsync_interval`` seconds.
+
+        It syncs a duplicate of the descriptor outside the lock, so appends go
+        on while the disk works, and a rotation or close meanwhile cannot make
+        it sync another file.
+        """
+        while True:
+            self._sync_wanted.wait(self._fsync_interval)
+            self._sync_wanted.clear()
+            with self._lock:
+                if self._fd is None:
+                    return
+                if self._failed is not None or not self._unsynced:
+                    continue
+                fd, pending = os.dup(self._fd), self._unsynced
+            try:
+                _sync(fd)
+            except OSError as exc:
+                with self._lock:
+                    self._failed = exc  # every later append fails: fail closed
+                continue
+            finally:
+                os.close(fd)
+            with self._lock:
+                self._unsynced = max(0, self._unsynced - pending)
+                self._last_sync = _monotonic()
 
     def _fsync(self) -> None:
         assert self._fd is not None

@@ -203,17 +203,37 @@ def test_an_existing_world_readable_log_is_tightened(log_path: Path) -> None:
     assert stat.S_IMODE(log_path.stat().st_mode) == 0o600
 
 
-def test_fsync_is_batched_by_count_and_on_close(log_path: Path, monkeypatch) -> None:
-    calls: list[int] = []
-    monkeypatch.setattr(_writer, "_sync", calls.append)
+def _wait_for(predicate, timeout: float = 10.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return predicate()
+
+
+def test_fsync_is_batched_by_count_off_the_appending_thread_and_on_close(
+    log_path: Path, monkeypatch
+) -> None:
+    import threading
+
+    calls: list[str] = []
+    monkeypatch.setattr(_writer, "_sync", lambda fd: calls.append(threading.current_thread().name))
     log = AuditLog(log_path, fsync_every=10, fsync_interval=3600)
-    for _ in range(25):
+    for _ in range(9):
         log.append(make_decision())
+    assert calls == []  # under the batch size: nothing yet
+    log.append(make_decision())
+    assert _wait_for(lambda: len(calls) == 1)
+    assert calls == ["crawler-compliance-audit-fsync"]  # the caller never waited for the disk
+    for _ in range(5):
+        log.append(make_decision())
+    log.close()  # the last five are synced before close returns, on the caller's thread
+    assert calls == ["crawler-compliance-audit-fsync", threading.current_thread().name]
+    log.close()
     assert len(calls) == 2
-    log.close()
-    assert len(calls) == 3
-    log.close()
-    assert len(calls) == 3
 
 
 def test_fsync_is_batched_by_time(log_path: Path, monkeypatch) -> None:
@@ -222,14 +242,45 @@ def test_fsync_is_batched_by_time(log_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(_writer, "_sync", calls.append)
     monkeypatch.setattr(_writer, "_monotonic", lambda: now[0])
     log = AuditLog(log_path, fsync_every=10_000, fsync_interval=1.0)
-    for _ in range(5):  # 0.4 s apart: only the 3rd (1.2 s after opening) syncs;
-        now[0] += 0.4  # the 5th is 0.8 s after that sync
+    for _ in range(2):  # 0.4 s apart: under the interval, no sync asked for
+        now[0] += 0.4
         log.append(make_decision())
-    assert len(calls) == 1
-    now[0] += 0.6
+    assert calls == []
+    now[0] += 0.4  # 1.2 s after opening: this append asks for one
     log.append(make_decision())
-    assert len(calls) == 2
+    assert _wait_for(lambda: len(calls) == 1)
     log.close()
+
+
+def test_every_append_fsyncs_when_asked_to(log_path: Path, monkeypatch) -> None:
+    calls: list[int] = []
+    monkeypatch.setattr(_writer, "_sync", calls.append)
+    log = AuditLog(log_path, fsync_every=100, fsync_interval=0)
+    for n in range(3):
+        log.append(make_decision())
+        assert len(calls) == n + 1  # before append returned
+    log.close()
+
+
+def test_a_failed_background_fsync_fails_every_later_append(log_path: Path, monkeypatch) -> None:
+    def broken(fd: int) -> None:
+        raise OSError(5, "I/O error")
+
+    log = AuditLog(log_path, fsync_every=2, fsync_interval=3600)
+    monkeypatch.setattr(_writer, "_sync", broken)
+    log.append(make_decision())
+    log.append(make_decision())  # asks the background thread, which fails
+    assert _wait_for(lambda: _appends_fail(log))
+    with pytest.raises(AuditLogError):
+        log.append(make_decision())
+
+
+def _appends_fail(log: AuditLog) -> bool:
+    try:
+        log.append(make_decision())
+    except AuditLogError:
+        return True
+    return False
 
 
 def test_a_failed_write_fails_closed(log_path: Path, monkeypatch) -> None:
