@@ -78,7 +78,6 @@ def _notice_facts(directory: str | None) -> dict[str, tuple[str, str]]:
 
 def run(args: argparse.Namespace) -> int:
     from crawler_compliance.audit import iter_records, verify_log
-    from crawler_compliance.cli._audit import _status
     from crawler_compliance.report import Chain, Filters, build_report, render_html, render_text
 
     def skipped(location: str, reason: str) -> None:
@@ -88,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         verification = verify_log(args.file)
         chain = Chain(
             verification.ok,
-            _status(verification),
+            verification.status.value,
             verification.problem,
             str(verification.checkpoint),
             len(verification.files),

@@ -6,13 +6,14 @@ import json
 import re
 import subprocess
 import sys
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
 from crawler_compliance._checker import ComplianceChecker
-from crawler_compliance._decision import Check, Outcome, Reason, decide
+from crawler_compliance._decision import Check, Outcome, Reason, RecordKind, decide
 from crawler_compliance.audit import AuditLog
 from crawler_compliance.cli import main
 from crawler_compliance.policy import load_policy
@@ -39,10 +40,17 @@ def _write_log(path: Path) -> None:
                         "project priority): requests of this crawl are not checked",
                     )
                 ],
+                kind=RecordKind.CONTROL,
             ),
             spider="offspider",
         )
-        log.append(checker.decide_own_fetch("https://news.example/robots.txt"), spider="s1")
+        log.append(
+            replace(
+                checker.decide_own_fetch("https://news.example/robots.txt"),
+                kind=RecordKind.OWN_FETCH,
+            ),
+            spider="s1",
+        )
         log.append(checker.decide("https://www.youtube.com/watch?v=1", offline=True), spider="s1")
         log.append(checker.decide("https://twitter.com/x", offline=True), spider="s1")
         log.append(checker.decide("https://twitter.com/y", offline=True), spider="s2")
@@ -215,8 +223,27 @@ def test_kind_and_run_fields_win_over_inference() -> None:
         {"kind": "guard", "url": "https://a.example/", "verdict": "deny"},
         {"kind": "page", "url": "https://a.example/", "verdict": "deny", "run": "r2"},
         {"url": "https://a.example/", "verdict": "allow", "run": "r1"},
+        # Logs written before records had a kind: inferred from the reasons.
+        {
+            "url": "https://b.example/robots.txt",
+            "verdict": "allow",
+            "reasons": [{"check": "robots", "message": "robots.txt fetch by crawler-compliance"}],
+        },
+        {
+            "url": "*",
+            "verdict": "allow",
+            "reasons": [{"check": "policy", "message": "compliance checks disabled by X"}],
+        },
     ]
-    assert [classify(r) for r in records] == ["own-fetch", "scrapy-robots", "guard", "page", "page"]
+    assert [classify(r) for r in records] == [
+        "own-fetch",
+        "scrapy-robots",
+        "guard",
+        "page",
+        "page",
+        "own-fetch",
+        "control",
+    ]
     report = build_report("x", records)
     assert report.totals()["pages"] == 2 and report.totals()["runs"] == 3
     assert report.kinds["guard"] == 1
