@@ -77,20 +77,26 @@ def _notice_facts(directory: str | None) -> dict[str, tuple[str, str]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from crawler_compliance.audit import iter_records, verify_log
+    from crawler_compliance.audit import iter_records, verify_tlog
     from crawler_compliance.report import Chain, Filters, build_report, render_html, render_text
 
     def skipped(location: str, reason: str) -> None:
         print_line(f"warning: {location}: skipped ({reason})", sys.stderr)
 
     try:
-        verification = verify_log(args.file)
+        # The chain, the Merkle tree and every checkpoint of the sidecar (signatures
+        # are checked by `audit verify --key`; here they are reported as found).
+        verification = verify_tlog(args.file)
         chain = Chain(
             verification.ok,
             verification.status.value,
             verification.problem,
             str(verification.checkpoint),
             len(verification.files),
+            verification.tree_size,
+            verification.root,
+            verification.checkpoints,
+            verification.signature.value,
         )
         report = build_report(
             args.file,

@@ -131,6 +131,12 @@ def render_html(report: Report) -> str:
                 '<p class="ok" id="chain">Integrity: the hash chain verifies '
                 f"({chain.files} file(s)). Checkpoint: <code>{_e(chain.checkpoint)}</code></p>"
             )
+            if chain.tree_size:
+                add(
+                    f'<p class="muted">Merkle tree of {chain.tree_size} records, root '
+                    f"<code>{_e(chain.root)}</code>; {chain.checkpoints} checkpoint(s) "
+                    f"({_e(chain.signature)}).</p>"
+                )
         else:
             add(
                 f'<p class="bad" id="chain">Integrity: {_e(chain.status)}: '

@@ -141,11 +141,17 @@ class RunTotal:
 
 @dataclass
 class Chain:
+    """The log's verification: hash chain, and (transparency log) tree and checkpoints."""
+
     ok: bool
     status: str
     problem: str | None
     checkpoint: str
     files: int
+    tree_size: int = 0
+    root: str = ""
+    checkpoints: int = 0  # signed tree heads in the LOG.checkpoints sidecar
+    signature: str = ""
 
 
 @dataclass
@@ -332,6 +338,10 @@ class Report:
                 "problem": self.chain.problem,
                 "checkpoint": self.chain.checkpoint,
                 "files": self.chain.files,
+                "tree_size": self.chain.tree_size,
+                "root": self.chain.root,
+                "checkpoints": self.chain.checkpoints,
+                "signature": self.chain.signature,
             },
         }
 

@@ -31,6 +31,11 @@ def render_text(report: Report) -> str:
     if chain is not None:
         if chain.ok:
             add(f"chain: intact ({chain.files} file(s)), checkpoint {chain.checkpoint}")
+            if chain.tree_size:
+                add(
+                    f"tree: {chain.tree_size} record(s), root {chain.root}; "
+                    f"{chain.checkpoints} checkpoint(s): {chain.signature}"
+                )
         else:
             add(f"chain: {chain.status}: {_safe(chain.problem or '')}")
     f = report.filters
