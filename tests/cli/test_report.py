@@ -164,6 +164,7 @@ def test_json_totals_keep_pages_own_fetches_and_disabled_crawls_apart(capsys, lo
     assert "New York Times" in notices["twitter-2020-01"]["reference"]
     assert data["robots_failures"][0]["host"] == "flaky.example"
     assert data["chain"]["ok"] is True and data["chain"]["checkpoint"].startswith("11:")
+    assert data["chain"]["tree_size"] == 11 and len(data["chain"]["root"]) == 64
     assert data["checks_disabled"][0]["spider"] == "offspider"
 
 
