@@ -461,3 +461,64 @@ class ComplianceMiddleware:
             {"path": self.config.audit_log, "checkpoint": str(checkpoint)},
             extra={"spider": spider},
         )
+
+    # -- requests made outside the downloader (issue 13: browsers) ------------------
+
+    async def decide_url(
+        self,
+        url: str,
+        *,
+        page: Request,
+        kind: str = "subresource",
+        resource_type: str | None = None,
+        headers: Any = None,
+        redirected_from: str | None = None,
+    ) -> Decision:
+        """Decide, and record before returning, a request *page*'s renderer wants to make.
+
+        The full page path (registry, site records and terms, robots.txt of the
+        URL's origin fetched through the engine once per origin, purpose),
+        for a request Scrapy never sees. *headers* are the headers it will be
+        sent with (default: the page's); the page's route (proxy, slot) is
+        kept. The record names the *kind* of request and its *page*. Never
+        raises: an internal error, or an audit log that cannot be written,
+        is a deny.
+        """
+        import dataclasses
+
+        meta: dict[str, Any] = {
+            key: page.meta[key]
+            for key in ("proxy", "download_slot", "bindaddress", "download_timeout")
+            if key in page.meta
+        }
+        if redirected_from is not None:
+            meta["redirect_urls"] = [redirected_from]
+        what = f"{kind} ({resource_type})" if resource_type else kind
+        note = Reason(
+            Check.URL,
+            Outcome.INFO,
+            f"{what} of page {page.url}",
+            extra=(("kind", kind), ("page", page.url), ("resource_type", resource_type)),
+        )
+        try:
+            request = Request(
+                url,
+                headers=page.headers.copy() if headers is None else headers,
+                meta=meta,
+                dont_filter=True,
+            )
+            decision, _, _ = await self._decide(request)
+        except Exception as exc:
+            logger.error(
+                "crawler-compliance: internal error deciding %(url)s (%(what)s of %(page)s)",
+                {"url": url, "what": what, "page": page.url},
+                exc_info=True,
+                extra={"spider": self.crawler.spider},
+            )
+            decision = self.checker.internal_error(url, exc)
+        decision = dataclasses.replace(decision, reasons=(note, *decision.reasons))
+        try:
+            self._record(decision)
+        except RequestDenied as denied:
+            return dataclasses.replace(denied.decision, reasons=(note, *denied.decision.reasons))
+        return decision

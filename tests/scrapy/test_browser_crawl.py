@@ -1,0 +1,164 @@
+"""Rendering with scrapy-playwright: every request the browser makes is decided first.
+
+Real crawls, real Chromium, the loopback multi-host server as the browser's
+proxy: what the server received is what the browser sent.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from scrapy.utils.defer import deferred_f_from_coro_f
+
+from tests.loopback import LoopbackServer
+from tests.scrapy.browser import browser_settings, require_chromium
+from tests.scrapy.crawling import crawl
+
+pytestmark = [pytest.mark.crawl, pytest.mark.browser]
+
+ROBOTS = "User-agent: *\nDisallow: /private/\n"
+COVERED = ("youtube.com", "twitter.com", "linkedin.com", "google.com", "googleapis.com")
+
+ARTICLE = """<!doctype html>
+<html><head>
+<title>Article</title>
+<link rel="stylesheet" href="/style.css">
+<script src="/app.js"></script>
+<script src="/private/tracker.js"></script>
+<script src="http://www.youtube.com/iframe_api"></script>
+</head><body>
+<h1>Article</h1>
+<img id="ok" src="/ok.png">
+<img src="http://pbs.twimg.example/profile.png">
+<img src="http://twitter.com/profile_images/1.png">
+<img src="/private/photo.png">
+<img src="/go-cdn">
+<img src="/go-private">
+<div class="bg" style="width:50px;height:50px;background-image:url('http://www.linkedin.com/bg.png')"></div>
+<span class="x" style="display:inline-block;width:9px;height:9px"></span>
+<iframe src="http://www.youtube.com/embed/abc"></iframe>
+<iframe src="/private/frame.html"></iframe>
+</body></html>
+"""
+APP_JS = """
+document.addEventListener("DOMContentLoaded", () => {
+  const p = document.createElement("p");
+  p.id = "rendered";
+  p.textContent = "rendered by script";
+  document.body.appendChild(p);
+  fetch("/private/api.json").catch(() => {});
+  fetch("http://twitter.com/i/api/1").catch(() => {});
+  fetch("/api/public.json").then(r => r.text()).then(t => {
+    const q = document.createElement("p"); q.id = "xhr"; q.textContent = t;
+    document.body.appendChild(q);
+  }).catch(() => {});
+});
+"""
+
+
+def serve_site(server: LoopbackServer) -> None:
+    html = {"Content-Type": "text/html; charset=utf-8"}
+    png = {"Content-Type": "image/png"}
+    server.route("news.example", "/robots.txt", body=ROBOTS)
+    server.route("news.example", "/article", body=ARTICLE, headers=html)
+    server.route(
+        "news.example", "/app.js", body=APP_JS, headers={"Content-Type": "text/javascript"}
+    )
+    server.route(
+        "news.example",
+        "/style.css",
+        body=".x{background:url(http://www.youtube.com/bg.png)}",
+        headers={"Content-Type": "text/css"},
+    )
+    server.route("news.example", "/ok.png", body=b"PNG", headers={"Content-Type": "image/png"})
+    server.route("news.example", "/api/public.json", body='{"ok": 1}')
+    server.route("news.example", "/go-cdn", status=302, location="http://twitter.com/cdn.png")
+    server.route("news.example", "/go-private", status=302, location="/private/moved.png")
+    for host, path in [
+        ("www.youtube.com", "/iframe_api"),
+        ("www.youtube.com", "/embed/abc"),
+        ("www.youtube.com", "/bg.png"),
+        ("twitter.com", "/profile_images/1.png"),
+        ("twitter.com", "/cdn.png"),
+        ("twitter.com", "/i/api/1"),
+        ("www.linkedin.com", "/bg.png"),
+        ("news.example", "/private/tracker.js"),
+        ("news.example", "/private/photo.png"),
+        ("news.example", "/private/moved.png"),
+        ("news.example", "/private/frame.html"),
+        ("news.example", "/private/api.json"),
+    ]:
+        server.route(host, path, body="must never be fetched")
+    server.route("pbs.twimg.example", "/robots.txt", body="User-agent: *\nAllow: /\n")
+    server.route("pbs.twimg.example", "/profile.png", body=b"PNG", headers=png)
+
+
+@deferred_f_from_coro_f
+async def test_a_rendered_page_loads_nothing_from_covered_hosts_or_disallowed_paths(
+    server: LoopbackServer, policy_dir: Path, audit_path: Path
+) -> None:
+    require_chromium()
+    serve_site(server)
+    page = "http://news.example/article"
+    result = await crawl(
+        browser_settings(server, policy_dir, audit_path),
+        [page],
+        proxy=server.proxy,
+        request_kwargs={"meta": {"playwright": True}},
+    )
+
+    # The page itself rendered (its script ran, its allowed XHR answered) and reached the spider.
+    assert result.spider.failures == []
+    [response] = result.spider.responses
+    assert "playwright" in response.flags
+    assert response.css("#rendered::text").get() == "rendered by script"
+    assert response.css("#xhr::text").get() == '{"ok": 1}'
+
+    # Not one request reached a covered host or a disallowed path: not from the
+    # page, not from its scripts, not as a redirect hop, not from Chromium itself.
+    received = [(r.host, r.path) for r in server.received]
+    assert [h for h, _ in received if h.endswith(COVERED)] == []
+    assert [p for h, p in received if h == "news.example" and p.startswith("/private/")] == []
+    assert [t for t in server.tunnels if t.split(":")[0].endswith(COVERED)] == [], server.tunnels
+    # What was allowed was fetched.
+    assert ("news.example", "/ok.png") in received
+    assert ("news.example", "/api/public.json") in received
+    assert ("pbs.twimg.example", "/profile.png") in received
+    assert ("news.example", "/go-cdn") in received  # the redirect itself, not its target
+
+    # The audit log holds a deny record, marked as a sub-resource of the page, for each.
+    subresources = {}
+    for record in result.records:
+        [note] = [r for r in record["reasons"] if r.get("kind") == "subresource"] or [None]
+        if note is not None:
+            assert note["page"] == page
+            subresources[record["url"]] = record["verdict"]
+    denied = {
+        "http://www.youtube.com/iframe_api",
+        "http://www.youtube.com/embed/abc",
+        "http://www.youtube.com/bg.png",
+        "http://twitter.com/profile_images/1.png",
+        "http://twitter.com/cdn.png",
+        "http://twitter.com/i/api/1",
+        "http://www.linkedin.com/bg.png",
+        "http://news.example/private/tracker.js",
+        "http://news.example/private/photo.png",
+        "http://news.example/private/moved.png",
+        "http://news.example/private/frame.html",
+        "http://news.example/private/api.json",
+    }
+    assert {url for url, verdict in subresources.items() if verdict == "deny"} == denied
+    for url in (
+        "http://news.example/ok.png",
+        "http://news.example/app.js",
+        "http://news.example/style.css",
+        "http://news.example/go-cdn",
+        "http://pbs.twimg.example/profile.png",
+    ):
+        assert subresources.get(url) == "allow", url
+    # The page's own record is the page's.
+    [page_record] = [r for r in result.records if r["url"] == page]
+    assert page_record["verdict"] == "allow"
+    assert result.stats["compliance/subresource/denied"] >= len(denied)
+    assert result.stats.get("compliance/subresource/unhooked_denied") is None
