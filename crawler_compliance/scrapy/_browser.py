@@ -136,6 +136,7 @@ class AbortBackstop:
 class _PageState:
     request: Request  # the Scrapy request the page renders (decided)
     main_done: bool = False
+    popup: bool = False  # a page the rendered page opened
 
 
 class PageInitCallback:
@@ -192,7 +193,13 @@ class BrowserHook:
             await context.route_web_socket("**", self._context_websocket)
         await page.route_web_socket("**", lambda ws: self._websocket(state, ws))
         await page.route("**", lambda route, req: self._route(state, route, req))
+        page.on("popup", lambda popup: self._adopt(popup, state))
         self.stats.inc_value("compliance/subresource/pages_hooked")
+
+    def _adopt(self, popup: Any, opener: _PageState) -> None:
+        """A page the rendered page opened: its requests are decided for the opener's page."""
+        if popup not in self.pages:
+            self.pages[popup] = _PageState(opener.request, main_done=True, popup=True)
 
     # -- deciding -------------------------------------------------------------------
 
@@ -303,23 +310,47 @@ class BrowserHook:
 
     async def _context_route(self, route: Any, playwright_request: Any) -> None:
         """A page the hook did not install itself on: a popup of one it did, or nothing."""
-        state = None
-        with suppress(Exception):
-            page = playwright_request.frame.page
-            state = self.pages.get(page)
-            if state is None:
-                opener = await page.opener()
+        state = self._popup_state(playwright_request)
+        if state is None:
+            with suppress(Exception):
+                opener = await playwright_request.frame.page.opener()
                 opener_state = self.pages.get(opener) if opener is not None else None
                 if opener_state is not None:
-                    state = _PageState(opener_state.request, main_done=True)
-                    self.pages[page] = state
+                    state = _PageState(opener_state.request, main_done=True, popup=True)
+                    self.pages[playwright_request.frame.page] = state
         if state is None:
-            self.stats.inc_value("compliance/subresource/unhooked_denied")
             await self.record_unhooked(playwright_request)
             with suppress(Exception):
                 await route.abort("blockedbyclient")
             return
         await self._route(state, route, playwright_request)
+
+    def _popup_state(self, playwright_request: Any) -> _PageState | None:
+        """The state of the page a request belongs to, if the hook knows it."""
+        try:
+            page = playwright_request.frame.page
+        except Exception:
+            page = None
+        if page is not None:
+            return self.pages.get(page)
+        # A popup's first navigation is issued before its page exists: it is
+        # attributed to the hooked page it names as Referer, or to the only
+        # hooked page open in the context; otherwise it is denied.
+        referer = playwright_request.headers.get("referer")
+        open_pages = [
+            (p, st) for p, st in list(self.pages.items()) if not p.is_closed() and not st.popup
+        ]
+        if referer:
+            named = [
+                st
+                for p, st in open_pages
+                if p.url == referer or st.request.url == referer or p.url.startswith(referer)
+            ]
+            if len(named) == 1:
+                return _PageState(named[0].request, main_done=True, popup=True)
+        if len(open_pages) == 1:
+            return _PageState(open_pages[0][1].request, main_done=True, popup=True)
+        return None
 
     async def _answer(self, state: _PageState, route: Any, playwright_request: Any) -> None:
         page_request = state.request

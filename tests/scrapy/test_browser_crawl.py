@@ -162,3 +162,100 @@ async def test_a_rendered_page_loads_nothing_from_covered_hosts_or_disallowed_pa
     assert page_record["verdict"] == "allow"
     assert result.stats["compliance/subresource/denied"] >= len(denied)
     assert result.stats.get("compliance/subresource/unhooked_denied") is None
+
+
+NEW_PAGE = """<!doctype html>
+<html><head><title>New</title></head><body>
+<img src="http://img.example/photo.png">
+<img src="/blocked-by-project.png">
+<p id="beacon"></p><p id="sw"></p>
+<script>
+  document.getElementById("beacon").textContent =
+    String(navigator.sendBeacon("/beacon", "x"));
+  window.open("http://www.youtube.com/popup");
+  window.open("/popup-ok");
+  try { new WebSocket("ws://twitter.com/socket"); } catch (e) {}
+  const sw = navigator.serviceWorker;
+  document.getElementById("sw").textContent = sw ? "available" : "blocked";
+  if (sw) sw.register("/sw.js").catch(() => {});
+</script>
+</body></html>
+"""
+POPUP = (
+    '<html><body><img src="http://twitter.com/from-popup.png"><img src="/popup.png"></body></html>'
+)
+project_predicate_calls: list[str] = []
+
+
+def project_predicate(playwright_request) -> bool:
+    """A project's own PLAYWRIGHT_ABORT_REQUEST: still called, still obeyed."""
+    project_predicate_calls.append(playwright_request.url)
+    return playwright_request.url.endswith("/blocked-by-project.png")
+
+
+@deferred_f_from_coro_f
+async def test_redirects_popups_sockets_beacons_workers_and_the_crawl_purpose(
+    server: LoopbackServer, policy_dir: Path, audit_path: Path
+) -> None:
+    require_chromium()
+    html = {"Content-Type": "text/html"}
+    server.route("news.example", "/robots.txt", body=ROBOTS)
+    server.route("news.example", "/old", status=302, location="/new")
+    server.route("news.example", "/gone", status=302, location="http://twitter.com/moved")
+    server.route("news.example", "/new", body=NEW_PAGE, headers=html)
+    server.route("news.example", "/popup-ok", body=POPUP, headers=html)
+    server.route("news.example", "/popup.png", body=b"PNG", headers={"Content-Type": "image/png"})
+    # An image host that reserves AI training (contentsignals.org): fine for search, not here.
+    server.route("img.example", "/robots.txt", body="User-agent: *\nContent-Signal: ai-train=no\n")
+    server.route("img.example", "/photo.png", body=b"PNG", headers={"Content-Type": "image/png"})
+    from scrapy_playwright.page import PageMethod
+
+    project_predicate_calls.clear()
+    settings = browser_settings(
+        server,
+        policy_dir,
+        audit_path,
+        COMPLIANCE_PURPOSE="ai-training",
+        PLAYWRIGHT_ABORT_REQUEST=project_predicate,
+    )
+    meta = {"playwright": True, "playwright_page_methods": [PageMethod("wait_for_timeout", 700)]}
+    result = await crawl(
+        settings,
+        ["http://news.example/old", "http://news.example/gone"],
+        proxy=server.proxy,
+        request_kwargs={"meta": meta},
+    )
+
+    # The page's own redirect went back to Scrapy: decided, then rendered at its target.
+    [response] = result.spider.responses
+    assert response.url == "http://news.example/new"
+    assert response.css("#beacon::text").get() == "false"  # sendBeacon is switched off
+    [failure] = result.spider.failures
+    assert failure.request.url == "http://twitter.com/moved"
+    assert [r for r in result.records if r["url"] == "http://twitter.com/moved"][0][
+        "verdict"
+    ] == "deny"
+
+    received = [(r.host, r.path) for r in server.received]
+    assert [h for h, _ in received if h.endswith(COVERED)] == []
+    assert [t for t in server.tunnels if t.split(":")[0].endswith(COVERED)] == []
+    assert ("img.example", "/photo.png") not in received  # the purpose binds sub-resources
+    assert ("news.example", "/blocked-by-project.png") not in received
+    assert ("news.example", "/beacon") not in received
+    assert ("news.example", "/sw.js") not in received
+    assert ("news.example", "/popup-ok") in received  # a popup of an allowed page, allowed
+    assert ("news.example", "/popup.png") in received
+    assert "http://news.example/blocked-by-project.png" in project_predicate_calls
+
+    verdicts = {
+        r["url"]: r["verdict"]
+        for r in result.records
+        if any(reason.get("kind") == "subresource" for reason in r["reasons"])
+    }
+    assert verdicts["http://img.example/photo.png"] == "deny"
+    assert verdicts["http://www.youtube.com/popup"] == "deny"
+    assert verdicts["http://twitter.com/from-popup.png"] == "deny"
+    assert verdicts["http://twitter.com/socket"] == "deny"  # the WebSocket, as http
+    assert verdicts["http://news.example/popup-ok"] == "allow"
+    photo = [r for r in result.records if r["url"] == "http://img.example/photo.png"][0]
+    assert any("ai-train=no" in (reason.get("rule") or "") for reason in photo["reasons"])
