@@ -511,6 +511,13 @@ class ComplianceHandlerMiddleware:
                     )
         except ComplianceConfigError as exc:
             logger.error("crawler-compliance: %(error)s; the crawl will not start", {"error": exc})
+            # The refusal is on the record, and the log is released (the
+            # crawl ends here, before spider_closed could close it).
+            with suppress(Exception):
+                main._record(
+                    decide("*", [Reason(Check.POLICY, Outcome.DENY, f"crawl not started: {exc}")])
+                )
+            main.audit.close()
             raise
         logger.info(
             "crawler-compliance: download handlers %(kinds)s",
