@@ -259,3 +259,41 @@ async def test_redirects_popups_sockets_beacons_workers_and_the_crawl_purpose(
     assert verdicts["http://news.example/popup-ok"] == "allow"
     photo = [r for r in result.records if r["url"] == "http://img.example/photo.png"][0]
     assert any("ai-train=no" in (reason.get("rule") or "") for reason in photo["reasons"])
+
+
+class ReplacesInitCallback:
+    """A project middleware that runs after the add-on's and swaps the page init callback."""
+
+    def process_request(self, request, spider=None):  # type: ignore[no-untyped-def]
+        async def own_callback(page, request):  # type: ignore[no-untyped-def]
+            return None
+
+        request.meta["playwright_page_init_callback"] = own_callback
+
+
+@deferred_f_from_coro_f
+async def test_a_page_without_the_hook_loads_nothing(
+    server: LoopbackServer, policy_dir: Path, audit_path: Path
+) -> None:
+    require_chromium()
+    server.route("news.example", "/robots.txt", body=ROBOTS)
+    server.route("news.example", "/article", body=ARTICLE, headers={"Content-Type": "text/html"})
+    settings = browser_settings(
+        server,
+        policy_dir,
+        audit_path,
+        DOWNLOADER_MIDDLEWARES={f"{__name__}.ReplacesInitCallback": 987},
+        PLAYWRIGHT_DOWNLOAD_TIMEOUT=1000,
+    )
+    result = await crawl(
+        settings,
+        ["http://news.example/article"],
+        proxy=server.proxy,
+        request_kwargs={"meta": {"playwright": True}},
+    )
+    assert result.spider.responses == []
+    assert [r.path for r in server.received] == ["/robots.txt"]  # the page was never sent
+    unhooked = [r for r in result.records if r["url"] == "http://news.example/article"][-1]
+    assert unhooked["verdict"] == "deny"
+    assert "browser hook is not installed" in unhooked["reasons"][0]["message"]
+    assert result.stats["compliance/subresource/unhooked_denied"] >= 1
