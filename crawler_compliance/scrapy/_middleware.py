@@ -488,9 +488,13 @@ class ComplianceMiddleware:
 
         meta: dict[str, Any] = {
             key: page.meta[key]
-            for key in ("proxy", "download_slot", "bindaddress", "download_timeout")
+            for key in ("proxy", "bindaddress", "download_timeout")
             if key in page.meta
         }
+        # Not the page's download slot: the page holds it while it renders, and a
+        # robots.txt fetch queued behind it would wait for ever. Robots.txt for a
+        # sub-resource's origin gets a slot of its own (one fetch per origin).
+        meta["download_slot"] = f"crawler-compliance:{urlsplit(url).hostname}"
         if redirected_from is not None:
             meta["redirect_urls"] = [redirected_from]
         what = f"{kind} ({resource_type})" if resource_type else kind

@@ -297,3 +297,37 @@ async def test_a_page_without_the_hook_loads_nothing(
     assert unhooked["verdict"] == "deny"
     assert "browser hook is not installed" in unhooked["reasons"][0]["message"]
     assert result.stats["compliance/subresource/unhooked_denied"] >= 1
+
+
+@deferred_f_from_coro_f
+async def test_one_request_per_host_at_a_time_does_not_stall_sub_resource_decisions(
+    server: LoopbackServer, policy_dir: Path, audit_path: Path
+) -> None:
+    # The page holds its host's only download slot while it renders; the
+    # robots.txt its sub-resource's origin needs must not queue behind it.
+    require_chromium()
+    server.route("a.example", "/robots.txt", body="User-agent: *\nAllow: /\n")
+    server.route("c.example", "/robots.txt", body="User-agent: *\nAllow: /\n")
+    server.route(
+        "a.example",
+        "/p",
+        body='<img src="http://c.example/i.png">',
+        headers={"Content-Type": "text/html"},
+    )
+    server.route("c.example", "/i.png", body=b"PNG", headers={"Content-Type": "image/png"})
+    settings = browser_settings(
+        server,
+        policy_dir,
+        audit_path,
+        CONCURRENT_REQUESTS_PER_DOMAIN=1,
+        PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT=8_000,
+    )
+    result = await crawl(
+        settings,
+        ["http://a.example/p"],
+        proxy=server.proxy,
+        request_kwargs={"meta": {"playwright": True}},
+    )
+    assert result.spider.failures == []
+    assert result.fetched_urls == ["http://a.example/p"]
+    assert ("c.example", "/i.png") in {(r.host, r.path) for r in server.received}
