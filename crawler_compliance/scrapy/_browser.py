@@ -369,8 +369,25 @@ class BrowserHook:
         method = playwright_request.method
         post_data = playwright_request.post_data_buffer
         if is_main:
-            # Decided as the Scrapy request; sent the way scrapy-playwright sends it.
+            # Decided as the Scrapy request; sent the way scrapy-playwright sends it,
+            # as long as it still identifies as the crawl robots.txt was read for.
             state.main_done = True
+            mismatch = self.main._user_agent_mismatch(
+                Request(url, headers=Headers({"User-Agent": headers.get("user-agent", "")}))
+            )
+            if mismatch:
+                self.stats.inc_value("compliance/subresource/denied")
+                decision = decide(
+                    url,
+                    [
+                        *mismatch,
+                        Reason(Check.URL, Outcome.INFO, "the page's navigation in the browser"),
+                    ],
+                )
+                with suppress(RequestDenied):
+                    self.main._record(decision)
+                await route.abort("blockedbyclient")
+                return
             method = page_request.method
             if page_request.body:
                 post_data = page_request.body

@@ -32,6 +32,11 @@ def require_chromium() -> None:
         import scrapy_playwright  # noqa: F401
     except ImportError:
         missing.append("scrapy-playwright (pip install -e '.[browser]')")
+    from crawler_compliance.scrapy._handlers import preconnect_policy_problem
+
+    policy = preconnect_policy_problem()
+    if policy:
+        missing.append(f"the Chromium policy ({policy})")
     if missing:
         message = "browser tests need " + " and ".join(missing)
         if os.environ.get("CI"):

@@ -331,3 +331,32 @@ async def test_one_request_per_host_at_a_time_does_not_stall_sub_resource_decisi
     assert result.spider.failures == []
     assert result.fetched_urls == ["http://a.example/p"]
     assert ("c.example", "/i.png") in {(r.host, r.path) for r in server.received}
+
+
+@deferred_f_from_coro_f
+async def test_a_page_the_browser_would_send_as_another_crawler_is_not_sent(
+    server: LoopbackServer, policy_dir: Path, audit_path: Path
+) -> None:
+    # Without scrapy-playwright's header processing the browser sends its own
+    # User-Agent (HeadlessChrome): not the product token robots.txt was read for.
+    require_chromium()
+    server.route("news.example", "/robots.txt", body=ROBOTS)
+    server.route("news.example", "/article", body=ARTICLE, headers={"Content-Type": "text/html"})
+    settings = browser_settings(
+        server,
+        policy_dir,
+        audit_path,
+        PLAYWRIGHT_PROCESS_REQUEST_HEADERS=None,
+        PLAYWRIGHT_DOWNLOAD_TIMEOUT=1000,
+    )
+    result = await crawl(
+        settings,
+        ["http://news.example/article"],
+        proxy=server.proxy,
+        request_kwargs={"meta": {"playwright": True}},
+    )
+    assert result.spider.responses == []
+    assert [r.path for r in server.received] == ["/robots.txt"]
+    last = [r for r in result.records if r["url"] == "http://news.example/article"][-1]
+    assert last["verdict"] == "deny"
+    assert "not the crawl's 'TestBot'" in last["reasons"][0]["message"]
