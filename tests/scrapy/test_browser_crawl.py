@@ -13,7 +13,7 @@ from scrapy.utils.defer import deferred_f_from_coro_f
 
 from tests.loopback import LoopbackServer
 from tests.scrapy.browser import browser_settings, require_chromium
-from tests.scrapy.crawling import crawl
+from tests.scrapy.crawling import ListSpider, crawl
 
 pytestmark = [pytest.mark.crawl, pytest.mark.browser]
 
@@ -360,3 +360,63 @@ async def test_a_page_the_browser_would_send_as_another_crawler_is_not_sent(
     last = [r for r in result.records if r["url"] == "http://news.example/article"][-1]
     assert last["verdict"] == "deny"
     assert "not the crawl's 'TestBot'" in last["reasons"][0]["message"]
+
+
+class ReusesPageSpider(ListSpider):
+    """Renders the first URL, then the second in the same page (``playwright_page``)."""
+
+    name = "reuses-page"
+
+    def make(self, url: str):  # type: ignore[no-untyped-def]
+        request = super().make(url)
+        request.meta.update(playwright=True, playwright_include_page=True)
+        return request
+
+    async def start(self):  # type: ignore[no-untyped-def]
+        yield self.make(self.urls[0])
+
+    async def parse(self, response):  # type: ignore[no-untyped-def, override]
+        self.responses.append(response)
+        page = response.meta["playwright_page"]
+        if len(self.responses) == 1:
+            request = self.make(self.urls[1])
+            request.meta["playwright_page"] = page
+            yield request
+        else:
+            await page.close()
+
+
+@deferred_f_from_coro_f
+async def test_a_reused_page_is_still_guarded(
+    server: LoopbackServer, policy_dir: Path, audit_path: Path
+) -> None:
+    require_chromium()
+    html = {"Content-Type": "text/html"}
+    server.route("news.example", "/robots.txt", body=ROBOTS)
+    server.route("news.example", "/one", body='<img src="/ok.png">', headers=html)
+    server.route(
+        "news.example",
+        "/two",
+        body='<img src="http://twitter.com/a.png"><img src="/private/b.png"><img src="/ok2.png">',
+        headers=html,
+    )
+    server.route("news.example", "/ok.png", body=b"PNG", headers={"Content-Type": "image/png"})
+    server.route("news.example", "/ok2.png", body=b"PNG", headers={"Content-Type": "image/png"})
+    result = await crawl(
+        browser_settings(server, policy_dir, audit_path),
+        ["http://news.example/one", "http://news.example/two"],
+        proxy=server.proxy,
+        spider_cls=ReusesPageSpider,
+    )
+    assert [r.url for r in result.spider.responses] == [
+        "http://news.example/one",
+        "http://news.example/two",
+    ]
+    received = [(r.host, r.path) for r in server.received]
+    assert ("news.example", "/ok2.png") in received
+    assert [h for h, _ in received if h == "twitter.com"] == []
+    assert ("news.example", "/private/b.png") not in received
+    verdicts = {r["url"]: r["verdict"] for r in result.records}
+    assert verdicts["http://twitter.com/a.png"] == "deny"
+    assert verdicts["http://news.example/private/b.png"] == "deny"
+    assert result.stats.get("compliance/subresource/unhooked_denied") is None
