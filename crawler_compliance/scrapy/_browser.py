@@ -147,11 +147,14 @@ class PageInitCallback:
         self.user_callback = user_callback
 
     async def __call__(self, page: Any, request: Request) -> None:
-        if self.user_callback is not None:
-            await load_object(self.user_callback)(page, request)
-        # Installed last, so it is the first route to run (Playwright runs the
-        # newest first) and answers every request itself.
-        await self.hook.install(page, request)
+        try:
+            if self.user_callback is not None:
+                await load_object(self.user_callback)(page, request)
+        finally:
+            # Installed last, so it is the first route to run (Playwright runs the
+            # newest first) and answers every request itself; installed even when
+            # the project's callback fails (scrapy-playwright logs that and goes on).
+            await self.hook.install(page, request)
 
 
 class BrowserHook:
