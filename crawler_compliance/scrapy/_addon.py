@@ -22,12 +22,12 @@ class Addon:
     """
 
     def update_settings(self, settings: Any) -> None:
-        from crawler_compliance.scrapy._browser import (
+        from crawler_compliance.scrapy._browser import AbortBackstop
+        from crawler_compliance.scrapy._guard import ComplianceGuardMiddleware
+        from crawler_compliance.scrapy._handler_middleware import (
             BROWSER_MIDDLEWARE_PRIORITY,
-            AbortBackstop,
             ComplianceHandlerMiddleware,
         )
-        from crawler_compliance.scrapy._guard import ComplianceGuardMiddleware
         from crawler_compliance.scrapy._handlers import (
             prepare_playwright_settings,
             uses_playwright,
