@@ -1,7 +1,8 @@
 """Download handlers at start-up, and the per-request wiring of the browser hook.
 
-:class:`ComplianceHandlerMiddleware` is enabled by the add-on at priority 985
-(after :class:`ComplianceMiddleware` decided, before the guard). At start-up it
+:class:`ComplianceHandlerMiddleware` is enabled by the add-on at priority 995
+(after :class:`ComplianceMiddleware` decided and the guard re-checked, so it
+sees the meta the download handler will see). At start-up it
 checks every ``DOWNLOAD_HANDLERS`` entry (:mod:`._handlers`) and, when
 scrapy-playwright renders, the settings the browser hook needs; per request it
 puts the hook's page init callback and blocked service workers into a
@@ -44,14 +45,16 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# Between ComplianceMiddleware (75) and the guard (990): sees decided requests only.
-BROWSER_MIDDLEWARE_PRIORITY = 985
+# After the guard (990): it sees decided, unchanged requests, with the meta the
+# download handler gets (a middleware between could otherwise add
+# impersonate_args or replace the page init callback after the check).
+BROWSER_MIDDLEWARE_PRIORITY = 995
 
 
 class ComplianceHandlerMiddleware:
     """Start-up check of ``DOWNLOAD_HANDLERS``; per-request wiring of the browser hook.
 
-    Enabled by the add-on at priority 985 (after the decision, before the guard).
+    Enabled by the add-on at priority 995, just before the download handler.
     """
 
     def __init__(

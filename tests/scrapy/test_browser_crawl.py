@@ -262,7 +262,7 @@ async def test_redirects_popups_sockets_beacons_workers_and_the_crawl_purpose(
 
 
 class ReplacesInitCallback:
-    """A project middleware that runs after the add-on's and swaps the page init callback."""
+    """A project middleware that runs after all of the add-on's and swaps the init callback."""
 
     def process_request(self, request, spider=None):  # type: ignore[no-untyped-def]
         async def own_callback(page, request):  # type: ignore[no-untyped-def]
@@ -282,7 +282,7 @@ async def test_a_page_without_the_hook_loads_nothing(
         server,
         policy_dir,
         audit_path,
-        DOWNLOADER_MIDDLEWARES={f"{__name__}.ReplacesInitCallback": 987},
+        DOWNLOADER_MIDDLEWARES={f"{__name__}.ReplacesInitCallback": 997},
         PLAYWRIGHT_DOWNLOAD_TIMEOUT=1000,
     )
     result = await crawl(
