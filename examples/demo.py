@@ -85,6 +85,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="where each run gets a fresh folder for its audit log and crawl log "
         "(default: %(default)s)",
     )
+    parser.add_argument(
+        "--browser",
+        action="store_true",
+        help="render every page with scrapy-playwright and Chromium: the browser's own "
+        "requests (images, frames, scripts, XHR) are decided too",
+    )
+    parser.add_argument(
+        "--chromium",
+        default="/usr/bin/chromium",
+        help="the Chromium executable for --browser (default: %(default)s; "
+        "tools/ensure-chromium.sh installs it)",
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -110,7 +122,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         loopback_only() as escapes,
         StandInWeb(on_request=_allow_recorded(audit_path)) as web,
     ):
-        stats = _crawl(web.proxy_url, audit_path, crawl_log)
+        stats = _crawl(
+            web.proxy_url, audit_path, crawl_log, chromium=args.chromium if args.browser else None
+        )
         seen = web.requests
     elapsed = time.monotonic() - started
 
@@ -158,13 +172,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _crawl(proxy_url: str, audit_path: Path, crawl_log: Path) -> dict[str, Any]:
+def _browser_settings(proxy_url: str, chromium: str) -> dict[str, Any]:
+    """scrapy-playwright with Debian's Chromium, its proxy the stand-in web, resolving nothing."""
+    handler = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
+    return {
+        "DOWNLOAD_HANDLERS": {"http": handler, "https": handler},
+        "PLAYWRIGHT_LAUNCH_OPTIONS": {
+            "executable_path": chromium,
+            "headless": True,
+            "proxy": {"server": proxy_url},
+            "args": ["--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"],
+        },
+        "DEMO_PLAYWRIGHT": True,
+    }
+
+
+def _crawl(
+    proxy_url: str, audit_path: Path, crawl_log: Path, *, chromium: str | None = None
+) -> dict[str, Any]:
     """Run the spider to completion in this process; return the crawl's stats."""
     # Imported here: AsyncCrawlerProcess installs the asyncio reactor on creation.
     from scrapy.crawler import AsyncCrawlerProcess
 
+    browser = _browser_settings(proxy_url, chromium) if chromium else {}
     process = AsyncCrawlerProcess(
         {
+            **browser,
             "ADDONS": {"crawler_compliance.Addon": 0},
             "COMPLIANCE_POLICY_DIR": str(POLICY_DIR),
             "COMPLIANCE_AUDIT_LOG": str(audit_path),
@@ -275,6 +308,13 @@ def _print_decisions(records: list[dict[str, Any]]) -> None:
                 print(f"{indent}{'':{_CHECK_WIDTH}}  {more}")
     denied = sum(1 for r in records if r.get("verdict") == "deny")
     print(f"\n{len(records)} decisions: {len(records) - denied} allowed, {denied} denied.")
+    subresources = [r for r in records if r.get("kind") == "subresource"]
+    if subresources:
+        sub_denied = sum(1 for r in subresources if r.get("verdict") == "deny")
+        print(
+            f"Of them, requests the browser made for rendered pages: {len(subresources)} "
+            f"({len(subresources) - sub_denied} allowed, {sub_denied} denied and aborted)."
+        )
 
 
 def _explain(record: dict[str, Any]) -> list[tuple[str, str]]:

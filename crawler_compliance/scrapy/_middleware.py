@@ -161,6 +161,10 @@ class ComplianceMiddleware:
         self._inflight = Inflight()
         self._stamps: weakref.WeakKeyDictionary[Request, Stamp] = weakref.WeakKeyDictionary()
         self._logged: set[tuple[str, str]] = set()
+        from crawler_compliance.scrapy._handler_middleware import start_handlers
+
+        # Which download handlers may fetch, and the browser hook when one renders.
+        self.handler_kinds, self.browser_hook = start_handlers(crawler, self)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
         if crawler.settings.getbool("ROBOTSTXT_OBEY"):
             logger.warning(
@@ -288,7 +292,7 @@ class ComplianceMiddleware:
                 context=reasons,
             )
             for need in plan.missing():
-                result = await self._robots(need, page or request)
+                result = await self._robots(need, request)
                 self.enforcer.supply(plan, need, result)
             return (
                 self.enforcer.conclude(plan, kind=kind, page=page.url if page else None),
@@ -445,42 +449,71 @@ class ComplianceMiddleware:
             self._deny(request, decision)
         return response
 
-    # -- subresources (rendering download handlers) -----------------------------
+    # -- requests made outside the downloader (rendering download handlers) ---------
 
     async def decide_url(
         self,
         url: str,
         *,
         page: Request,
-        kind: RecordKind = RecordKind.SUBRESOURCE,
+        kind: RecordKind | str = RecordKind.SUBRESOURCE,
         resource_type: str | None = None,
+        headers: Any = None,
+        redirected_from: str | None = None,
     ) -> Decision:
         """Decide and record a URL another client (a browser) is about to fetch for *page*.
 
         The full page path: registry, site records, the target origin's
         robots.txt (fetched through the engine the way *page* travels, once
-        per origin). Never raises: failures deny.
+        per origin), identity. *headers* are the headers it will be sent with
+        (default: none of the page's); the page's proxy and bind address are
+        kept. The record names the *kind* and the *page*. Never raises:
+        failures deny.
         """
+        kind = RecordKind(kind)
         what = f"{resource_type} " if resource_type else ""
         context = [
             Reason(
                 Check.URL,
                 Outcome.INFO,
                 f"{what}requested by the browser for {self.enforcer.redact(page.url)}",
+                extra=(("resource_type", resource_type),) if resource_type else (),
             )
         ]
+        meta: dict[str, Any] = {
+            key: page.meta[key]
+            for key in ("proxy", "bindaddress", "download_timeout")
+            if key in page.meta
+        }
+        # Not the page's download slot: the page holds it while it renders, and
+        # a robots.txt fetch queued behind it would wait for ever.
+        meta["download_slot"] = f"compliance-subresource:{urlsplit(url).hostname}"
+        if redirected_from is not None:
+            meta["redirect_urls"] = [redirected_from]
         try:
-            request = Request(url, meta={k: v for k, v in page.meta.items() if k == "proxy"})
+            request = Request(url, headers=headers, meta=meta, dont_filter=True)
         except Exception as exc:
             return self._internal_error(url, exc, kind)
-        proxy = request.meta.get("proxy")
-        route = Route(proxy=proxy_host(proxy) if proxy else None)
         try:
-            decision, _ = await self._decide(request, route, kind=kind, page=page, context=context)
+            decision, _ = await self._decide(
+                request, route_of(request), kind=kind, page=page, context=context
+            )
         except AuditWriteFailed as exc:
             self._audit_failed(exc)
             return exc.decision
         return decision
+
+    def record(self, decision: Decision) -> Decision:
+        """Record a decision another crawl component took; a failed write denies."""
+        try:
+            return self.enforcer.record(decision)
+        except AuditWriteFailed as exc:
+            self._audit_failed(exc)
+            return exc.decision
+
+    def deny(self, request: Request, decision: Decision) -> None:
+        """Log a recorded deny (once per host and check at INFO) and raise RequestDenied."""
+        self._deny(request, decision)
 
     # -- closing ------------------------------------------------------------------
 
