@@ -54,12 +54,20 @@ def _applies(path_pattern: str, request_path: str) -> bool:
 
 def merge_signals(lines: list[SignalLine], request_path: str | None) -> dict[str, str]:
     """Merge lines in file order; scoped lines after unscoped ones, shortest path first."""
+    return {key: value for key, (value, _line) in merge_signal_sources(lines, request_path).items()}
+
+
+def merge_signal_sources(
+    lines: list[SignalLine], request_path: str | None
+) -> dict[str, tuple[str, int]]:
+    """As :func:`merge_signals`, with the line each value came from."""
     unscoped = [s for s in lines if s.path is None]
     scoped = []
     if request_path is not None:
         scoped = [s for s in lines if s.path is not None and _applies(s.path, request_path)]
         scoped.sort(key=lambda s: len(s.path or ""))
-    merged: dict[str, str] = {}
+    merged: dict[str, tuple[str, int]] = {}
     for signal in unscoped + scoped:
-        merged.update(signal.values)
+        for key, value in signal.values:
+            merged[key] = (value, signal.line)
     return merged

@@ -1,0 +1,201 @@
+"""One object that applies every opt-out to a URL for one crawl: before and after the fetch.
+
+Built from a :class:`~crawler_compliance.ComplianceChecker` (purpose, product
+token, site records); sans-I/O like the rest of the core: the adapter fetches
+tdmrep.json and licences and hands in what it got, and hands each response
+to :meth:`OptOuts.observe`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from crawler_compliance._decision import Check, Reason
+from crawler_compliance._purpose import AI_PURPOSES, Purpose, parse_purpose
+from crawler_compliance.signals._aipref import parse_preferences, preference_findings
+from crawler_compliance.signals._html import head_metas, is_html
+from crawler_compliance.signals._reasons import Override, reasons_for
+from crawler_compliance.signals._robots_tag import (
+    directive_findings,
+    header_directives,
+    meta_directives,
+)
+from crawler_compliance.signals._rsl import RslLicence, link_licences
+from crawler_compliance.signals._table import Finding, Signal
+from crawler_compliance.signals._tdmrep import TdmRepFile, page_findings
+
+__all__ = ["OptOuts", "ResponseView"]
+
+
+@dataclass(frozen=True)
+class ResponseView:
+    """What an adapter shows the observers of one response.
+
+    ``headers`` maps lower-case names to every value received (repeated
+    headers stay separate); ``body_head`` is at most the first 256 KiB, and
+    only for HTML-ish content types (empty otherwise).
+    """
+
+    url: str
+    status: int
+    headers: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    body_head: bytes = b""
+    content_type: str | None = None
+
+
+def _charset(content_type: str | None) -> str:
+    for param in (content_type or "").split(";")[1:]:
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset" and value.strip():
+            return value.strip().strip('"')
+    return "utf-8"
+
+
+class OptOuts:
+    """Every machine-readable opt-out, applied for one crawl purpose."""
+
+    def __init__(
+        self,
+        *,
+        purpose: Purpose | str | None,
+        product_token: str,
+        sites: Any = None,
+        today: Callable[[], dt.date] = dt.date.today,
+        robots_signals: bool = True,
+    ) -> None:
+        self.purpose = parse_purpose(purpose)
+        self.token = product_token
+        self.sites = sites
+        self.today = today
+        # policy robots.ai_training_opt_out: false turns robots.txt lines off for AI purposes
+        self.robots_signals = robots_signals
+
+    @classmethod
+    def from_checker(cls, checker: Any) -> OptOuts:
+        return cls(
+            purpose=checker.purpose,
+            product_token=checker.user_agent,
+            sites=checker.sites,
+            today=checker._today,
+            robots_signals=checker.ai_opt_out,
+        )
+
+    # -- agreements ----------------------------------------------------------------
+
+    def overrides_for(self, url: str) -> list[Override]:
+        """Overrides of the site permission covering *url* for this purpose, if any."""
+        if self.sites is None:
+            return []
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        found = self.sites.permission_for(
+            host, parts.path or "/", purpose=self.purpose, on=self.today()
+        )
+        if found is None:
+            return []
+        record, permission = found
+        return Override.from_policy(record, permission)
+
+    def _reasons(
+        self, url: str, findings: list[Finding], *, check: Check = Check.OPT_OUT, **kw: Any
+    ) -> list[Reason]:
+        return reasons_for(
+            findings, self.purpose, overrides=self.overrides_for(url), check=check, **kw
+        )
+
+    # -- before the fetch ----------------------------------------------------------
+
+    def robots_reasons(self, url: str, robots_txt: Any, source: str) -> list[Reason]:
+        """robots.txt ``Content-Signal`` / ``Content-Usage`` lines for *url* (check ``robots``)."""
+        prefs = robots_txt.content_signal_sources(self.token, url)
+        if not prefs:
+            return []
+        findings = preference_findings(prefs, where="robots.txt", source=source)
+        honoured: frozenset[Signal] | None = None
+        if not self.robots_signals and self.purpose in AI_PURPOSES:
+            honoured = frozenset()
+        return self._reasons(url, findings, check=Check.ROBOTS, honoured=honoured)
+
+    @staticmethod
+    def licence_urls(robots_txt: Any, robots_url: str) -> list[str]:
+        """RSL licence URLs from robots.txt ``License:`` lines, made absolute."""
+        urls = []
+        for _line, value in robots_txt.licences:
+            absolute = urljoin(robots_url, value)
+            if absolute.startswith(("http://", "https://")) and absolute not in urls:
+                urls.append(absolute)
+        return urls[:8]
+
+    def tdmrep_reasons(self, url: str, tdmrep: TdmRepFile) -> list[Reason]:
+        """``/.well-known/tdmrep.json`` for *url* (see the failure rules in ``_tdmrep``)."""
+        return self._reasons(url, tdmrep.findings(url))
+
+    def licence_reasons(self, url: str, licences: Sequence[RslLicence]) -> list[Reason]:
+        """RSL licences that apply to the site, for *url*."""
+        findings: list[Finding] = []
+        for licence in licences:
+            findings.extend(licence.findings(url))
+        return self._reasons(url, findings)
+
+    # -- after the fetch -----------------------------------------------------------
+
+    def response_findings(
+        self, view: ResponseView, licences: Mapping[str, RslLicence] | None = None
+    ) -> list[Finding]:
+        headers = view.headers
+        findings: list[Finding] = []
+        pairs = [
+            (directive, f"X-Robots-Tag header{f' for {scope}' if scope else ''}")
+            for directive, scope in header_directives(headers.get("x-robots-tag", ()), self.token)
+        ]
+        metas: list[tuple[str, str]] = []
+        if view.body_head and is_html(view.content_type, view.body_head):
+            metas = head_metas(view.body_head, encoding=_charset(view.content_type))
+            pairs.extend(
+                (directive, f'<meta name="{name}">')
+                for directive, name in meta_directives(metas, self.token)
+            )
+        findings.extend(directive_findings(pairs, source=view.url))
+        findings.extend(page_findings(headers, metas, source=view.url))
+        usage = ", ".join(headers.get("content-usage", ()))
+        if usage.strip():
+            prefs = {k: (v, None) for k, v in parse_preferences(usage).items()}
+            findings.extend(
+                preference_findings(
+                    prefs,
+                    where="Content-Usage header",
+                    source=view.url,
+                    family=Signal.CONTENT_USAGE,
+                )
+            )
+        for licence_url in link_licences(list(headers.get("link", ())), view.url):
+            known = (licences or {}).get(licence_url)
+            if known is not None:
+                findings.extend(known.findings(view.url))
+            else:
+                findings.append(
+                    Finding(
+                        Signal.RSL,
+                        "licence not read yet",
+                        'Link rel="license" header',
+                        AI_PURPOSES,
+                        source=view.url,
+                        licence=licence_url,
+                        detail=f"licence {licence_url} must be read before its content is used",
+                    )
+                )
+        return findings
+
+    def observe(
+        self, view: ResponseView, *, licences: Mapping[str, RslLicence] | None = None
+    ) -> list[Reason]:
+        """Reasons from one fetched response: a DENY drops it ("fetched and discarded")."""
+        return self._reasons(view.url, self.response_findings(view, licences), fetched=True)
+
+    def link_licence_urls(self, view: ResponseView) -> list[str]:
+        """Licence URLs a response names in ``Link`` headers (for the adapter to fetch)."""
+        return link_licences(list(view.headers.get("link", ())), view.url)
