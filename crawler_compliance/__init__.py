@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from crawler_compliance._decision import Check, Decision, Outcome, Reason, Verdict
+from crawler_compliance._purpose import Purpose
 
 if TYPE_CHECKING:
     from crawler_compliance.scrapy import (
@@ -26,6 +27,7 @@ __all__ = [
     "ComplianceMiddleware",
     "Decision",
     "Outcome",
+    "Purpose",
     "Reason",
     "RequestDenied",
     "Verdict",

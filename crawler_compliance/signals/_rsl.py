@@ -188,12 +188,13 @@ class RslLicence:
     def _content_for(self, page_url: str) -> _Content | None:
         parts = urlsplit(page_url)
         best: _Content | None = None
-        best_len = -1
+        best_len = (-1, False)
         for content in self.contents:
             if content.host is not None and content.host != (parts.scheme, parts.netloc.lower()):
                 continue
             if path_pattern(content.pattern)(page_url):
-                length = pattern_length(content.pattern)
+                # Longest pattern wins; on a tie, one naming the host beats a bare path.
+                length = (pattern_length(content.pattern), content.host is not None)
                 if length > best_len:
                     best, best_len = content, length
         return best
