@@ -13,21 +13,25 @@ from crawler_compliance.robots._matcher import wildcard_matcher
 from crawler_compliance.robots._normalize import normalize_pattern, request_path
 
 
-def path_pattern(pattern: str) -> Callable[[str], bool]:
-    """A predicate telling whether a URL (or a path) is under ``pattern``.
+def url_path(url: str) -> str:
+    """The normalised path and query of *url*, as :func:`path_pattern` predicates take it."""
+    return request_path(url)
 
-    ``path_pattern("/news/*.html$")("https://e.com/news/a.html")`` is true.
-    Matching is case-sensitive, on the normalised path and query, like an
-    RFC 9309 rule.
+
+def path_pattern(pattern: str) -> Callable[[str], bool]:
+    """A predicate telling whether a normalised path (:func:`url_path`) is under ``pattern``.
+
+    ``path_pattern("/news/*.html$")(url_path("https://e.com/news/a.html"))`` is
+    true. Matching is case-sensitive, on the normalised path and query, like an
+    RFC 9309 rule. Compile once, match many paths.
     """
     normal = normalize_pattern(pattern)
     if "*" in normal:
-        matches = wildcard_matcher(normal)
-        return lambda url: matches(request_path(url))
+        return wildcard_matcher(normal)
     if normal.endswith("$"):
         exact = normal[:-1]
-        return lambda url: request_path(url) == exact
-    return lambda url: request_path(url).startswith(normal)
+        return lambda path: path == exact
+    return lambda path: path.startswith(normal)
 
 
 def pattern_length(pattern: str) -> int:

@@ -30,13 +30,14 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 
 from crawler_compliance._purpose import Purpose
-from crawler_compliance.robots import path_pattern, pattern_length
+from crawler_compliance.robots import path_pattern, pattern_length, url_path
 from crawler_compliance.signals._table import ALL_PURPOSES, Finding, Signal
 
 __all__ = ["MAX_BYTES", "RslLicence", "RslState", "licence_from_fetch", "link_licences"]
@@ -90,6 +91,8 @@ class _Content:
     server: str | None
     terms: tuple[_Terms, ...]
     line: int | None
+    matches: Callable[[str], bool] = field(compare=False, repr=False)
+    specificity: tuple[int, bool] = (0, False)
 
 
 def _local(tag: object) -> str:
@@ -180,23 +183,31 @@ class RslLicence:
                 return bad(f"<content url={pattern!r}> on line {element.sourceline} is not a path")
             terms = tuple(_terms(c) for c in element if _local(c.tag) == "license")
             server = (element.get("server") or "").strip() or None
-            contents.append(_Content(pattern, host, server, terms, element.sourceline))
+            contents.append(
+                _Content(
+                    pattern,
+                    host,
+                    server,
+                    terms,
+                    element.sourceline,
+                    path_pattern(pattern),
+                    # Longest pattern wins; on a tie, one naming the host beats a bare path.
+                    (pattern_length(pattern), host is not None),
+                )
+            )
         if not contents:
             return bad("licence has no <content> element")
         return cls(url, RslState.OK, status, tuple(contents))
 
     def _content_for(self, page_url: str) -> _Content | None:
         parts = urlsplit(page_url)
+        path = url_path(page_url)
         best: _Content | None = None
-        best_len = (-1, False)
         for content in self.contents:
             if content.host is not None and content.host != (parts.scheme, parts.netloc.lower()):
                 continue
-            if path_pattern(content.pattern)(page_url):
-                # Longest pattern wins; on a tie, one naming the host beats a bare path.
-                length = (pattern_length(content.pattern), content.host is not None)
-                if length > best_len:
-                    best, best_len = content, length
+            if content.matches(path) and (best is None or content.specificity > best.specificity):
+                best = content
         return best
 
     def findings(self, page_url: str) -> list[Finding]:

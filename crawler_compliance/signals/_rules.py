@@ -47,6 +47,15 @@ class ResponseView:
     content_type: str | None = None
 
 
+MAX_HEADER_VALUES = 32  # repeated headers beyond this are noise (or an attack)
+MAX_HEADER_CHARS = 8192  # per value; every parser below is linear, this bounds the rest
+
+
+def _values(headers: Mapping[str, Sequence[str]], name: str) -> list[str]:
+    """The values of one header, bounded in number and length."""
+    return [str(v)[:MAX_HEADER_CHARS] for v in list(headers.get(name, ()))[:MAX_HEADER_VALUES]]
+
+
 def _charset(content_type: str | None) -> str:
     for param in (content_type or "").split(";")[1:]:
         key, _, value = param.partition("=")
@@ -146,11 +155,14 @@ class OptOuts:
     def response_findings(
         self, view: ResponseView, licences: Mapping[str, RslLicence] | None = None
     ) -> list[Finding]:
-        headers = view.headers
+        headers = {
+            name: _values(view.headers, name)
+            for name in ("x-robots-tag", "tdm-reservation", "tdm-policy", "content-usage", "link")
+        }
         findings: list[Finding] = []
         pairs = [
             (directive, f"X-Robots-Tag header{f' for {scope}' if scope else ''}")
-            for directive, scope in header_directives(headers.get("x-robots-tag", ()), self.token)
+            for directive, scope in header_directives(headers["x-robots-tag"], self.token)
         ]
         metas: list[tuple[str, str]] = []
         if view.body_head and is_html(view.content_type, view.body_head):
@@ -161,7 +173,7 @@ class OptOuts:
             )
         findings.extend(directive_findings(pairs, source=view.url))
         findings.extend(page_findings(headers, metas, source=view.url))
-        usage = ", ".join(headers.get("content-usage", ()))
+        usage = ", ".join(headers["content-usage"])
         if usage.strip():
             prefs = {k: (v, None) for k, v in parse_preferences(usage).items()}
             findings.extend(
@@ -172,7 +184,7 @@ class OptOuts:
                     family=Signal.CONTENT_USAGE,
                 )
             )
-        for licence_url in link_licences(list(headers.get("link", ())), view.url):
+        for licence_url in link_licences(headers["link"], view.url):
             known = (licences or {}).get(licence_url)
             if known is not None:
                 findings.extend(known.findings(view.url))
@@ -198,4 +210,4 @@ class OptOuts:
 
     def link_licence_urls(self, view: ResponseView) -> list[str]:
         """Licence URLs a response names in ``Link`` headers (for the adapter to fetch)."""
-        return link_licences(list(view.headers.get("link", ())), view.url)
+        return link_licences(_values(view.headers, "link"), view.url)

@@ -30,7 +30,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from crawler_compliance.robots import path_pattern
+from crawler_compliance.robots import path_pattern, url_path
 from crawler_compliance.signals._table import TDM_PURPOSES, Finding, Signal
 
 __all__ = [
@@ -149,10 +149,11 @@ class TdmRepFile:
         """The first rule matching *url*, or the problem that stops us knowing."""
         if self.state is TdmState.UNREADABLE:
             return None, self.problem
+        path = url_path(url)
         for rule in self.rules:
             if rule.matches is None:
                 return None, rule.problem  # cannot tell whether it covers the URL
-            if rule.matches(url):
+            if rule.matches(path):
                 return (None, rule.problem) if rule.problem else (rule, None)
         return None, None
 

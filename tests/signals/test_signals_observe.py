@@ -198,3 +198,21 @@ def test_nothing_to_say_means_no_reasons() -> None:
         )
         == []
     )
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"link": ["<" * 1_000_000]},
+        {"link": ["<a>;" * 300_000]},
+        {"x-robots-tag": ["noindex," * 200_000]},
+        {"x-robots-tag": ["a:" * 300_000]},
+        {"content-usage": ["train-ai=n;" * 100_000]},
+        {"x-robots-tag": ["noai"] * 100_000},
+        {"tdm-reservation": ["1" * 1_000_000]},
+    ],
+)
+def test_hostile_headers_end_in_a_clean_decision(headers) -> None:
+    # Bounded work: each header is capped in count and length before any parsing.
+    reasons = OptOuts(purpose="ai-training", product_token=TOKEN).observe(view(headers))
+    assert all(r.outcome in (Outcome.DENY, Outcome.INFO) for r in reasons)
