@@ -25,7 +25,7 @@ from crawler_compliance.signals._robots_tag import (
     meta_directives,
 )
 from crawler_compliance.signals._rsl import RslLicence, link_licences
-from crawler_compliance.signals._table import Finding, Signal
+from crawler_compliance.signals._table import TDM_PURPOSES, Finding, Signal
 from crawler_compliance.signals._tdmrep import TdmRepFile, page_findings
 
 __all__ = ["OptOuts", "ResponseView"]
@@ -128,6 +128,18 @@ class OptOuts:
         if not self.robots_signals and self.purpose in AI_PURPOSES:
             honoured = frozenset()
         return self._reasons(url, findings, check=Check.ROBOTS, honoured=honoured)
+
+    def needs_tdmrep(self, url: str) -> bool:
+        """Whether tdmrep.json must be read to decide *url*: only a TDM purpose can be bound
+        by it, and not when the site's agreement overrides TDMRep ("only read what is needed")."""
+        if self.purpose not in TDM_PURPOSES:
+            return False
+        return not any(o.signal is Signal.TDMREP for o in self.overrides_for(url))
+
+    def licences_needed(self, url: str, licence_urls: Sequence[str]) -> list[str]:
+        """The licences that must be read to decide *url* (those no agreement names)."""
+        lifted = {o.licence for o in self.overrides_for(url) if o.signal is Signal.RSL}
+        return [u for u in licence_urls if u not in lifted]
 
     @staticmethod
     def licence_urls(robots_txt: Any, robots_url: str) -> list[str]:

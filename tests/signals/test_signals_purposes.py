@@ -235,3 +235,34 @@ def test_bad_override_is_a_located_error(tmp_path: Path, override: str, message:
 
 def test_ai_purposes() -> None:
     assert AI_PURPOSES == AI
+
+
+def test_only_what_is_needed_is_read(tmp_path: Path) -> None:
+    from crawler_compliance.robots import RobotsTxt
+
+    policy = site_policy(
+        tmp_path,
+        """\
+        - agreement: LIC-6
+          overrides:
+            - {signal: tdmrep, reference: LIC-6 s.1}
+            - {signal: rsl, reference: LIC-6 s.2, licence: "https://licensed.example/a.xml"}
+        """,
+    )
+    for purpose, tdm in [("ai-training", True), ("research", True), ("search-indexing", False)]:
+        checker = ComplianceChecker(policy, purpose=purpose, clock=lambda: NOW)
+        assert checker.opt_outs.needs_tdmrep("https://open.example/x") is tdm
+        # The agreement lifts TDMRep on its site: no need to read the file there.
+        assert checker.opt_outs.needs_tdmrep("https://licensed.example/x") is False
+    robots = RobotsTxt.parse(
+        b"User-agent: *\nLicense: /a.xml\nLicense: https://licensed.example/b.xml\n"
+        b"LICENSE: /a.xml\nlicense:\n"
+    )
+    urls = ComplianceChecker(policy, clock=lambda: NOW).opt_outs.licence_urls(
+        robots, "https://licensed.example/robots.txt"
+    )
+    assert urls == ["https://licensed.example/a.xml", "https://licensed.example/b.xml"]
+    checker = ComplianceChecker(policy, purpose="ai-training", clock=lambda: NOW)
+    assert checker.opt_outs.licences_needed("https://licensed.example/x", urls) == [
+        "https://licensed.example/b.xml"
+    ]
