@@ -14,8 +14,14 @@ from crawler_compliance.signals._aipref import parse_preferences, preference_fin
 from crawler_compliance.signals._html import MAX_HEAD_BYTES, head_metas, is_html
 from crawler_compliance.signals._reasons import Override, reasons_for
 from crawler_compliance.signals._robots_tag import header_directives, meta_directives
-from crawler_compliance.signals._rsl import RslLicence, RslState, licence_from_fetch, link_licences
-from crawler_compliance.signals._rules import OptOuts, ResponseView
+from crawler_compliance.signals._rsl import (
+    RslLicence,
+    RslState,
+    licence_from_fetch,
+    licence_from_fetched,
+    link_licences,
+)
+from crawler_compliance.signals._rules import OptOuts, ResponseLike, ResponseView
 from crawler_compliance.signals._table import (
     ALL_PURPOSES,
     TABLE,
@@ -30,6 +36,7 @@ from crawler_compliance.signals._tdmrep import (
     TdmState,
     page_findings,
     tdmrep_from_fetch,
+    tdmrep_from_fetched,
     tdmrep_url,
 )
 
@@ -41,6 +48,7 @@ __all__ = [
     "Finding",
     "OptOuts",
     "Override",
+    "ResponseLike",
     "ResponseView",
     "Row",
     "RslLicence",
@@ -52,6 +60,7 @@ __all__ = [
     "header_directives",
     "is_html",
     "licence_from_fetch",
+    "licence_from_fetched",
     "link_licences",
     "meta_directives",
     "page_findings",
@@ -60,5 +69,6 @@ __all__ = [
     "reasons_for",
     "render_table",
     "tdmrep_from_fetch",
+    "tdmrep_from_fetched",
     "tdmrep_url",
 ]

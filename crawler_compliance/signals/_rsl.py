@@ -32,6 +32,7 @@ import enum
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
@@ -40,7 +41,14 @@ from crawler_compliance._purpose import Purpose
 from crawler_compliance.robots import path_pattern, pattern_length, url_path
 from crawler_compliance.signals._table import ALL_PURPOSES, Finding, Signal
 
-__all__ = ["MAX_BYTES", "RslLicence", "RslState", "licence_from_fetch", "link_licences"]
+__all__ = [
+    "MAX_BYTES",
+    "RslLicence",
+    "RslState",
+    "licence_from_fetch",
+    "licence_from_fetched",
+    "link_licences",
+]
 
 MAX_BYTES = 512 * 1024
 NAMESPACE = "https://rslstandard.org/rsl"
@@ -305,6 +313,20 @@ def licence_from_fetch(
             url, RslState.UNREADABLE, str(status), problem=f"licence answered {status}"
         )
     return RslLicence.parse(url, body, status=str(status), declared=declared)
+
+
+def licence_from_fetched(fetched: Any, *, declared: bool = True) -> RslLicence:
+    """:func:`licence_from_fetch` from an adapter's fetch result (``url``, ``status``,
+    ``body``, ``error``), e.g. the engine fetcher's ``FetchedFile``."""
+    from crawler_compliance.signals._tdmrep import fetch_error_text
+
+    return licence_from_fetch(
+        str(fetched.url),
+        status=fetched.status,
+        body=bytes(fetched.body or b""),
+        error=fetch_error_text(fetched),
+        declared=declared,
+    )
 
 
 _LINK = re.compile(r"<([^>]*)>\s*((?:;\s*[^;,]*)*)")

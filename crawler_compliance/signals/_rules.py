@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urljoin, urlsplit
 
 from crawler_compliance._decision import Check, Reason
@@ -28,7 +28,20 @@ from crawler_compliance.signals._rsl import RslLicence, link_licences
 from crawler_compliance.signals._table import TDM_PURPOSES, Finding, Signal
 from crawler_compliance.signals._tdmrep import TdmRepFile, page_findings
 
-__all__ = ["OptOuts", "ResponseView"]
+__all__ = ["OptOuts", "ResponseLike", "ResponseView"]
+
+
+class ResponseLike(Protocol):
+    """What :meth:`OptOuts.observe` reads of a response (any adapter's view will do)."""
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def headers(self) -> Mapping[str, Sequence[str]]: ...
+    @property
+    def body_head(self) -> bytes: ...
+    @property
+    def content_type(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -165,7 +178,7 @@ class OptOuts:
     # -- after the fetch -----------------------------------------------------------
 
     def response_findings(
-        self, view: ResponseView, licences: Mapping[str, RslLicence] | None = None
+        self, view: ResponseLike, licences: Mapping[str, RslLicence] | None = None
     ) -> list[Finding]:
         headers = {
             name: _values(view.headers, name)
@@ -215,11 +228,11 @@ class OptOuts:
         return findings
 
     def observe(
-        self, view: ResponseView, *, licences: Mapping[str, RslLicence] | None = None
+        self, view: ResponseLike, *, licences: Mapping[str, RslLicence] | None = None
     ) -> list[Reason]:
         """Reasons from one fetched response: a DENY drops it ("fetched and discarded")."""
         return self._reasons(view.url, self.response_findings(view, licences), fetched=True)
 
-    def link_licence_urls(self, view: ResponseView) -> list[str]:
+    def link_licence_urls(self, view: ResponseLike) -> list[str]:
         """Licence URLs a response names in ``Link`` headers (for the adapter to fetch)."""
         return link_licences(_values(view.headers, "link"), view.url)

@@ -29,6 +29,7 @@ import enum
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from crawler_compliance.robots import path_pattern, url_path
 from crawler_compliance.signals._table import TDM_PURPOSES, Finding, Signal
@@ -39,7 +40,9 @@ __all__ = [
     "TdmRule",
     "TdmState",
     "parse_reservation",
+    "fetch_error_text",
     "tdmrep_from_fetch",
+    "tdmrep_from_fetched",
     "tdmrep_url",
 ]
 
@@ -238,6 +241,25 @@ def tdmrep_from_fetch(
     if status in _UNREADABLE_STATUS or status >= 500 or status < 200 or 300 <= status < 400:
         return TdmRepFile(url, TdmState.UNREADABLE, text, problem=f"tdmrep.json answered {status}")
     return TdmRepFile(url, TdmState.ABSENT, text)
+
+
+def fetch_error_text(fetched: Any) -> str | None:
+    """A fetch error (an enum from the adapter's fetcher, or text) as short text."""
+    error = getattr(fetched, "error", None)
+    if error is None:
+        return None
+    return str(getattr(error, "value", error))
+
+
+def tdmrep_from_fetched(fetched: Any) -> TdmRepFile:
+    """:func:`tdmrep_from_fetch` from an adapter's fetch result (``url``, ``status``,
+    ``body``, ``error``), e.g. the engine fetcher's ``FetchedFile``."""
+    return tdmrep_from_fetch(
+        str(fetched.url),
+        status=fetched.status,
+        body=bytes(fetched.body or b""),
+        error=fetch_error_text(fetched),
+    )
 
 
 def page_findings(

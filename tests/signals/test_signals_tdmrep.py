@@ -235,3 +235,27 @@ def test_page_deny_says_fetched_and_discarded_and_names_policy() -> None:
     assert "fetched and discarded" in deny.message
     assert "tdm-reservation header" in deny.message
     assert "https://site.example/policy.json" in deny.message
+
+
+def test_adapter_fetch_results_are_read_the_same_way() -> None:
+    import enum
+    from dataclasses import dataclass
+
+    from crawler_compliance.signals import licence_from_fetched, tdmrep_from_fetched
+
+    class Error(enum.Enum):
+        TIMEOUT = "timeout"
+
+    @dataclass
+    class Fetched:
+        url: str
+        status: int | None
+        body: bytes
+        error: Error | None = None
+
+    ok = tdmrep_from_fetched(Fetched(FILE, 200, body(RULES)))
+    assert verdicts(ok, "https://site.example/other") == DENIES_TDM
+    late = tdmrep_from_fetched(Fetched(FILE, None, b"", Error.TIMEOUT))
+    assert late.state is TdmState.UNREADABLE and late.status == "timeout"
+    licence = licence_from_fetched(Fetched("https://site.example/l.xml", None, b"", Error.TIMEOUT))
+    assert "timeout" in (licence.problem or "")
