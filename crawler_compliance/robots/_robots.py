@@ -241,8 +241,9 @@ class RobotsTxt:
 
     def content_signal_sources(
         self, user_agent: str, url: str | None = None
-    ) -> dict[str, tuple[str, int]]:
-        """As :meth:`content_signals`, each value with the line it was read from."""
+    ) -> list[tuple[str, str, int]]:
+        """As :meth:`content_signals`, as (label, value, line), with contentsignals.org's
+        yes/no values and aipref's kept apart (see ``merge_signal_sources``)."""
         lines = list(self._parsed.signals)
         selection = self._select(user_agent)
         if selection is not None:

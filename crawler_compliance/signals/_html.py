@@ -57,7 +57,7 @@ class _HeadParser(HTMLParser):
             self._raw = None
 
     def handle_data(self, data: str) -> None:
-        if self._raw is None and data.strip():
+        if self._raw is None and data.strip(" \t\n\r\f\ufeff"):
             raise _HeadEnd  # text starts the body
 
 
@@ -69,10 +69,12 @@ def is_html(content_type: str | None, body: bytes) -> bool:
 
 def head_metas(body: bytes, *, encoding: str = "utf-8") -> list[tuple[str, str]]:
     """``(name lower-case, content)`` of each ``<meta name>`` in the document's head."""
+    head = body[:MAX_HEAD_BYTES]
     try:
-        text = body[:MAX_HEAD_BYTES].decode(encoding, "replace")
-    except LookupError:
-        text = body[:MAX_HEAD_BYTES].decode("utf-8", "replace")
+        text = head.decode(encoding, "replace")
+    except LookupError:  # an unknown charset label: the usual one
+        text = head.decode("utf-8", "replace")
+    text = text.lstrip("\ufeff")
     parser = _HeadParser()
     try:
         parser.feed(text)

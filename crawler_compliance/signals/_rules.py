@@ -16,6 +16,7 @@ from urllib.parse import urljoin, urlsplit
 
 from crawler_compliance._decision import Check, Reason
 from crawler_compliance._purpose import AI_PURPOSES, Purpose, parse_purpose
+from crawler_compliance.robots import product_token as robots_product_token
 from crawler_compliance.signals._aipref import parse_preferences, preference_findings
 from crawler_compliance.signals._html import head_metas, is_html
 from crawler_compliance.signals._reasons import Override, reasons_for
@@ -90,7 +91,8 @@ class OptOuts:
         robots_signals: bool = True,
     ) -> None:
         self.purpose = parse_purpose(purpose)
-        self.token = product_token
+        # A full User-Agent header is reduced to its product token (RFC 9309 §2.2.1).
+        self.token = robots_product_token(product_token) or product_token
         self.sites = sites
         self.today = today
         # policy robots.ai_training_opt_out: false turns robots.txt lines off for AI purposes
@@ -133,10 +135,20 @@ class OptOuts:
 
     def robots_reasons(self, url: str, robots_txt: Any, source: str) -> list[Reason]:
         """robots.txt ``Content-Signal`` / ``Content-Usage`` lines for *url* (check ``robots``)."""
-        prefs = robots_txt.content_signal_sources(self.token, url)
-        if not prefs:
+        merged = robots_txt.content_signal_sources(self.token, url)
+        if not merged:
             return []
-        findings = preference_findings(prefs, where="robots.txt", source=source)
+        findings: list[Finding] = []
+        for family, yes_no in ((Signal.CONTENT_SIGNAL, True), (Signal.CONTENT_USAGE, False)):
+            prefs = {
+                label: (value, line)
+                for label, value, line in merged
+                if (value in ("yes", "no")) is yes_no
+            }
+            if prefs:
+                findings.extend(
+                    preference_findings(prefs, where="robots.txt", source=source, family=family)
+                )
         honoured: frozenset[Signal] | None = None
         if not self.robots_signals and self.purpose in AI_PURPOSES:
             honoured = frozenset()

@@ -216,3 +216,12 @@ def test_hostile_headers_end_in_a_clean_decision(headers) -> None:
     # Bounded work: each header is capped in count and length before any parsing.
     reasons = OptOuts(purpose="ai-training", product_token=TOKEN).observe(view(headers))
     assert all(r.outcome in (Outcome.DENY, Outcome.INFO) for r in reasons)
+
+
+def test_byte_order_mark_and_full_user_agent() -> None:
+    html = b'\xef\xbb\xbf<!doctype html><meta name="mybot" content="noai"><title>t</title>'
+    opt = OptOuts(purpose="ai-training", product_token="MyBot/2.1 (+https://bot.example)")
+    assert opt.token == "MyBot"
+    assert any(r.outcome is Outcome.DENY for r in opt.observe(view(html=html)))
+    scoped = opt.observe(view({"x-robots-tag": ["mybot: noai"]}))
+    assert any(r.outcome is Outcome.DENY for r in scoped)

@@ -80,6 +80,11 @@ def refused(policy, body: str, url: str = "https://open.example/a") -> set[Purpo
         ("Content-Signal: Search=No, AI-Train=No", SEARCH | {Purpose.AI_TRAINING}),
         ("Content-Signal: ai-train=no\nContent-Usage: search=n", SEARCH | {Purpose.AI_TRAINING}),
         ("Content-Signal: ai-train=maybe", set()),
+        # Two vocabularies saying opposite things: the stricter one wins.
+        ("Content-Usage: search=n\nContent-Signal: search=yes", SEARCH),
+        ("Content-Signal: search=no\nContent-Usage: search=y", SEARCH),
+        # One vocabulary: the later line overrides the earlier.
+        ("Content-Usage: train-ai=n\nContent-Usage: train-ai=y", set()),
     ],
 )
 def test_robots_txt_signal_per_purpose(policy, lines: str, expected: set) -> None:
