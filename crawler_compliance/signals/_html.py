@@ -44,6 +44,9 @@ class _HeadParser(HTMLParser):
                 self.metas.append((name.strip().lower(), values["content"]))
         elif tag in _RAW_TEXT:
             self._raw = tag
+            if tag == "title":
+                # <title> holds text only (HTML: escapable raw text): a "<meta>" in it is text.
+                self.set_cdata_mode(tag)
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.handle_starttag(tag, attrs)

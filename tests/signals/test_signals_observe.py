@@ -99,6 +99,8 @@ def test_meta_in_head(meta: bytes, expected: set) -> None:
         b'<html><head>text starts the body<meta name="robots" content="noai"></head>',
         b'<html><head><img src=x><meta name="robots" content="noai"></head>',
         b"<p>user comment: &lt;meta&gt;</p><meta name=robots content=noai>",
+        b"<head><title>How to write <meta name=robots content=noai></title></head>",
+        b"<head><svg><meta name=robots content=noai></svg></head>",
     ],
 )
 def test_meta_outside_head_is_not_a_signal(html: bytes) -> None:
