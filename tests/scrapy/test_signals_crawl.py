@@ -1,0 +1,90 @@
+"""robots.txt AI opt-outs through real crawls, per purpose (loopback sites).
+
+The same site, crawled for different purposes: what the server received and
+what the audit log says. (TDMRep, RSL and response signals join these once
+the middleware fetches site files and observes responses.)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from scrapy.utils.defer import deferred_f_from_coro_f
+
+from tests.loopback import LoopbackServer
+from tests.scrapy.crawling import base_settings, crawl
+
+pytestmark = pytest.mark.crawl
+
+SITES = {
+    # host: (robots.txt, purposes whose crawl must not fetch the page)
+    "usage.example": ("User-agent: *\nAllow: /\nContent-Usage: train-ai=n\n", {"ai-training"}),
+    "signal.example": (
+        "User-agent: *\nAllow: /\nContent-Signal: search=yes, ai-input=no, ai-train=no\n",
+        {"ai-training", "ai-input"},
+    ),
+    "nosearch.example": (
+        "User-agent: *\nAllow: /\nContent-Signal: search=no\n",
+        {"search-indexing"},
+    ),
+    "legacy.example": (
+        "User-agent: *\nAllow: /\nContent-Usage: all=n, search=y\n",
+        {"ai-training", "ai-input", "research"},
+    ),
+    "plain.example": ("User-agent: *\nAllow: /\n", set()),
+}
+
+
+@pytest.mark.parametrize("purpose", ["search-indexing", "ai-training", "ai-input", "research"])
+@deferred_f_from_coro_f
+async def test_robots_txt_opt_outs_per_purpose(
+    server: LoopbackServer, policy_dir: Path, audit_path: Path, purpose: str
+) -> None:
+    for host, (robots, _refused) in SITES.items():
+        server.route(host, "/robots.txt", body=robots)
+        server.route(host, "/page", body="<html><head></head><body>x</body></html>")
+    urls = [f"http://{host}/page" for host in SITES]
+    settings = base_settings(policy_dir, audit_path, COMPLIANCE_PURPOSE=purpose)
+    result = await crawl(settings, urls, proxy=server.proxy)
+    for host, (_robots, refused) in SITES.items():
+        fetched = "/page" in server.paths(host)
+        assert fetched is (purpose not in refused), (host, purpose)
+        (record,) = result.decisions_for(f"http://{host}/page")
+        assert record["purpose"] == purpose
+        if purpose in refused:
+            deny = [r for r in record["reasons"] if r["outcome"] == "deny"]
+            assert deny and all(r["source"] == f"http://{host}/robots.txt" for r in deny)
+            assert all(r["signal"] in ("content-signal", "content-usage") for r in deny)
+            assert all(purpose in r["binds"] for r in deny)
+
+
+@deferred_f_from_coro_f
+async def test_permission_lifts_rules_not_opt_outs(
+    server: LoopbackServer, policy_dir: Path, audit_path: Path
+) -> None:
+    (policy_dir / "sites" / "partner.yaml").write_text(
+        "id: partner\ndomains: [partner.example, friend.example]\npermissions:\n"
+        "  - agreement: LIC-9\n    paths: [/data/]\n"
+        "    overrides:\n      - {signal: content-usage, reference: LIC-9 s.4}\n"
+        "  - agreement: DPA-1\n    paths: [/docs/]\n"
+    )
+    robots = "User-agent: *\nDisallow: /\nContent-Usage: train-ai=n\n"
+    server.route("partner.example", "/robots.txt", body=robots)
+    for path in ("/data/1", "/docs/1"):
+        server.route("partner.example", path, body="content")
+    settings = base_settings(policy_dir, audit_path, COMPLIANCE_PURPOSE="ai-training")
+    result = await crawl(
+        settings,
+        ["http://partner.example/data/1", "http://partner.example/docs/1"],
+        proxy=server.proxy,
+    )
+    paths = server.paths("partner.example")
+    # The agreement overriding content-usage admits /data/; the other one lifts
+    # "Disallow: /" but not the opt-out, so /docs/ is refused.
+    assert "/data/1" in paths and "/docs/1" not in paths
+    (docs,) = result.decisions_for("http://partner.example/docs/1")
+    assert docs["verdict"] == "deny"
+    assert [r["rule"] for r in docs["reasons"] if r["outcome"] == "deny"] == ["train-ai=n"]
+    (data,) = result.decisions_for("http://partner.example/data/1")
+    assert any(r.get("override") == "LIC-9 s.4" for r in data["reasons"])
