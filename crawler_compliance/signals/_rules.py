@@ -61,6 +61,7 @@ class ResponseView:
     content_type: str | None = None
 
 
+MAX_LICENCES = 1024
 MAX_HEADER_VALUES = 32  # repeated headers beyond this are noise (or an attack)
 MAX_HEADER_CHARS = 8192  # per value; every parser below is linear, this bounds the rest
 
@@ -97,6 +98,14 @@ class OptOuts:
         self.today = today
         # policy robots.ai_training_opt_out: false turns robots.txt lines off for AI purposes
         self.robots_signals = robots_signals
+        # Licences read so far, by URL (what Link headers on responses are checked against).
+        self.licences: dict[str, RslLicence] = {}
+
+    def remember_licence(self, licence: RslLicence) -> None:
+        """Keep a fetched licence for the responses that name it (bounded)."""
+        if len(self.licences) >= MAX_LICENCES and licence.url not in self.licences:
+            self.licences.pop(next(iter(self.licences)))
+        self.licences[licence.url] = licence
 
     @classmethod
     def from_checker(cls, checker: Any) -> OptOuts:
@@ -222,7 +231,7 @@ class OptOuts:
                 )
             )
         for licence_url in link_licences(headers["link"], view.url):
-            known = (licences or {}).get(licence_url)
+            known = (self.licences if licences is None else licences).get(licence_url)
             if known is not None:
                 findings.extend(known.findings(view.url))
             else:
