@@ -88,3 +88,82 @@ async def test_permission_lifts_rules_not_opt_outs(
     assert [r["rule"] for r in docs["reasons"] if r["outcome"] == "deny"] == ["train-ai=n"]
     (data,) = result.decisions_for("http://partner.example/data/1")
     assert any(r.get("override") == "LIC-9 s.4" for r in data["reasons"])
+
+
+HEAD_PAGE = "<!doctype html><html><head><title>t</title>{}</head><body><p>x</p>{}</body></html>"
+
+# path: (route kwargs, purposes whose crawl must drop the response)
+RESPONSES = {
+    "/noai-header": ({"headers": {"X-Robots-Tag": "NoAI"}}, {"ai-training", "ai-input"}),
+    "/scoped-ours": ({"headers": {"X-Robots-Tag": "testbot: noindex"}}, {"search-indexing"}),
+    "/scoped-other": ({"headers": {"X-Robots-Tag": "googlebot: noindex, noai"}}, set()),
+    "/noindex-meta": (
+        {"body": HEAD_PAGE.format('<meta name="ROBOTS" content="noindex">', "")},
+        {"search-indexing"},
+    ),
+    "/noai-token-meta": (
+        {"body": HEAD_PAGE.format('<meta name="TestBot" content="noai">', "")},
+        {"ai-training", "ai-input"},
+    ),
+    "/meta-in-body": (
+        {"body": HEAD_PAGE.format("", '<meta name="robots" content="noai, noindex">')},
+        set(),
+    ),
+    "/tdm-header": ({"headers": {"TDM-Reservation": "1"}}, {"ai-training", "ai-input", "research"}),
+    "/tdm-meta-lifts": (
+        {
+            "headers": {"tdm-reservation": "1"},
+            "body": HEAD_PAGE.format('<meta name="tdm-reservation" content="0">', ""),
+        },
+        set(),
+    ),
+    "/usage-header": ({"headers": {"Content-Usage": "train-ai=n"}}, {"ai-training"}),
+    "/binary": (
+        {
+            "headers": {"Content-Type": "application/octet-stream"},
+            "body": b'<head><meta name="robots" content="noai"></head>\x00',
+        },
+        set(),
+    ),
+    "/plain": ({"body": HEAD_PAGE.format("", "")}, set()),
+}
+
+
+@pytest.mark.parametrize("purpose", ["search-indexing", "ai-training", "research"])
+@deferred_f_from_coro_f
+async def test_response_signals_drop_what_binds_the_purpose(
+    server: LoopbackServer, policy_dir: Path, audit_path: Path, purpose: str
+) -> None:
+    server.route("sig.example", "/robots.txt", body="User-agent: *\nAllow: /\n")
+    for path, (route, _refused) in RESPONSES.items():
+        route = dict(route)
+        headers = {"Content-Type": "text/html; charset=utf-8", **route.pop("headers", {})}
+        server.route("sig.example", path, headers=headers, body=route.pop("body", "x"))
+    urls = [f"http://sig.example{path}" for path in RESPONSES]
+    settings = base_settings(policy_dir, audit_path, COMPLIANCE_PURPOSE=purpose)
+    result = await crawl(settings, urls, proxy=server.proxy)
+    expected_dropped = sorted(
+        f"http://sig.example{path}"
+        for path, (_r, refused) in RESPONSES.items()
+        if purpose in refused
+    )
+    # Every URL was fetched (the server saw it) ...
+    assert set(server.paths("sig.example")) >= set(RESPONSES)
+    # ... but the spider never saw the ones whose signal binds this purpose.
+    assert sorted(result.denied_urls) == expected_dropped
+    assert sorted(result.fetched_urls) == sorted(set(urls) - set(expected_dropped))
+    for url in urls:
+        # Each URL: the page decision (allow), then a response record when a signal spoke.
+        page, *after = result.decisions_for(url)
+        assert page["verdict"] == "allow"
+        if url in expected_dropped:
+            (record,) = after
+            assert record["verdict"] == "deny"
+            assert "fetched and discarded" in str(record["reasons"])
+            signal = [r for r in record["reasons"] if r["outcome"] == "deny"][0]
+            assert signal["check"] == "opt-out" and purpose in signal["binds"]
+            assert signal["source"] == url
+        else:
+            assert all(r["verdict"] == "allow" for r in after)
+    if expected_dropped:
+        assert result.stats["compliance/response/denied"] == len(expected_dropped)
