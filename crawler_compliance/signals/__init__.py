@@ -11,6 +11,7 @@ the fetch and (:meth:`OptOuts.observe`) after it.
 from __future__ import annotations
 
 from crawler_compliance.signals._aipref import parse_preferences, preference_findings
+from crawler_compliance.signals._files import SignalFiles
 from crawler_compliance.signals._html import MAX_HEAD_BYTES, head_metas, is_html
 from crawler_compliance.signals._reasons import Override, reasons_for
 from crawler_compliance.signals._robots_tag import header_directives, meta_directives
@@ -54,6 +55,7 @@ __all__ = [
     "RslLicence",
     "RslState",
     "Signal",
+    "SignalFiles",
     "TdmRepFile",
     "TdmState",
     "head_metas",
