@@ -167,3 +167,138 @@ async def test_response_signals_drop_what_binds_the_purpose(
             assert all(r["verdict"] == "allow" for r in after)
     if expected_dropped:
         assert result.stats["compliance/response/denied"] == len(expected_dropped)
+
+
+RSL_NS = 'xmlns="https://rslstandard.org/rsl"'
+BOMB = (
+    '<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa">'
+    + "".join(f'<!ENTITY a{n} "{"&a;" * 10}">' for n in range(9))
+    + f']><rsl {RSL_NS}><content url="/">&a8;</content></rsl>'
+)
+
+
+def licence(terms: str, server_attr: str = "") -> str:
+    return f'<rsl {RSL_NS}><content url="/"{server_attr}><license>{terms}</license></content></rsl>'
+
+
+# host: (extra robots.txt lines, {path: Route kwargs}, purposes refused for /page)
+FILE_SITES: dict[str, tuple[str, dict, set[str]]] = {
+    "tdm.example": (
+        "",
+        {
+            "/.well-known/tdmrep.json": {
+                "body": '[{"location": "/page", "tdm-reservation": 1,'
+                ' "tdm-policy": "https://tdm.example/policy"}]'
+            }
+        },
+        {"ai-training", "research"},
+    ),
+    "tdmfree.example": (
+        "",
+        {"/.well-known/tdmrep.json": {"body": '[{"location": "/", "tdm-reservation": 0}]'}},
+        set(),
+    ),
+    "tdm404.example": ("", {}, set()),
+    "tdm503.example": (
+        "",
+        {"/.well-known/tdmrep.json": {"status": 503}},
+        {"ai-training", "research"},
+    ),
+    "tdmobject.example": (
+        "",
+        {"/.well-known/tdmrep.json": {"body": '{"location": "/", "tdm-reservation": 0}'}},
+        {"ai-training", "research"},
+    ),
+    "tdmhuge.example": (
+        "",
+        {
+            "/.well-known/tdmrep.json": {
+                "body": "[" + '{"location": "/x", "tdm-reservation": 0},' * 50_000 + "{}]"
+            }
+        },
+        {"ai-training", "research"},
+    ),
+    "rsl.example": (
+        "License: /license.xml\n",
+        {"/license.xml": {"body": licence('<prohibits type="usage">ai-train</prohibits>')}},
+        {"ai-training"},
+    ),
+    "rslpaid.example": (
+        "License: /license.xml\n",
+        {
+            "/license.xml": {
+                "body": licence(
+                    '<permits type="usage">all</permits><payment type="crawl">'
+                    '<amount currency="USD">1</amount></payment>'
+                )
+            }
+        },
+        {"ai-training", "search-indexing", "research"},
+    ),
+    "rslbomb.example": (
+        "License: /license.xml\n",
+        {"/license.xml": {"body": BOMB}},
+        {"ai-training"},
+    ),
+    "rslcovered.example": ("License: http://www.youtube.com/license.xml\n", {}, {"ai-training"}),
+}
+
+
+@pytest.mark.parametrize("purpose", ["search-indexing", "ai-training", "research"])
+@deferred_f_from_coro_f
+async def test_tdmrep_and_rsl_files_per_purpose(
+    server: LoopbackServer, policy_dir: Path, audit_path: Path, purpose: str
+) -> None:
+    for host, (lines, routes, _refused) in FILE_SITES.items():
+        server.route(host, "/robots.txt", body=f"User-agent: *\nAllow: /\n{lines}")
+        server.route(host, "/page", body="content")
+        server.route(host, "/page2", body="content")
+        for path, route in routes.items():
+            server.route(host, path, **route)
+    server.route("www.youtube.com", "/license.xml", body=licence(""))
+    urls = [f"http://{host}/{page}" for host in FILE_SITES for page in ("page", "page2")]
+    settings = base_settings(policy_dir, audit_path, COMPLIANCE_PURPOSE=purpose)
+    result = await crawl(settings, urls, proxy=server.proxy)
+    assert server.paths("www.youtube.com") == []  # a licence on a covered host: never fetched
+    for host, (_lines, _routes, refused) in FILE_SITES.items():
+        paths = server.paths(host)
+        assert ("/page" in paths) is (purpose not in refused), (host, purpose, paths)
+        tdm_fetches = paths.count("/.well-known/tdmrep.json")
+        # Read once per origin (a 503 is retried once, like robots.txt), and only by a
+        # crawl whose purpose TDM covers.
+        expected = 0
+        if purpose in ("ai-training", "research"):
+            expected = 2 if host == "tdm503.example" else 1
+        assert tdm_fetches == expected, (host, paths)
+        assert paths.count("/license.xml") <= 1
+        if purpose in refused:
+            (record,) = result.decisions_for(f"http://{host}/page")
+            deny = [r for r in record["reasons"] if r["outcome"] == "deny"]
+            assert deny and deny[0]["check"] == "opt-out" and purpose in deny[0]["binds"]
+    own = [r for r in result.records if r["url"].endswith("/.well-known/tdmrep.json")]
+    if purpose == "search-indexing":
+        assert own == []
+    else:
+        assert own and all(r["verdict"] == "allow" for r in own)  # audited own fetches
+    covered = [r for r in result.records if r["url"] == "http://www.youtube.com/license.xml"]
+    assert covered and all(r["verdict"] == "deny" for r in covered)
+
+
+@deferred_f_from_coro_f
+async def test_agreement_naming_the_licence_admits_a_paid_licence(
+    server: LoopbackServer, policy_dir: Path, audit_path: Path
+) -> None:
+    (policy_dir / "sites" / "paid.yaml").write_text(
+        "id: paid\ndomains: [rslpaid.example]\npermissions:\n"
+        "  - agreement: RSL-PAID-1\n    purposes: [search-indexing]\n    overrides:\n"
+        "      - signal: rsl\n        licence: http://rslpaid.example/license.xml\n"
+        "        reference: RSL-PAID-1 (crawl fee paid)\n"
+    )
+    lines, routes, _ = FILE_SITES["rslpaid.example"]
+    server.route("rslpaid.example", "/robots.txt", body=f"User-agent: *\nAllow: /\n{lines}")
+    server.route("rslpaid.example", "/page", body="content")
+    settings = base_settings(policy_dir, audit_path, COMPLIANCE_PURPOSE="search-indexing")
+    result = await crawl(settings, ["http://rslpaid.example/page"], proxy=server.proxy)
+    # The permission settles the site for search-indexing: the licence is not even needed.
+    assert "/page" in server.paths("rslpaid.example")
+    assert result.fetched_urls == ["http://rslpaid.example/page"]
