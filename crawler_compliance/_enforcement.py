@@ -475,11 +475,17 @@ class Enforcer:
         if canonical is None or plan.denied_early or plan.missing():
             return []
         pre, robots = self._pre_and_robots(plan)
+        needs = self.signal_files.all_needs(canonical, robots, proxy=plan.route.proxy)
+        if not needs:
+            return []  # the common case: nothing to read, nothing more to work out
+        plan.signal_needs = needs
+        missing = self.signal_files.needs(canonical, robots, proxy=plan.route.proxy, needs=needs)
+        if not missing:
+            return []  # all cached: the decision reads them
         reasons, _, _ = self.checker.all_reasons(pre, robots, context=plan.context)
         if any(r.outcome is Outcome.DENY for r in reasons):
-            return []
-        plan.signal_needs = self.signal_files.all_needs(canonical, robots, proxy=plan.route.proxy)
-        return self.signal_files.needs(canonical, robots, proxy=plan.route.proxy)
+            return []  # denied anyway: fetch nothing more
+        return missing
 
     def supply_signal_file(self, need: FileNeed, fetched: FetchedFile) -> None:
         """Parse and cache one fetched opt-out file."""
@@ -515,7 +521,11 @@ class Enforcer:
                     "tdmrep.json and RSL licences not checked: this caller does not fetch them",
                 )
             ]
-        return self.signal_files.reasons(canonical, robots, proxy=plan.route.proxy)
+        if not plan.signal_needs:
+            return []
+        return self.signal_files.reasons(
+            canonical, robots, proxy=plan.route.proxy, needs=plan.signal_needs
+        )
 
     def _vhost_reasons(self, plan: Plan) -> list[Reason]:
         """The other virtual host a ``Host`` header names: its site records and robots.txt."""

@@ -61,6 +61,7 @@ class RobotsTxt:
         self._problem = problem
         self._encoding = encoding
         self._selections: dict[str, _Selection | None] = {}
+        self._licences: tuple[tuple[int, str], ...] | None = None
         self._by_groups: dict[tuple[int, ...], _Selection] = {}
 
     @classmethod
@@ -255,12 +256,15 @@ class RobotsTxt:
     def licences(self) -> tuple[tuple[int, str], ...]:
         """RSL ``License:`` lines as (line, URL as written), in file order, whatever group
         they are in (RSL 1.0 §5.1: a licence is declared for the site)."""
-        found = []
-        for line, text in self._parsed.unknown:
-            key, sep, value = text.partition(":")
-            if sep and key.strip().lower() in ("license", "licence") and value.strip():
-                found.append((line, value.strip()))
-        return tuple(found)
+        found = self._licences
+        if found is None:
+            lines = []
+            for line, text in self._parsed.unknown:
+                key, sep, value = text.partition(":")
+                if sep and key.strip().lower() in ("license", "licence") and value.strip():
+                    lines.append((line, value.strip()))
+            found = self._licences = tuple(lines)
+        return found
 
     def __repr__(self) -> str:
         return f"<RobotsTxt groups={len(self._parsed.groups)} fingerprint={self._fingerprint[:12]}>"

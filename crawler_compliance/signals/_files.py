@@ -46,6 +46,7 @@ class SignalFiles:
         self.opt_outs = opt_outs
         self.clock = clock
         self._cache: OrderedDict[tuple[object, ...], tuple[float, Any]] = OrderedDict()
+        self._need_memo: dict[tuple[object, ...], FileNeed] = {}
 
     # -- cache ---------------------------------------------------------------------
 
@@ -79,20 +80,28 @@ class SignalFiles:
 
     def _tdmrep_need(self, canonical: Any, proxy: str | None, host_header: str | None) -> FileNeed:
         key = (SiteFile.TDMREP.value, *self._route_key(canonical, proxy, host_header))
-        return FileNeed(
-            SiteFile.TDMREP, tdmrep_url(canonical.url), key, TDMREP_MAX_BYTES + 1, host_header
-        )
+        need = self._need_memo.get(key)
+        if need is None:
+            if len(self._need_memo) >= MAX_ENTRIES:
+                self._need_memo.clear()
+            need = self._need_memo[key] = FileNeed(
+                SiteFile.TDMREP, tdmrep_url(canonical.url), key, TDMREP_MAX_BYTES + 1, host_header
+            )
+        return need
 
     def _licence_needs(self, canonical: Any, robots: Any, proxy: str | None) -> list[FileNeed]:
         parsed = getattr(robots, "robots", None)
-        if parsed is None:
+        if parsed is None or not parsed.licences:
             return []
         urls = self.opt_outs.licence_urls(parsed, canonical.robots_url)
+        urls = self.opt_outs.licences_needed(
+            canonical.url, urls, host=canonical.host, path=canonical.path
+        )
         return [
             FileNeed(
                 SiteFile.LICENSE, url, (SiteFile.LICENSE.value, url, proxy), LICENCE_MAX_BYTES + 1
             )
-            for url in self.opt_outs.licences_needed(canonical.url, urls)
+            for url in urls
         ]
 
     def all_needs(
@@ -105,7 +114,7 @@ class SignalFiles:
     ) -> list[FileNeed]:
         """Every file deciding *canonical* takes (cached or not)."""
         needs = []
-        if self.opt_outs.needs_tdmrep(canonical.url):
+        if self.opt_outs.needs_tdmrep(canonical.url, host=canonical.host, path=canonical.path):
             needs.append(self._tdmrep_need(canonical, proxy, host_header))
         needs.extend(self._licence_needs(canonical, robots, proxy))
         return needs
@@ -117,13 +126,13 @@ class SignalFiles:
         *,
         proxy: str | None = None,
         host_header: str | None = None,
+        needs: list[FileNeed] | None = None,
     ) -> list[FileNeed]:
-        """The files still to fetch for *canonical* (not in the cache)."""
-        return [
-            need
-            for need in self.all_needs(canonical, robots, proxy=proxy, host_header=host_header)
-            if self._get(need.key) is None
-        ]
+        """The files still to fetch for *canonical* (not in the cache); ``needs`` as
+        :meth:`all_needs` gave them, when already known."""
+        if needs is None:
+            needs = self.all_needs(canonical, robots, proxy=proxy, host_header=host_header)
+        return [need for need in needs if self._get(need.key) is None]
 
     # -- fetched files -------------------------------------------------------------
 
@@ -147,11 +156,17 @@ class SignalFiles:
         *,
         proxy: str | None = None,
         host_header: str | None = None,
+        needs: list[FileNeed] | None = None,
     ) -> list[Reason]:
-        """TDMRep and RSL reasons for *canonical*; a needed file never supplied is unreadable."""
+        """TDMRep and RSL reasons for *canonical*; a needed file never supplied is unreadable.
+
+        ``needs``: what :meth:`all_needs` gave for this URL, when already known.
+        """
         reasons: list[Reason] = []
         licences: list[RslLicence] = []
-        for need in self.all_needs(canonical, robots, proxy=proxy, host_header=host_header):
+        if needs is None:
+            needs = self.all_needs(canonical, robots, proxy=proxy, host_header=host_header)
+        for need in needs:
             found = self._get(need.key)
             if need.kind is SiteFile.TDMREP:
                 tdm = found if isinstance(found, TdmRepFile) else None

@@ -119,15 +119,21 @@ class OptOuts:
 
     # -- agreements ----------------------------------------------------------------
 
-    def overrides_for(self, url: str) -> list[Override]:
-        """Overrides of the site permission covering *url* for this purpose, if any."""
+    def overrides_for(
+        self, url: str, *, host: str | None = None, path: str | None = None
+    ) -> list[Override]:
+        """Overrides of the site permission covering *url* for this purpose, if any.
+
+        ``host`` and ``path`` (a canonical URL's) save parsing *url* again.
+        """
         if self.sites is None:
             return []
-        parts = urlsplit(url)
-        host = (parts.hostname or "").lower()
-        found = self.sites.permission_for(
-            host, parts.path or "/", purpose=self.purpose, on=self.today()
-        )
+        if host is None or path is None:
+            parts = urlsplit(url)
+            host, path = (parts.hostname or "").lower(), parts.path or "/"
+        if not self.sites.records_for(host):
+            return []  # the common case: no site record, no agreement
+        found = self.sites.permission_for(host, path, purpose=self.purpose, on=self.today())
         if found is None:
             return []
         record, permission = found
@@ -163,16 +169,27 @@ class OptOuts:
             honoured = frozenset()
         return self._reasons(url, findings, check=Check.ROBOTS, honoured=honoured)
 
-    def needs_tdmrep(self, url: str) -> bool:
+    def needs_tdmrep(self, url: str, *, host: str | None = None, path: str | None = None) -> bool:
         """Whether tdmrep.json must be read to decide *url*: only a TDM purpose can be bound
         by it, and not when the site's agreement overrides TDMRep ("only read what is needed")."""
         if self.purpose not in TDM_PURPOSES:
             return False
-        return not any(o.signal is Signal.TDMREP for o in self.overrides_for(url))
+        overrides = self.overrides_for(url, host=host, path=path)
+        return not any(o.signal is Signal.TDMREP for o in overrides)
 
-    def licences_needed(self, url: str, licence_urls: Sequence[str]) -> list[str]:
+    def licences_needed(
+        self,
+        url: str,
+        licence_urls: Sequence[str],
+        *,
+        host: str | None = None,
+        path: str | None = None,
+    ) -> list[str]:
         """The licences that must be read to decide *url* (those no agreement names)."""
-        lifted = {o.licence for o in self.overrides_for(url) if o.signal is Signal.RSL}
+        if not licence_urls:
+            return []
+        overrides = self.overrides_for(url, host=host, path=path)
+        lifted = {o.licence for o in overrides if o.signal is Signal.RSL}
         return [u for u in licence_urls if u not in lifted]
 
     @staticmethod

@@ -12,7 +12,8 @@ What the fetch outcome of tdmrep.json means (our rule; the spec lets a
 protocol error fall back to "unset", which would turn an unreadable
 reservation into none, so we fail closed for the purposes TDM covers):
 
-* 2xx with a valid array: its rules.
+* 2xx with a valid array: its rules. A 2xx HTML page that is not JSON (a
+  "soft 404": the site answers every path with a page) is no file.
 * 404, 410 and other 4xx: no file, so no reservation from the file.
 * 401, 403, 407, 429, 5xx, 3xx left unresolved, timeouts, network errors,
   a body over :data:`MAX_BYTES`, undecodable or malformed JSON, a top level
@@ -163,15 +164,7 @@ class TdmRepFile:
     def findings(self, url: str) -> list[Finding]:
         where = "tdmrep.json"
         if self.state is TdmState.ABSENT:
-            return [
-                Finding(
-                    Signal.TDMREP,
-                    f"no tdmrep.json ({self.status})",
-                    where,
-                    frozenset(),
-                    source=self.url,
-                )
-            ]
+            return []  # no file says nothing: nothing to record on every page
         rule, problem = self.lookup(url)
         if problem is not None:
             return [
@@ -226,6 +219,7 @@ def tdmrep_from_fetch(
     status: int | None,
     body: bytes = b"",
     error: str | None = None,
+    content_type: str | None = None,
 ) -> TdmRepFile:
     """The fetch outcome of tdmrep.json as a :class:`TdmRepFile` (see the module rules).
 
@@ -237,10 +231,24 @@ def tdmrep_from_fetch(
         return TdmRepFile(url, TdmState.UNREADABLE, text, problem=f"tdmrep.json fetch: {text}")
     text = str(status)
     if 200 <= status < 300:
-        return TdmRepFile.parse(url, body, status=text)
+        parsed = TdmRepFile.parse(url, body, status=text)
+        if (
+            parsed.state is TdmState.UNREADABLE
+            and _is_html(content_type)
+            and len(body) <= MAX_BYTES
+        ):
+            # A "soft 404": the site answers every path with an HTML page. That is
+            # no tdmrep.json at all (a JSON body served as HTML is still read).
+            return TdmRepFile(url, TdmState.ABSENT, f"{text}, an HTML page")
+        return parsed
     if status in _UNREADABLE_STATUS or status >= 500 or status < 200 or 300 <= status < 400:
         return TdmRepFile(url, TdmState.UNREADABLE, text, problem=f"tdmrep.json answered {status}")
     return TdmRepFile(url, TdmState.ABSENT, text)
+
+
+def _is_html(content_type: str | None) -> bool:
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    return media in ("text/html", "application/xhtml+xml")
 
 
 def fetch_error_text(fetched: Any) -> str | None:
@@ -259,6 +267,7 @@ def tdmrep_from_fetched(fetched: Any) -> TdmRepFile:
         status=fetched.status,
         body=bytes(fetched.body or b""),
         error=fetch_error_text(fetched),
+        content_type=(getattr(fetched, "headers", None) or {}).get("content-type"),
     )
 
 

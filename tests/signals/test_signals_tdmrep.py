@@ -161,6 +161,20 @@ def test_bad_rule_is_unreadable_for_what_it_may_cover(bad_rule) -> None:
     assert verdicts(tdm, "https://site.example/closed") == DENIES_TDM
 
 
+def test_soft_404_html_page_is_no_file_but_json_served_as_html_is_read() -> None:
+    page = b"<!doctype html><html><body>Page not found</body></html>"
+    soft = tdmrep_from_fetch(FILE, status=200, body=page, content_type="text/html; charset=utf-8")
+    assert soft.state is TdmState.ABSENT
+    assert verdicts(soft, "https://site.example/a") == DENIES_NONE
+    # Without an HTML media type the same body is a malformed file: fail closed.
+    plain = tdmrep_from_fetch(FILE, status=200, body=page, content_type="text/plain")
+    assert verdicts(plain, "https://site.example/a") == DENIES_TDM
+    mislabelled = tdmrep_from_fetch(FILE, status=200, body=body(RULES), content_type="text/html")
+    assert verdicts(mislabelled, "https://site.example/other") == DENIES_TDM
+    broken = tdmrep_from_fetch(FILE, status=200, body=b"[{", content_type="application/json")
+    assert verdicts(broken, "https://site.example/a") == DENIES_TDM
+
+
 def test_reservation_written_as_text_is_read() -> None:
     tdm = tdmrep_from_fetch(
         FILE, status=200, body=body([{"location": "/", "tdm-reservation": "1"}])
