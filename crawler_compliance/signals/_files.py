@@ -91,15 +91,22 @@ class SignalFiles:
 
     def _licence_needs(self, canonical: Any, robots: Any, proxy: str | None) -> list[FileNeed]:
         parsed = getattr(robots, "robots", None)
-        if parsed is None or not parsed.licences:
+        linked = self.opt_outs.linked_licences(canonical.url) if self.opt_outs.linked else []
+        if (parsed is None or not parsed.licences) and not linked:
             return []
-        urls = self.opt_outs.licence_urls(parsed, canonical.robots_url)
+        declared = self.opt_outs.licence_urls(parsed, canonical.robots_url) if parsed else []
+        # Licences the site's responses named in Link headers count from then on; they
+        # are "linked", not declared: one that turns out not to be RSL is ignored.
+        urls = declared + [url for url in linked if url not in declared]
         urls = self.opt_outs.licences_needed(
             canonical.url, urls, host=canonical.host, path=canonical.path
         )
         return [
             FileNeed(
-                SiteFile.LICENSE, url, (SiteFile.LICENSE.value, url, proxy), LICENCE_MAX_BYTES + 1
+                SiteFile.LICENSE,
+                url,
+                (SiteFile.LICENSE.value, url, proxy, url in declared),
+                LICENCE_MAX_BYTES + 1,
             )
             for url in urls
         ]
@@ -142,7 +149,7 @@ class SignalFiles:
         if need.kind is SiteFile.TDMREP:
             parsed = tdmrep_from_fetched(fetched)
         elif need.kind is SiteFile.LICENSE:
-            parsed = licence_from_fetched(fetched, declared=True)
+            parsed = licence_from_fetched(fetched, declared=bool(need.key[-1]))
             self.opt_outs.remember_licence(parsed)
         else:
             raise ValueError(f"not an opt-out file: {need.kind}")

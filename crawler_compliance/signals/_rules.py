@@ -100,6 +100,8 @@ class OptOuts:
         self.robots_signals = robots_signals
         # Licences read so far, by URL (what Link headers on responses are checked against).
         self.licences: dict[str, RslLicence] = {}
+        # Licences responses named in Link headers, by origin: read before the next page.
+        self.linked: dict[tuple[str, str], list[str]] = {}
 
     def remember_licence(self, licence: RslLicence) -> None:
         """Keep a fetched licence for the responses that name it (bounded)."""
@@ -252,6 +254,7 @@ class OptOuts:
             if known is not None:
                 findings.extend(known.findings(view.url))
             else:
+                self._remember_link(view.url, licence_url)
                 findings.append(
                     Finding(
                         Signal.RSL,
@@ -270,6 +273,22 @@ class OptOuts:
     ) -> list[Reason]:
         """Reasons from one fetched response: a DENY drops it ("fetched and discarded")."""
         return self._reasons(view.url, self.response_findings(view, licences), fetched=True)
+
+    def _remember_link(self, page_url: str, licence_url: str) -> None:
+        parts = urlsplit(page_url)
+        origin = (parts.scheme, parts.netloc.lower())
+        urls = self.linked.get(origin)
+        if urls is None:
+            if len(self.linked) >= MAX_LICENCES:
+                self.linked.pop(next(iter(self.linked)))
+            urls = self.linked[origin] = []
+        if licence_url not in urls and len(urls) < 8:
+            urls.append(licence_url)
+
+    def linked_licences(self, url: str) -> list[str]:
+        """Licences earlier responses of *url*'s origin named in ``Link`` headers."""
+        parts = urlsplit(url)
+        return list(self.linked.get((parts.scheme, parts.netloc.lower()), ()))
 
     def link_licence_urls(self, view: ResponseLike) -> list[str]:
         """Licence URLs a response names in ``Link`` headers (for the adapter to fetch)."""

@@ -91,3 +91,47 @@ def test_licence_on_a_covered_host_is_blocked_and_fails_closed_for_ai() -> None:
     for need in search.needs(URL, ROBOTS):
         search.supply(need, FetchedFile(need.url, None, error=FetchError.BLOCKED))
     assert not denies(search.reasons(URL, ROBOTS))
+
+
+def test_a_licence_named_in_a_link_header_is_read_before_the_next_page() -> None:
+    from crawler_compliance.signals import ResponseView
+
+    ai = files()
+    plain = robots_from_fetch(status=200, body=b"User-agent: *\nAllow: /\n", now=0)
+    page = ResponseView(
+        "https://site.example/one", 200, {"link": ['</terms.rsl>; rel="license"']}, b"", None
+    )
+    first = ai.opt_outs.observe(page)
+    assert denies(first)  # not read yet: dropped for the AI purposes
+    needs = ai.needs(canonicalize("https://site.example/two"), plain)
+    licence_needs = [n for n in needs if n.kind is SiteFile.LICENSE]
+    assert [n.url for n in licence_needs] == ["https://site.example/terms.rsl"]
+    body = (
+        b'<rsl xmlns="https://rslstandard.org/rsl"><content url="/"><license>'
+        b'<permits type="usage">all</permits></license></content></rsl>'
+    )
+    ai.supply(licence_needs[0], FetchedFile(licence_needs[0].url, 200, body))
+    # From then on the licence is known: the same Link header no longer drops the page.
+    assert not denies(ai.opt_outs.observe(page))
+    assert not any(
+        r.outcome is Outcome.DENY and r.check.value == "opt-out" and "rsl" in r.message
+        for r in ai.reasons(canonicalize("https://site.example/two"), plain)
+    )
+
+
+def test_a_link_to_something_that_is_not_rsl_is_ignored() -> None:
+    from crawler_compliance.signals import ResponseView
+
+    ai = files("ai-input")
+    plain = robots_from_fetch(status=200, body=b"User-agent: *\nAllow: /\n", now=0)
+    page = ResponseView(
+        "https://site.example/one", 200, {"link": ["<https://cc.example/by/4.0/>; rel=license"]}
+    )
+    ai.opt_outs.observe(page)
+    (need,) = [
+        n
+        for n in ai.needs(canonicalize("https://site.example/two"), plain)
+        if n.kind is SiteFile.LICENSE
+    ]
+    ai.supply(need, FetchedFile(need.url, 200, b"<html><body>CC BY 4.0</body></html>"))
+    assert not denies(ai.opt_outs.observe(page))
