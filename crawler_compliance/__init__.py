@@ -25,6 +25,7 @@ from crawler_compliance._decision import (
     decide,
 )
 from crawler_compliance._purpose import Purpose
+from crawler_compliance._version import __version__
 
 if TYPE_CHECKING:
     from crawler_compliance._checker import ComplianceChecker, PreCheck
@@ -118,6 +119,7 @@ __all__ = [
     "load_policy",
     "parse_host_header",
     "verify_log",
+    "__version__",
 ]
 
 
