@@ -297,6 +297,8 @@ def decide_url(
             finally:
                 enforcer.close_own_fetch(own)
             enforcer.supply(plan, need, enforcer.robots_cache.put(need.key, result))
+        if not offline:
+            _fetch_signal_files(enforcer, plan, route, timeout=timeout, proxy=proxy)
         return enforcer.conclude(plan, offline=offline)
     except AuditWriteFailed as exc:
         return exc.decision
@@ -306,6 +308,34 @@ def decide_url(
             return enforcer.record(decision)
         except AuditWriteFailed as failed:
             return failed.decision
+
+
+def _fetch_signal_files(
+    enforcer: Enforcer, plan: Any, route: Any, *, timeout: float, proxy: str | None
+) -> None:
+    """tdmrep.json and RSL licences the URL needs (signals), each an audited own fetch."""
+    from crawler_compliance.cli._fetch import fetch_file
+
+    for need in enforcer.signal_needs(plan):
+        own = enforcer.open_own_fetch(need.kind, need.url)
+
+        def allow_hop(hop: str, own: OwnFetch = own) -> str | None:
+            own.urls.add(hop)
+            decision = enforcer.decide_own_fetch(hop, own, route, scrapy_safe=False)
+            return None if decision.allowed else decision.summary()
+
+        try:
+            fetched = fetch_file(
+                need.url,
+                user_agent=enforcer.identity.header,
+                timeout=timeout,
+                allow_url=allow_hop,
+                proxy=proxy,
+                max_bytes=need.max_bytes,
+            )
+        finally:
+            enforcer.close_own_fetch(own)
+        enforcer.supply_signal_file(need, fetched)
 
 
 def _environment_proxy(url: str) -> str | None:

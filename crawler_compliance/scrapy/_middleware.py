@@ -30,7 +30,7 @@ from crawler_compliance._enforcement import AuditWriteFailed, Enforcer, Plan
 from crawler_compliance._identity import crawl_identity
 from crawler_compliance._responses import BODY_HEAD_BYTES, ResponseView, is_htmlish
 from crawler_compliance._route import Route, proxy_host
-from crawler_compliance._sitefiles import FileNeed
+from crawler_compliance._sitefiles import FetchedFile, FetchError, FileNeed
 from crawler_compliance.audit import AuditLog, AuditLogError
 from crawler_compliance.policy import PolicyError, load_policy
 from crawler_compliance.robots import RobotsResult, robots_from_fetch
@@ -294,6 +294,8 @@ class ComplianceMiddleware:
             for need in plan.missing():
                 result = await self._robots(need, request)
                 self.enforcer.supply(plan, need, result)
+            for need in self.enforcer.signal_needs(plan):
+                await self._signal_file(need, page or request)
             return (
                 self.enforcer.conclude(plan, kind=kind, page=page.url if page else None),
                 plan,
@@ -329,6 +331,31 @@ class ComplianceMiddleware:
             on_failure,
             on_wait=lambda: stats.inc_value("compliance/robots/waited"),
         )
+
+    async def _signal_file(self, need: FileNeed, page: Request) -> None:
+        """Fetch one tdmrep.json or licence (once per key in flight) into the enforcer's cache.
+
+        A fetch that fails in any way is still supplied, as a failure: the file is
+        then unreadable, which fails closed for the purposes it could bind.
+        """
+
+        async def produce() -> FetchedFile:
+            fetched = await self.fetcher.fetch(need, page)
+            self.enforcer.supply_signal_file(need, fetched)
+            return fetched
+
+        def on_failure(exc: BaseException) -> FetchedFile:
+            logger.error(
+                "crawler-compliance: %(file)s fetch for %(url)s failed",
+                {"file": need.kind.value, "url": self.enforcer.redact(need.url)},
+                exc_info=exc,
+                extra={"spider": self.crawler.spider},
+            )
+            failed = FetchedFile(need.url, None, error=FetchError.INTERNAL)
+            self.enforcer.supply_signal_file(need, failed)
+            return failed
+
+        await self._inflight.run(need.key, produce, on_failure)
 
     def _audit_failed(self, exc: AuditWriteFailed) -> None:
         logger.error(
