@@ -21,7 +21,7 @@ from crawler_compliance._hosts import (
     CanonicalURL,
     UnfetchableURL,
     canonicalize,
-    resolved_path,
+    path_candidates,
 )
 from crawler_compliance._registry import Registry
 from crawler_compliance._sites import SiteRules
@@ -207,13 +207,18 @@ class ComplianceChecker:
         url = canonical.url
         match = robots.explain(url, self.user_agent)
         source = canonical.robots_url
-        resolved = resolved_path(canonical.path)
-        if match.allowed and resolved != canonical.path:
-            # The server will serve the resolved path: its rules bind too.
-            parts = urlsplit(url)
-            other = robots.explain(parts._replace(path=resolved).geturl(), self.user_agent)
-            if not other.allowed:
-                match = other
+        if match.allowed:
+            candidates = path_candidates(canonical.path)
+            if len(candidates) > 1:
+                # A server may decode and resolve the path before serving it
+                # (``/x/..%2Fprivate`` is ``/private``): every path it could
+                # serve must be allowed.
+                parts = urlsplit(url)
+                for candidate in candidates[1:]:
+                    other = robots.explain(parts._replace(path=candidate).geturl(), self.user_agent)
+                    if not other.allowed:
+                        match = other
+                        break
         reasons = [
             Reason(
                 Check.ROBOTS,

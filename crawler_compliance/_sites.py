@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from crawler_compliance._decision import Check, Outcome, Reason
-from crawler_compliance._hosts import host_suffixes, resolved_path
+from crawler_compliance._hosts import host_suffixes, path_candidates
 
 __all__ = ["SiteOutcome", "SiteRules"]
 
@@ -41,10 +41,10 @@ def _source(record: Any) -> tuple[str | None, int | None]:
 
 
 def _path_matches(path: str, prefixes: Sequence[str]) -> bool:
-    """Both the path as sent and the path the server resolves must be covered."""
+    """The path as sent and every path a server could resolve it to must be covered."""
     return all(
         any(candidate.startswith(prefix) for prefix in prefixes)
-        for candidate in {path, resolved_path(path)}
+        for candidate in path_candidates(path)
     )
 
 
