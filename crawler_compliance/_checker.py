@@ -10,6 +10,7 @@ testable without a network.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -23,8 +24,11 @@ from crawler_compliance._hosts import (
     canonicalize,
     path_candidates,
 )
+from crawler_compliance._policy_audit import redact_params
 from crawler_compliance._registry import Registry
 from crawler_compliance._sites import SiteRules
+from crawler_compliance.audit._redact import Redactor
+from crawler_compliance.robots import RobotsMatch, RobotsResult
 
 __all__ = ["AI_TRAINING_AGENTS", "ComplianceChecker", "PreCheck"]
 
@@ -75,6 +79,12 @@ class ComplianceChecker:
     """Answer "may we fetch this URL?" from one loaded policy.
 
     Built once per crawl (or CLI run); ``decide`` is called per request.
+
+    ``redactor`` redacts every URL and path before a reason message is built
+    from it; pass the audit log's (``AuditLog.redactor``) so messages and
+    records show the same tokens. Without one, the policy's parameter list is
+    used with a random key for this checker: tokens are stable within the run
+    and cannot be tested against guesses.
     """
 
     def __init__(
@@ -86,8 +96,10 @@ class ComplianceChecker:
         purpose: str | None = None,
         clock: Callable[[], float] = time.time,
         suffix_list_file: str | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
         self.policy = policy
+        self.redactor = redactor or Redactor(redact_params(policy), os.urandom(32))
         config = policy.config
         self.registry = registry or Registry.from_policy(policy, suffix_list_file=suffix_list_file)
         self.sites = SiteRules(
@@ -223,7 +235,7 @@ class ComplianceChecker:
             Reason(
                 Check.ROBOTS,
                 Outcome.ALLOW if match.allowed else Outcome.DENY,
-                match.reason,
+                self._robots_message(match, robots),
                 rule=match.rule,
                 source=source,
                 line=match.line,
@@ -235,6 +247,27 @@ class ComplianceChecker:
             if self.purpose == AI_TRAINING_PURPOSE and self.ai_opt_out:
                 reasons.extend(self._ai_agent_opt_outs(url, robots.robots, source))
         return reasons
+
+    def _robots_message(self, match: RobotsMatch, robots: RobotsResult) -> str:
+        """The robots.txt verdict in words, built from the *redacted* path.
+
+        ``RobotsMatch.reason`` quotes the request path and query as matched
+        (a secret in the query included), so it is not used as it is.
+        """
+        if match.line is None and match.group is None:
+            return match.reason  # no path in it: allow-all, disallow-all, /robots.txt, no group
+        path = match.path if match.path is not None else ""
+        shown = self.redactor.url(path)
+        if match.line is None:
+            agents = ", ".join(match.group or ())
+            return f"no rule in the group for {agents} matches {shown}: allowed"
+        verb = "allows" if match.allowed else "disallows"
+        return f"line {match.line} {verb} {shown} (longest matching rule)"
+
+    def redirected_from(self, url: str) -> Reason:
+        """The "redirected from" context reason, with *url* redacted first."""
+        shown = self.redactor.url(url)
+        return Reason(Check.URL, Outcome.INFO, f"redirected from {shown}")
 
     def _content_signals(self, url: str, parsed: Any, source: str) -> list[Reason]:
         """Content-Signal / Content-Usage lines: binding for the purpose they name.

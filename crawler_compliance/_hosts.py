@@ -31,6 +31,7 @@ __all__ = [
     "canonicalize",
     "host_suffixes",
     "path_candidates",
+    "proxy_hostport",
     "resolved_path",
 ]
 
@@ -334,3 +335,24 @@ def host_suffixes(host: str) -> list[str]:
     """
     labels = host.split(".")
     return [".".join(labels[index:]) for index in range(len(labels))]
+
+
+@functools.lru_cache(maxsize=256)
+def proxy_hostport(proxy: str) -> str:
+    """The ``host:port`` a proxy setting connects to, never its credentials.
+
+    Read exactly as Scrapy's ``HttpProxyMiddleware`` reads ``meta["proxy"]``
+    (``urllib.request``'s proxy parser): the authority runs to the first ``/``
+    after the ``@``, so ``http://user:pa#ss?x@proxy:3128`` is ``proxy:3128``
+    (``urlsplit`` would stop at the ``#`` and return the password's start as
+    the host). Raises :class:`AmbiguousURL` when the setting cannot be read.
+    """
+    from urllib.request import _parse_proxy  # type: ignore[attr-defined]
+
+    try:
+        hostport = _parse_proxy(proxy)[3]
+    except (ValueError, TypeError, AttributeError):
+        raise AmbiguousURL("the proxy setting is not a URL or host:port") from None
+    if not isinstance(hostport, str) or not hostport or "@" in hostport:
+        raise AmbiguousURL("the proxy setting names no single host")
+    return hostport

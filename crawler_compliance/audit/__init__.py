@@ -15,7 +15,12 @@ from crawler_compliance.audit._records import (
     Checkpoint,
     log_files,
 )
-from crawler_compliance.audit._redact import DEFAULT_REDACT_PARAMS, redact_url
+from crawler_compliance.audit._redact import (
+    DEFAULT_REDACT_PARAMS,
+    Redactor,
+    redact_url,
+    safe_for_log,
+)
 from crawler_compliance.audit._verify import VerifyReport, verify_log
 from crawler_compliance.audit._writer import AuditLog
 
@@ -27,9 +32,11 @@ __all__ = [
     "AuditLogError",
     "AuditRecord",
     "Checkpoint",
+    "Redactor",
     "VerifyReport",
     "iter_records",
     "log_files",
     "redact_url",
+    "safe_for_log",
     "verify_log",
 ]

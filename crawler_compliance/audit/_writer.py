@@ -212,6 +212,12 @@ class AuditLog:
         return AuditRecord(seq, digest, record)
 
     @property
+    def redactor(self) -> Redactor:
+        """This log's redaction (parameter list and key): use it for log lines and
+        for the messages the core builds, so all show the same tokens."""
+        return self._redactor
+
+    @property
     def checkpoint(self) -> Checkpoint:
         """The last sequence number and hash written (``0`` and zeros when empty)."""
         with self._lock:
