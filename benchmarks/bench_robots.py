@@ -140,6 +140,12 @@ def hostile_bodies() -> dict[str, bytes]:
         "20k wildcard rules": b"User-agent: *\n"
         + b"".join(b"Disallow: /*%d*a*b*c*d*e*f*g*h*i*j$\n" % i for i in range(20_000)),
         "/*a*a...(20)*b vs 100k 'a'": b"User-agent: *\nDisallow: /*" + b"a*" * 20 + b"b\n",
+        "4 MiB of distinct rules (parsed whole)": head
+        + b"".join(b"Disallow: /p%d\n" % i for i in range(380_000)),
+        "4 MiB gzip of distinct rules": gzip.compress(
+            head + b"".join(b"Allow: /q%d\n" % i for i in range(400_000))
+        ),
+        "1 MB line of '**a' (stars collapsed)": b"User-agent: *\nAllow: /" + b"**a" * 350_000,
     }
 
 

@@ -20,7 +20,12 @@ import urllib.request
 from collections.abc import Callable
 from urllib.parse import urljoin, urlsplit
 
-from crawler_compliance.robots import MAX_REDIRECTS, RobotsResult, robots_from_fetch
+from crawler_compliance.robots import (
+    DEFAULT_MAX_BYTES,
+    MAX_REDIRECTS,
+    RobotsResult,
+    robots_from_fetch,
+)
 from crawler_compliance.robots._fetchstatus import disallow_all
 
 _CHUNK = 64 * 1024
@@ -77,7 +82,7 @@ def fetch_robots(
     *,
     user_agent: str,
     timeout: float = 10.0,
-    max_bytes: int = 512 * 1024,
+    max_bytes: int = DEFAULT_MAX_BYTES,
     allow_url: Callable[[str], str | None] = lambda u: None,
     proxy: str | None = None,
     on_429: str = "deny",

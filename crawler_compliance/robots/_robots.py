@@ -137,11 +137,18 @@ class RobotsTxt:
             groups = self._parsed.groups
             rules = []
             agents: dict[str, None] = {}  # ordered set: 100k user-agent lines stay linear
+            patterns: dict[str, str] = {}  # value -> normal form: repeated values cost once
+            kept: set[tuple[bool, str]] = set()
             for number in chosen:
                 group = groups[number]
                 agents.update(dict.fromkeys(group.agents))
                 for line, allow, value, text in group.rules:
-                    pattern = normalize_pattern(value)
+                    pattern = patterns.get(value)
+                    if pattern is None:
+                        pattern = patterns[value] = normalize_pattern(value)
+                    elif (allow, pattern) in kept:
+                        continue  # the same rule again: the first line explains it
+                    kept.add((allow, pattern))
                     rules.append(Rule(len(pattern), allow, pattern, line, text, number))
             selection = _Selection(tuple(chosen), tuple(agents), CompiledRules(rules))
             self._by_groups[selection.groups] = selection
