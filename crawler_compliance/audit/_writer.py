@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from crawler_compliance.audit._files import open_nofollow, open_read_nofollow, refuse_link
 from crawler_compliance.audit._records import (
     GENESIS_HASH,
     MAX_LINE_BYTES,
@@ -35,7 +36,7 @@ try:  # POSIX: refuse a second writer on the same file.
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-_OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+_OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT
 _FILE_MODE = 0o600
 _DIR_MODE = 0o700
 _TAIL_CHUNK = 64 * 1024
@@ -293,7 +294,7 @@ class AuditLog:
         self._marker_pending = False
 
     def _open_live(self) -> int:
-        fd = os.open(self.path, _OPEN_FLAGS, _FILE_MODE)
+        fd = open_nofollow(self.path, _OPEN_FLAGS, _FILE_MODE)
         try:
             # os.open's mode is filtered by the umask, which can only remove
             # bits; fchmod also tightens a pre-existing file to owner-only.
@@ -343,9 +344,10 @@ class AuditLog:
     def _rotate(self) -> None:
         self._fsync()
         target = segment_name(self.path, self._next_segment)
-        while target.exists():  # never overwrite a segment
+        while os.path.lexists(target):  # never overwrite a segment (nor a link there)
             self._next_segment += 1
             target = segment_name(self.path, self._next_segment)
+        _refuse_replaced(self.path, self._fd)  # never rename a planted link or another file
         # The marker says "the live file is being renamed to <target>": without
         # it, a missing or empty live file next to rotated ones is refused.
         _write_marker(self._marker, self._next_segment)
@@ -391,14 +393,34 @@ def _make_private_dirs(directory: Path) -> None:
 
 
 def _tighten(path: Path) -> None:
-    """Make an existing rotated file owner-only, like the live one (best effort)."""
-    with contextlib.suppress(OSError):  # not ours, or read-only storage
-        os.chmod(path, _FILE_MODE)
+    """Make an existing rotated file owner-only, like the live one (best effort).
+
+    Through a descriptor opened without following links: a link planted at a
+    rotated file's name is refused, its target never ``chmod``-ed.
+    """
+    try:
+        fd = open_nofollow(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return
+    try:
+        with contextlib.suppress(OSError):  # not ours, or read-only storage
+            os.fchmod(fd, _FILE_MODE)
+    finally:
+        os.close(fd)
+
+
+def _refuse_replaced(path: Path, fd: int | None) -> None:
+    """Before a rotation renames *path*: it must still be the file we write to."""
+    refuse_link(path)
+    if fd is not None:
+        ours, there = os.fstat(fd), os.lstat(path)
+        if (ours.st_dev, ours.st_ino) != (there.st_dev, there.st_ino):
+            raise AuditLogError(_moved_aside(path, "was replaced while the crawl wrote to it"))
 
 
 def _write_marker(marker: Path, number: int) -> None:
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
-    fd = os.open(marker, flags, _FILE_MODE)
+    # O_NOFOLLOW: a link planted at the marker's name is refused, its target never truncated.
+    fd = open_nofollow(marker, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, _FILE_MODE)
     try:
         os.write(fd, f"{number}\n".encode("ascii"))
         os.fsync(fd)
@@ -432,7 +454,7 @@ def _checked(path: Path, line: bytes, what: str) -> dict[str, Any]:
 
 def _read_head(path: Path) -> tuple[int, str]:
     """``(seq, prev)`` of the first record of ``path``."""
-    with open(path, "rb") as f:
+    with open_read_nofollow(path) as f:
         line = f.readline(MAX_LINE_BYTES)
     record = _checked(path, line, "first")
     return record["seq"], record["prev"]
@@ -440,7 +462,7 @@ def _read_head(path: Path) -> tuple[int, str]:
 
 def _read_tail(path: Path) -> tuple[int, str, str]:
     """``(seq, hash, ts)`` of the last record of ``path``; refuse a damaged tail."""
-    with open(path, "rb") as f:
+    with open_read_nofollow(path) as f:
         end = f.seek(0, os.SEEK_END)
         if end == 0:
             raise AuditLogError(f"{path}: empty rotated audit file; run 'audit verify'")

@@ -15,7 +15,7 @@ from typing import Any
 
 from crawler_compliance._decision import Check, Decision
 from crawler_compliance.cli import EXIT_DENIED, EXIT_OK, EXIT_USAGE
-from crawler_compliance.cli._output import print_line
+from crawler_compliance.cli._output import print_line, print_lines
 
 
 def register(subparsers: Any) -> None:
@@ -84,10 +84,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         policy = load_policy(args.policies)
     except PolicyError as exc:
-        sys.stderr.write(f"{exc}\n")
+        print_lines(f"{exc}", sys.stderr)
         return EXIT_USAGE
     except OSError as exc:
-        sys.stderr.write(f"cannot read policy directory {args.policies}: {exc}\n")
+        print_lines(f"cannot read policy directory {args.policies}: {exc}", sys.stderr)
         return EXIT_USAGE
 
     from crawler_compliance.robots import product_token
@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
             suffix_list_file=args.suffix_list,
         )
     except (OSError, ValueError) as exc:
-        sys.stderr.write(f"cannot load the public suffix list {args.suffix_list}: {exc}\n")
+        print_lines(f"cannot load the public suffix list {args.suffix_list}: {exc}", sys.stderr)
         return EXIT_USAGE
     audit = None
     if args.audit_log:
@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             audit = open_audit_log(policy, args.audit_log)
         except (AuditLogError, OSError) as exc:
-            sys.stderr.write(f"cannot open the audit log {args.audit_log}: {exc}\n")
+            print_lines(f"cannot open the audit log {args.audit_log}: {exc}", sys.stderr)
             return EXIT_USAGE
     fetcher = _RobotsFetcher(checker, user_agent, args.timeout, audit)
     any_denied = False

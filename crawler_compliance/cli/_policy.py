@@ -15,6 +15,7 @@ import sys
 
 from crawler_compliance.cli import EXIT_DENIED as EXIT_INVALID
 from crawler_compliance.cli import EXIT_OK, EXIT_USAGE
+from crawler_compliance.cli._output import print_line
 from crawler_compliance.policy import PolicyError, load_policy, policy_json_schema
 
 DEFAULT_POLICY_DIR = "policies/"
@@ -28,18 +29,19 @@ def _validate(args: argparse.Namespace) -> int:
     directory: str = args.directory
     if not os.path.isdir(directory):
         what = "does not exist" if not os.path.exists(directory) else "is not a directory"
-        print(f"crawler-compliance validate: {directory}: {what}", file=sys.stderr)
+        print_line(f"crawler-compliance validate: {directory}: {what}", sys.stderr)
         return EXIT_USAGE
     try:
         policy = load_policy(directory)
     except PolicyError as exc:
+        # File names and YAML values are the policy's text: escaped, one issue a line.
         for issue in exc.issues:
-            print(issue)
+            print_line(str(issue))
         errors = _plural(len(exc.issues), "error")
         files = _plural(len({issue.path for issue in exc.issues}), "file")
-        print(f"{directory}: invalid ({errors} in {files})")
+        print_line(f"{directory}: invalid ({errors} in {files})")
         return EXIT_INVALID
-    print(
+    print_line(
         f"{directory}: valid ({_plural(len(policy.notices), 'notice')}, "
         f"{_plural(len(policy.sites), 'site record')})"
     )

@@ -9,6 +9,7 @@ from typing import Any
 
 from crawler_compliance.cli import EXIT_DENIED, EXIT_OK, EXIT_USAGE
 from crawler_compliance.cli._check import print_decision
+from crawler_compliance.cli._output import print_lines, safe, write
 
 
 def register(subparsers: Any) -> None:
@@ -41,10 +42,10 @@ def run_spiders(args: argparse.Namespace) -> int:
         checker = ComplianceChecker(load_policy(args.policies), purpose=args.purpose)
         findings = check_project_spiders(checker, args.project)
     except PolicyError as exc:
-        sys.stderr.write(f"{exc}\n")
+        print_lines(f"{exc}", sys.stderr)
         return EXIT_USAGE
     except (OSError, ImportError, KeyError) as exc:
-        sys.stderr.write(f"cannot load the Scrapy project in {args.project}: {exc}\n")
+        print_lines(f"cannot load the Scrapy project in {args.project}: {exc}", sys.stderr)
         return EXIT_USAGE
     for finding in findings:
         if args.json:
@@ -55,6 +56,7 @@ def run_spiders(args: argparse.Namespace) -> int:
             }
             sys.stdout.write(json.dumps(data) + "\n")
         else:
-            sys.stdout.write(f"{finding.spider} ({finding.source}): ")
+            # A spider's name is the project's text: escaped like everything we print.
+            write(safe(f"{finding.spider} ({finding.source}): "), sys.stdout)
             print_decision(finding.decision, sys.stdout)
     return EXIT_OK if all(f.allowed for f in findings) else EXIT_DENIED
