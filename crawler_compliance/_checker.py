@@ -14,7 +14,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from crawler_compliance._decision import Check, Decision, Outcome, Reason, decide
@@ -28,7 +28,10 @@ from crawler_compliance._policy_audit import redact_params
 from crawler_compliance._registry import Registry
 from crawler_compliance._sites import SiteRules
 from crawler_compliance.audit._redact import Redactor
-from crawler_compliance.robots import RobotsMatch, RobotsResult
+from crawler_compliance.robots import RobotsMatch, RobotsResult, RobotsTxt
+
+if TYPE_CHECKING:
+    from crawler_compliance.policy import Policy
 
 __all__ = ["AI_TRAINING_AGENTS", "ComplianceChecker", "PreCheck"]
 
@@ -55,6 +58,8 @@ _PURPOSE_OPT_OUTS = {
 
 
 _HOST_MEMO_SIZE = 8192
+# (scheme, host, is_ip, other hosts named, day): what registry reasons depend on.
+_HostKey = tuple[str, str, bool, tuple[str, ...], dt.date]
 
 
 @dataclass(frozen=True)
@@ -89,7 +94,7 @@ class ComplianceChecker:
 
     def __init__(
         self,
-        policy: Any,
+        policy: Policy,
         *,
         registry: Registry | None = None,
         user_agent: str | None = None,
@@ -110,7 +115,7 @@ class ComplianceChecker:
         self.ai_opt_out = bool(config.robots.ai_training_opt_out)
         self.clock = clock
         self._day: tuple[float, float, dt.date] = (0.0, 0.0, dt.date.min)
-        self._host_memo: dict[tuple[Any, ...], tuple[tuple[Reason, ...], str | None]] = {}
+        self._host_memo: dict[_HostKey, tuple[tuple[Reason, ...], str | None]] = {}
         self._ai_named: dict[str, tuple[str, ...]] = {}
 
     @property
@@ -214,7 +219,7 @@ class ComplianceChecker:
         self._host_memo[key] = facts
         return facts
 
-    def robots_reasons(self, canonical: CanonicalURL, robots: Any) -> list[Reason]:
+    def robots_reasons(self, canonical: CanonicalURL, robots: RobotsResult) -> list[Reason]:
         """The robots.txt verdict for the URL, plus AI-training opt-outs when they apply."""
         url = canonical.url
         match = robots.explain(url, self.user_agent)
@@ -269,7 +274,7 @@ class ComplianceChecker:
         shown = self.redactor.url(url)
         return Reason(Check.URL, Outcome.INFO, f"redirected from {shown}")
 
-    def _content_signals(self, url: str, parsed: Any, source: str) -> list[Reason]:
+    def _content_signals(self, url: str, parsed: RobotsTxt, source: str) -> list[Reason]:
         """Content-Signal / Content-Usage lines: binding for the purpose they name.
 
         ``search=no`` binds a search-indexing crawl, ``ai-train=no`` (or aipref's
@@ -306,7 +311,7 @@ class ComplianceChecker:
             )
         return found
 
-    def _named_ai_agents(self, parsed: Any) -> tuple[str, ...]:
+    def _named_ai_agents(self, parsed: RobotsTxt) -> tuple[str, ...]:
         """The AI-training crawlers this robots.txt addresses by name (not via ``*``).
 
         Depends only on the file, so it is worked out once per file body.
@@ -325,7 +330,7 @@ class ComplianceChecker:
             self._ai_named[key] = named
         return named
 
-    def _ai_agent_opt_outs(self, url: str, parsed: Any, source: str) -> list[Reason]:
+    def _ai_agent_opt_outs(self, url: str, parsed: RobotsTxt, source: str) -> list[Reason]:
         for agent in self._named_ai_agents(parsed):
             match = parsed.explain(url, agent)
             if not match.allowed:
@@ -345,7 +350,7 @@ class ComplianceChecker:
     def decide(
         self,
         url: str,
-        robots: Any = None,
+        robots: RobotsResult | None = None,
         *,
         offline: bool = False,
         pre: PreCheck | None = None,

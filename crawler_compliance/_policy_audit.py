@@ -7,19 +7,22 @@ built-in list: a policy edit can make the log redact more, never less.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from crawler_compliance.audit import DEFAULT_REDACT_PARAMS, AuditLog
 
+if TYPE_CHECKING:
+    from crawler_compliance.policy import Policy
 
-def redact_params(policy: Any) -> frozenset[str]:
+
+def redact_params(policy: Policy) -> frozenset[str]:
     """Built-in secret parameter names plus the policy's own."""
     added = policy.config.audit.redact_query_params
     return DEFAULT_REDACT_PARAMS | {name.lower() for name in added}
 
 
 def open_audit_log(
-    policy: Any,
+    policy: Policy,
     path: str | Path,
     *,
     fsync_every: int | None = None,

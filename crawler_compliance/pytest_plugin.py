@@ -34,11 +34,15 @@ Fixtures:
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from crawler_compliance._decision import Decision
+
+if TYPE_CHECKING:
+    from crawler_compliance._checker import ComplianceChecker
+    from crawler_compliance.policy import Policy
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -71,7 +75,7 @@ def _option(config: pytest.Config, name: str) -> str | None:
 
 
 @pytest.fixture(scope="session")
-def compliance_policy(pytestconfig: pytest.Config) -> Any:
+def compliance_policy(pytestconfig: pytest.Config) -> Policy:
     from crawler_compliance.policy import PolicyError, load_policy
 
     directory = _option(pytestconfig, "compliance_policies") or "policies"
@@ -82,14 +86,14 @@ def compliance_policy(pytestconfig: pytest.Config) -> Any:
 
 
 @pytest.fixture(scope="session")
-def compliance_checker(pytestconfig: pytest.Config, compliance_policy: Any) -> Any:
+def compliance_checker(pytestconfig: pytest.Config, compliance_policy: Policy) -> ComplianceChecker:
     from crawler_compliance._checker import ComplianceChecker
 
     return ComplianceChecker(compliance_policy, purpose=_option(pytestconfig, "compliance_purpose"))
 
 
 @pytest.fixture
-def compliance_check(compliance_checker: Any) -> Callable[[str], Decision]:
+def compliance_check(compliance_checker: ComplianceChecker) -> Callable[[str], Decision]:
     def check(url: str) -> Decision:
         return compliance_checker.decide(url, None, offline=True)
 

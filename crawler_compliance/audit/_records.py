@@ -15,7 +15,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
@@ -192,7 +192,7 @@ class Timestamps:
 
     __slots__ = ("_clock", "_last_us", "_sec", "_prefix")
 
-    def __init__(self, clock: Any, last: str | None = None) -> None:
+    def __init__(self, clock: Callable[[], float], last: str | None = None) -> None:
         self._clock = clock
         self._last_us = parse_timestamp_us(last) if last else 0
         self._sec = -1

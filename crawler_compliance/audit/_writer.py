@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crawler_compliance.audit._files import open_nofollow, open_read_nofollow, refuse_link
 from crawler_compliance.audit._records import (
@@ -30,6 +30,9 @@ from crawler_compliance.audit._records import (
     segment_name,
 )
 from crawler_compliance.audit._redact import DEFAULT_REDACT_PARAMS, Redactor
+
+if TYPE_CHECKING:
+    from crawler_compliance._decision import Decision
 
 try:  # POSIX: refuse a second writer on the same file.
     import fcntl
@@ -136,7 +139,7 @@ class AuditLog:
 
     def append(
         self,
-        decision: Any,
+        decision: Decision,
         *,
         spider: str | None = None,
         purpose: str | None = None,

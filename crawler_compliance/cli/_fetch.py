@@ -41,7 +41,15 @@ _CHUNK = 64 * 1024
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     """Hand 3xx responses back to us instead of following them."""
 
-    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: ANN001, D102
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: object,
+        code: int,
+        msg: str,
+        headers: object,
+        newurl: str,
+    ) -> None:
         return None
 
 
@@ -127,7 +135,7 @@ def _opener(proxy: str | None, watchdog: _Watchdog) -> urllib.request.OpenerDire
     )
 
 
-def _read_capped(response, max_bytes: int, deadline: float) -> bytes:  # noqa: ANN001
+def _read_capped(response: http.client.HTTPResponse, max_bytes: int, deadline: float) -> bytes:
     """Read at most ``max_bytes + 1`` octets (the extra one tells the parser the body
     was cut) before ``deadline``. ``read1`` returns what has arrived, so a server
     dripping bytes is caught by the deadline, not only by the per-read timeout."""

@@ -53,7 +53,7 @@ def _schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``validate`` and ``schema`` commands."""
     validate = subparsers.add_parser(
         "validate",
