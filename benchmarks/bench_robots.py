@@ -19,7 +19,14 @@ from pathlib import Path
 
 from crawler_compliance.robots import RobotsTxt, robots_from_fetch
 
-CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpora" / "robots-real-world"
+CORPUS = next(
+    (
+        p / "shared" / "corpora" / "robots-real-world"
+        for p in Path(__file__).resolve().parents
+        if (p / "shared" / "corpora" / "robots-real-world").is_dir()
+    ),
+    Path("/nonexistent"),
+)
 AGENTS = ("Googlebot", "Bingbot", "MyCrawler")
 FIXED = ("/", "/index.html", "/search?q=x", "/admin/", "/wp-admin/admin-ajax.php")
 RULE_VALUE = re.compile(r"^\s*(?:dis)?allow\s*:\s*(\S+)", re.IGNORECASE | re.MULTILINE)
