@@ -133,11 +133,6 @@ async def test_no_secret_reaches_the_audit_log_stats_or_audit_show(
     assert leaks(written_bytes(result, audit_path, capsys)) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs middleware call site: ComplianceMiddleware logs request/URLs through "
-    "crawler_compliance.audit.safe_for_log(url, self.audit.redactor)",
-)
 @deferred_f_from_coro_f
 async def test_no_secret_reaches_our_log_lines(
     server: LoopbackServer, policy_dir: Path, audit_path: Path, caplog
@@ -154,11 +149,6 @@ async def test_no_secret_reaches_our_log_lines(
     assert leaks(ours) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs middleware call site: route hosts from crawler_compliance._hosts."
-    "proxy_hostport(meta['proxy']) instead of urlsplit(...).netloc",
-)
 @deferred_f_from_coro_f
 async def test_proxy_credentials_with_hash_or_question_mark_are_never_written(
     server: LoopbackServer, policy_dir: Path, audit_path: Path, capsys
