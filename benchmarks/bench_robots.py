@@ -179,6 +179,23 @@ def bench_hostile() -> None:
         print(line)
 
 
+def bench_hostile_paths() -> None:
+    """Every path a server could resolve a hostile request path to (hole 4): linear."""
+    from crawler_compliance._hosts import path_candidates
+
+    print("\nhostile request paths (path_candidates: decoded 0-2 times, strict and lenient):")
+    for name, path in {
+        "200 kB of '..%2F'": "/" + "..%2F" * 40_000 + "x",
+        "200 kB of '%252e'": "/" + "%252e" * 40_000,
+        "200 kB of 'a/'": "/" + "a/" * 100_000,
+        "200 kB of '%2e%2e%5c;'": "/" + "%2e%2e%5c;" * 20_000,
+    }.items():
+        started = time.perf_counter()
+        found = path_candidates(path)
+        elapsed = (time.perf_counter() - started) * 1e3
+        print(f"  {name:<28} {elapsed:8.1f} ms  -> {len(found)} candidates")
+
+
 _RERP_WILDCARDS = """
 import time
 from robotexclusionrulesparser import RobotExclusionRulesParser
@@ -236,4 +253,5 @@ def bench_rerp_failures() -> None:
 if __name__ == "__main__":
     bench_corpus()
     bench_hostile()
+    bench_hostile_paths()
     bench_rerp_failures()

@@ -260,7 +260,9 @@ class ComplianceChecker:
         (a secret in the query included), so it is not used as it is.
         """
         if match.line is None and match.group is None:
-            return match.reason  # no path in it: allow-all, disallow-all, /robots.txt, no group
+            # No request path in it (allow-all, disallow-all, /robots.txt, no group), but
+            # a fetch reason may name a redirect hop's URL: redacted like any URL.
+            return self.redactor.text(match.reason)
         path = match.path if match.path is not None else ""
         shown = self.redactor.url(path)
         if match.line is None:

@@ -20,7 +20,7 @@ import functools
 import ipaddress
 import re
 from dataclasses import dataclass
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, unquote, unquote_to_bytes, urlsplit
 
 from w3lib.url import safe_url_string
 
@@ -227,7 +227,6 @@ def canonicalize(url: str, *, scrapy_safe: bool = False) -> CanonicalURL:
 
 
 _DOT_SEGMENT = re.compile(r"%2e", re.IGNORECASE)
-_PERCENT_BYTE = re.compile(rb"%([0-9A-Fa-f]{2})")
 # What stays raw when a decoded path is written back as a URL path: RFC 3986
 # pchar and "/". A decoded "?", "#" or "%" is data in the path and re-escaped.
 _PATH_SAFE = "/:@!$&'()*+,;=~-._"
@@ -289,7 +288,7 @@ def _remove_dot_segments(path: str, *, lenient: bool) -> str:
 def _decode_once(path: str) -> str:
     """Percent-decode every escape, byte for byte (Latin-1 keeps octets as characters)."""
     raw = path.encode("latin-1", "backslashreplace") if not path.isascii() else path.encode()
-    return _PERCENT_BYTE.sub(lambda m: bytes((int(m[1], 16),)), raw).decode("latin-1")
+    return unquote_to_bytes(raw).decode("latin-1")
 
 
 def _encode_path(decoded: str) -> str:

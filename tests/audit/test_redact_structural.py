@@ -144,3 +144,15 @@ def test_a_checker_without_a_redactor_uses_an_unguessable_key(policy) -> None:
     assert "password=1234" not in one.message
     if "REDACTED" in one.message:
         assert one.message != two.message
+
+
+def test_a_fetch_reason_naming_a_hop_url_is_redacted(policy) -> None:
+    from crawler_compliance.robots._fetchstatus import disallow_all
+
+    checker = ComplianceChecker(policy, clock=lambda: NOW)
+    robots = disallow_all(
+        "blocked", "robots.txt at https://h.example/r?token=S3CRET was not fetched", now=NOW
+    )
+    decision = checker.decide("https://open.example/x", robots)
+    assert not decision.allowed
+    assert all("S3CRET" not in r.message for r in decision.reasons)

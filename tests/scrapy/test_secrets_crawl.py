@@ -4,9 +4,9 @@ Each secret is unique and planted in one place (userinfo, a path parameter,
 query parameters under many spellings of their names, the fragment, redirect
 targets, a robots.txt-denied URL whose reason quotes its query, request
 headers, the proxy setting). After the crawl, every file of the audit log,
-the stats, and the output of ``crawler-compliance audit show`` (text and
-JSON) are searched for each secret in every encoding we could have written
-it in.
+the stats, the crawl's own log lines, and the output of ``crawler-compliance
+audit show / report / verify`` (text and JSON) are searched for each secret
+in every encoding we could have written it in.
 """
 
 from __future__ import annotations
@@ -100,9 +100,17 @@ def written_bytes(result, audit_path: Path, capsys) -> str:
     capsys.readouterr()
     blobs = [p.read_text(errors="replace") for p in sorted(audit_path.parent.iterdir())]
     blobs.append(repr(result.stats))
-    for args in (["audit", "show", str(audit_path)], ["audit", "show", "--json", str(audit_path)]):
-        assert cli_main(args) == 0
-        blobs.append(capsys.readouterr().out)
+    for command in (
+        ["show"],
+        ["show", "--json"],
+        ["show", "--denied"],
+        ["report"],
+        ["report", "--json"],
+        ["verify"],
+    ):
+        assert cli_main(["audit", *command, str(audit_path)]) == 0, command
+        captured = capsys.readouterr()
+        blobs += [captured.out, captured.err]
     return "\n".join(blobs)
 
 
