@@ -220,22 +220,19 @@ class ComplianceChecker:
         return facts
 
     def robots_reasons(self, canonical: CanonicalURL, robots: RobotsResult) -> list[Reason]:
-        """The robots.txt verdict for the URL, plus AI-training opt-outs when they apply."""
-        url = canonical.url
-        match = robots.explain(url, self.user_agent)
+        """The robots.txt verdict for the URL, plus AI-training opt-outs when they apply.
+
+        A server may decode and resolve the path before serving it
+        (``/x/..%2Fprivate`` is ``/private``): every path it could serve must
+        be allowed, and an opt-out that covers any of them binds.
+        """
+        urls = _candidate_urls(canonical)
         source = canonical.robots_url
-        if match.allowed:
-            candidates = path_candidates(canonical.path)
-            if len(candidates) > 1:
-                # A server may decode and resolve the path before serving it
-                # (``/x/..%2Fprivate`` is ``/private``): every path it could
-                # serve must be allowed.
-                parts = urlsplit(url)
-                for candidate in candidates[1:]:
-                    other = robots.explain(parts._replace(path=candidate).geturl(), self.user_agent)
-                    if not other.allowed:
-                        match = other
-                        break
+        match = robots.explain(urls[0], self.user_agent)
+        for other_url in urls[1:]:
+            if not match.allowed:
+                break
+            match = robots.explain(other_url, self.user_agent)
         reasons = [
             Reason(
                 Check.ROBOTS,
@@ -248,9 +245,20 @@ class ComplianceChecker:
             )
         ]
         if robots.robots is not None:
-            reasons.extend(self._content_signals(url, robots.robots, source))
+            signals = self._content_signals(urls[0], robots.robots, source)
+            for url in urls[1:]:
+                if any(r.outcome is Outcome.DENY for r in signals):
+                    break
+                other = self._content_signals(url, robots.robots, source)
+                if any(r.outcome is Outcome.DENY for r in other):
+                    signals = other
+            reasons.extend(signals)
             if self.purpose == AI_TRAINING_PURPOSE and self.ai_opt_out:
-                reasons.extend(self._ai_agent_opt_outs(url, robots.robots, source))
+                for url in urls:
+                    opt_outs = self._ai_agent_opt_outs(url, robots.robots, source)
+                    if opt_outs:
+                        reasons.extend(opt_outs)
+                        break
         return reasons
 
     def _robots_message(self, match: RobotsMatch, robots: RobotsResult) -> str:
@@ -448,3 +456,12 @@ class ComplianceChecker:
             url,
             [Reason(Check.INTERNAL, Outcome.DENY, f"internal error: {type(exc).__name__}: {exc}")],
         )
+
+
+def _candidate_urls(canonical: CanonicalURL) -> list[str]:
+    """The URL as sent, then the same URL with each other path a server could serve."""
+    candidates = path_candidates(canonical.path)
+    if len(candidates) == 1:
+        return [canonical.url]
+    parts = urlsplit(canonical.url)
+    return [canonical.url, *(parts._replace(path=c).geturl() for c in candidates[1:])]

@@ -137,3 +137,23 @@ def test_candidates_are_few_and_linear_for_hostile_paths() -> None:
         found = path_candidates(hostile)
         assert len(found) <= MAX_PATH_CANDIDATES
         assert time.perf_counter() - start < 5  # generous guard; benchmarks/ has figures
+
+
+def test_a_scoped_opt_out_covers_every_resolution() -> None:
+    policy = load_policy(REPO / "policies")
+    checker = ComplianceChecker(policy, clock=lambda: NOW, purpose="search-indexing")
+    rules = robots("User-agent: *\nAllow: /\nContent-Usage: /news/ search=n\n")
+    assert not checker.decide("https://open.example/news/a", rules).allowed
+    assert not checker.decide("https://open.example/x/..%2Fnews/a", rules).allowed
+    assert checker.decide("https://open.example/x/a", rules).allowed
+
+
+def test_an_ai_crawler_disallow_covers_every_resolution() -> None:
+    policy = load_policy(REPO / "policies")
+    checker = ComplianceChecker(policy, clock=lambda: NOW, purpose="ai-training")
+    if not checker.ai_opt_out:
+        pytest.skip("the shipped policy does not honour AI-crawler groups")
+    rules = robots("User-agent: *\nAllow: /\n\nUser-agent: GPTBot\nDisallow: /private/\n")
+    assert not checker.decide("https://open.example/private/a", rules).allowed
+    assert not checker.decide("https://open.example/x/%2e%2e%2fprivate/a", rules).allowed
+    assert checker.decide("https://open.example/x/a", rules).allowed

@@ -177,7 +177,7 @@ def test_dripping_headers_hit_the_deadline(server: Server) -> None:
     started = time.monotonic()
     result = fetch(server, timeout=0.5)
     assert (result.kind, result.status) == ("disallow-all", "timeout")
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < 5.0  # the drip alone would take 11 s
 
 
 def test_a_deadline_inside_a_redirect_chain_is_a_timeout(server: Server) -> None:
@@ -186,7 +186,7 @@ def test_a_deadline_inside_a_redirect_chain_is_a_timeout(server: Server) -> None
     started = time.monotonic()
     result = fetch(server, timeout=0.5)
     assert (result.kind, result.status) == ("disallow-all", "timeout")
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < 5.0  # the drip alone would take 11 s
 
 
 def test_huge_body_is_capped_not_allow_all(server: Server) -> None:
