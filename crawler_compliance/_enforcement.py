@@ -139,6 +139,9 @@ class Enforcer:
         self.on_429 = on_429
         self.spider = spider
         self.stats: StatsSink = stats if stats is not None else _NoStats()
+        # Bound once: Scrapy's stats collector routes every attribute lookup
+        # through a deprecation shim, which costs on the per-request path.
+        self._inc = self.stats.inc_value
         self._sent_token = identity.sent_token.lower()
         self._live: set[OwnFetch] = set()
         self.records_written = 0
@@ -245,7 +248,7 @@ class Enforcer:
         return decision
 
     def _count(self, decision: Decision) -> None:
-        inc = self.stats.inc_value
+        inc = self._inc
         kind = decision.kind
         if kind is RecordKind.OWN_FETCH:
             return  # counted by the fetcher (compliance/<file>/fetch_*)

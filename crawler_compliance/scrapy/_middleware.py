@@ -55,12 +55,22 @@ logger = logging.getLogger(__name__)
 def route_of(request: Request) -> Route:
     """Everything besides the URL that names where *request* goes, and who it says it is."""
     headers = request.headers
+    # Scrapy's Headers is a dict keyed by title-cased names holding lists of
+    # values (Headers.normkey); reading it as a dict skips a normalisation per
+    # lookup on the hot path and sees exactly what getlist() would.
+    hosts = dict.get(headers, b"Host")
+    agents = dict.get(headers, b"User-Agent")
     proxy = request.meta.get("proxy")
+    if not (hosts or agents or proxy):
+        return _NO_ROUTE
     return Route(
-        host_headers=tuple(v.decode("latin-1") for v in headers.getlist(b"Host")),
+        host_headers=tuple(v.decode("latin-1") for v in hosts or ()),
         proxy=proxy_host(proxy) if proxy else None,
-        user_agents=tuple(v.decode("latin-1") for v in headers.getlist(b"User-Agent")),
+        user_agents=tuple(v.decode("latin-1") for v in agents or ()),
     )
+
+
+_NO_ROUTE = Route()
 
 
 @dataclass(frozen=True)
