@@ -285,8 +285,16 @@ def _remove_dot_segments(path: str, *, lenient: bool) -> str:
     return result
 
 
+_IIS_ESCAPE = re.compile(r"%[uU]00([0-7][0-9A-Fa-f])")
+
+
 def _decode_once(path: str) -> str:
-    """Percent-decode every escape, byte for byte (Latin-1 keeps octets as characters)."""
+    """Percent-decode every escape, byte for byte (Latin-1 keeps octets as characters).
+
+    IIS's ``%u002e`` form of an ASCII character is decoded too.
+    """
+    if "%u" in path or "%U" in path:
+        path = _IIS_ESCAPE.sub(r"%\1", path)
     raw = path.encode("latin-1", "backslashreplace") if not path.isascii() else path.encode()
     return unquote_to_bytes(raw).decode("latin-1")
 

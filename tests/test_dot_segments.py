@@ -47,6 +47,8 @@ ESCAPES = [
     "/public/./..%2F./private/x",
     "/public%2F..%2Fprivate%2Fx",
     "/public/x/../../private/x",
+    "/public/%u002e%u002e%u002fprivate/x",  # IIS's %u form
+    "/public/..%U005Cprivate/x",
     "//private/x",
 ]
 
