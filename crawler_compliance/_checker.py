@@ -10,10 +10,11 @@ testable without a network.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from crawler_compliance._decision import Check, Decision, Outcome, Reason, decide
@@ -21,12 +22,18 @@ from crawler_compliance._hosts import (
     CanonicalURL,
     UnfetchableURL,
     canonicalize,
-    resolved_path,
+    path_candidates,
 )
+from crawler_compliance._policy_audit import redact_params
 from crawler_compliance._purpose import AI_PURPOSES, parse_purpose
 from crawler_compliance._registry import Registry
 from crawler_compliance._sites import SiteRules
+from crawler_compliance.audit._redact import Redactor
+from crawler_compliance.robots import RobotsMatch, RobotsResult, RobotsTxt
 from crawler_compliance.signals import OptOuts, Signal
+
+if TYPE_CHECKING:
+    from crawler_compliance.policy import Policy
 
 __all__ = ["AI_TRAINING_AGENTS", "ComplianceChecker", "PreCheck"]
 
@@ -47,6 +54,8 @@ AI_TRAINING_PURPOSE = "ai-training"
 
 
 _HOST_MEMO_SIZE = 8192
+# (scheme, host, is_ip, other hosts named, day): what registry reasons depend on.
+_HostKey = tuple[str, str, bool, tuple[str, ...], dt.date]
 
 
 @dataclass(frozen=True)
@@ -74,19 +83,27 @@ class ComplianceChecker:
     """Answer "may we fetch this URL?" from one loaded policy.
 
     Built once per crawl (or CLI run); ``decide`` is called per request.
+
+    ``redactor`` redacts every URL and path before a reason message is built
+    from it; pass the audit log's (``AuditLog.redactor``) so messages and
+    records show the same tokens. Without one, the policy's parameter list is
+    used with a random key for this checker: tokens are stable within the run
+    and cannot be tested against guesses.
     """
 
     def __init__(
         self,
-        policy: Any,
+        policy: Policy,
         *,
         registry: Registry | None = None,
         user_agent: str | None = None,
         purpose: str | None = None,
         clock: Callable[[], float] = time.time,
         suffix_list_file: str | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
         self.policy = policy
+        self.redactor = redactor or Redactor(redact_params(policy), os.urandom(32))
         config = policy.config
         self.registry = registry or Registry.from_policy(policy, suffix_list_file=suffix_list_file)
         self.sites = SiteRules(
@@ -99,7 +116,7 @@ class ComplianceChecker:
         self._policy_fingerprint = str(policy.fingerprint)
         self._day: tuple[float, float, dt.date] = (0.0, 0.0, dt.date.min)
         self.opt_outs = OptOuts.from_checker(self)
-        self._host_memo: dict[tuple[Any, ...], tuple[tuple[Reason, ...], str | None]] = {}
+        self._host_memo: dict[_HostKey, tuple[tuple[Reason, ...], str | None]] = {}
         self._ai_named: dict[str, tuple[str, ...]] = {}
 
     @property
@@ -219,23 +236,25 @@ class ComplianceChecker:
         self._host_memo[key] = facts
         return facts
 
-    def robots_reasons(self, canonical: CanonicalURL, robots: Any) -> list[Reason]:
-        """The robots.txt verdict for the URL, plus AI-training opt-outs when they apply."""
-        url = canonical.url
-        match = robots.explain(url, self.user_agent)
+    def robots_reasons(self, canonical: CanonicalURL, robots: RobotsResult) -> list[Reason]:
+        """The robots.txt verdict for the URL, plus AI-training opt-outs when they apply.
+
+        A server may decode and resolve the path before serving it
+        (``/x/..%2Fprivate`` is ``/private``): every path it could serve must
+        be allowed, and an opt-out that covers any of them binds.
+        """
+        urls = _candidate_urls(canonical)
         source = canonical.robots_url
-        resolved = resolved_path(canonical.path)
-        if match.allowed and resolved != canonical.path:
-            # The server will serve the resolved path: its rules bind too.
-            parts = urlsplit(url)
-            other = robots.explain(parts._replace(path=resolved).geturl(), self.user_agent)
-            if not other.allowed:
-                match = other
+        match = robots.explain(urls[0], self.user_agent)
+        for other_url in urls[1:]:
+            if not match.allowed:
+                break
+            match = robots.explain(other_url, self.user_agent)
         reasons = [
             Reason(
                 Check.ROBOTS,
                 Outcome.ALLOW if match.allowed else Outcome.DENY,
-                match.reason,
+                self._robots_message(match, robots),
                 rule=match.rule,
                 source=source,
                 line=match.line,
@@ -243,18 +262,52 @@ class ComplianceChecker:
             )
         ]
         if robots.robots is not None:
-            reasons.extend(self._content_signals(url, robots.robots, source))
+            signals = self._content_signals(urls[0], robots.robots, source)
+            for url in urls[1:]:
+                if any(r.outcome is Outcome.DENY for r in signals):
+                    break
+                other = self._content_signals(url, robots.robots, source)
+                if any(r.outcome is Outcome.DENY for r in other):
+                    signals = other
+            reasons.extend(signals)
             if self.purpose == AI_TRAINING_PURPOSE and self.ai_opt_out:
-                reasons.extend(self._ai_agent_opt_outs(url, robots.robots, source))
+                for url in urls:
+                    opt_outs = self._ai_agent_opt_outs(url, robots.robots, source)
+                    if opt_outs:
+                        reasons.extend(opt_outs)
+                        break
         return reasons
 
-    def _content_signals(self, url: str, parsed: Any, source: str) -> list[Reason]:
+    def _robots_message(self, match: RobotsMatch, robots: RobotsResult) -> str:
+        """The robots.txt verdict in words, built from the *redacted* path.
+
+        ``RobotsMatch.reason`` quotes the request path and query as matched
+        (a secret in the query included), so it is not used as it is.
+        """
+        if match.line is None and match.group is None:
+            # No request path in it (allow-all, disallow-all, /robots.txt, no group), but
+            # a fetch reason may name a redirect hop's URL: redacted like any URL.
+            return self.redactor.text(match.reason)
+        path = match.path if match.path is not None else ""
+        shown = self.redactor.url(path)
+        if match.line is None:
+            agents = ", ".join(match.group or ())
+            return f"no rule in the group for {agents} matches {shown}: allowed"
+        verb = "allows" if match.allowed else "disallows"
+        return f"line {match.line} {verb} {shown} (longest matching rule)"
+
+    def redirected_from(self, url: str) -> Reason:
+        """The "redirected from" context reason, with *url* redacted first."""
+        shown = self.redactor.url(url)
+        return Reason(Check.URL, Outcome.INFO, f"redirected from {shown}")
+
+    def _content_signals(self, url: str, parsed: RobotsTxt, source: str) -> list[Reason]:
         """Content-Signal / Content-Usage lines, through the one purpose table
         (``crawler_compliance.signals``): each binds the purposes it names; the
         rest are recorded as information so the audit log shows what the site said."""
         return self.opt_outs.robots_reasons(url, parsed, source)
 
-    def _signals_only_reasons(self, canonical: CanonicalURL, robots: Any) -> list[Reason]:
+    def _signals_only_reasons(self, canonical: CanonicalURL, robots: RobotsResult) -> list[Reason]:
         """Under a permission: robots.txt's AI opt-outs only, not its rules."""
         source = canonical.robots_url
         if robots.robots is not None:
@@ -272,7 +325,7 @@ class ComplianceChecker:
             ]
         return []
 
-    def _named_ai_agents(self, parsed: Any) -> tuple[str, ...]:
+    def _named_ai_agents(self, parsed: RobotsTxt) -> tuple[str, ...]:
         """The AI-training crawlers this robots.txt addresses by name (not via ``*``).
 
         Depends only on the file, so it is worked out once per file body.
@@ -291,7 +344,7 @@ class ComplianceChecker:
             self._ai_named[key] = named
         return named
 
-    def _ai_agent_opt_outs(self, url: str, parsed: Any, source: str) -> list[Reason]:
+    def _ai_agent_opt_outs(self, url: str, parsed: RobotsTxt, source: str) -> list[Reason]:
         for agent in self._named_ai_agents(parsed):
             match = parsed.explain(url, agent)
             if not match.allowed:
@@ -311,7 +364,7 @@ class ComplianceChecker:
     def decide(
         self,
         url: str,
-        robots: Any = None,
+        robots: RobotsResult | None = None,
         *,
         offline: bool = False,
         pre: PreCheck | None = None,
@@ -344,7 +397,7 @@ class ComplianceChecker:
     def all_reasons(
         self,
         pre: PreCheck,
-        robots: Any,
+        robots: RobotsResult | None,
         *,
         offline: bool = False,
         context: Iterable[Reason] = (),
@@ -410,3 +463,12 @@ class ComplianceChecker:
             url,
             [Reason(Check.INTERNAL, Outcome.DENY, f"internal error: {type(exc).__name__}: {exc}")],
         )
+
+
+def _candidate_urls(canonical: CanonicalURL) -> list[str]:
+    """The URL as sent, then the same URL with each other path a server could serve."""
+    candidates = path_candidates(canonical.path)
+    if len(candidates) == 1:
+        return [canonical.url]
+    parts = urlsplit(canonical.url)
+    return [canonical.url, *(parts._replace(path=c).geturl() for c in candidates[1:])]

@@ -182,11 +182,15 @@ class Enforcer:
         from crawler_compliance._policy_audit import open_audit_log, redact_params
         from crawler_compliance.audit import Redactor
 
+        # One redactor for the reasons the checker writes, the log lines and the
+        # records' url field: all show the same tokens.
+        redactor = Redactor(redact_params(policy), redact_key)
         checker = ComplianceChecker(
             policy,
             user_agent=identity.robots_token,
             purpose=purpose,
             suffix_list_file=suffix_list_file,
+            redactor=redactor,
         )
         audit = None
         if audit_path is not None:
@@ -209,7 +213,7 @@ class Enforcer:
                 max_stale=robots_policy.max_stale,
                 max_ttl=robots_policy.cache_ttl,
             ),
-            redact=Redactor(redact_params(policy), redact_key).url,
+            redact=redactor.url,
             on_429=robots_policy.on_429,
             spider=spider,
             stats=stats,

@@ -13,10 +13,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from crawler_compliance._decision import Check, Outcome, Reason
-from crawler_compliance._hosts import host_suffixes, resolved_path
+from crawler_compliance._hosts import host_suffixes, path_candidates
+
+if TYPE_CHECKING:
+    from crawler_compliance.policy import Permission, SiteRecord
 
 __all__ = ["SiteOutcome", "SiteRules"]
 
@@ -33,7 +36,7 @@ class SiteOutcome:
     settled: bool
 
 
-def _source(record: Any) -> tuple[str | None, int | None]:
+def _source(record: SiteRecord) -> tuple[str | None, int | None]:
     ref = getattr(record, "source", None)
     if ref is None:
         return None, None
@@ -41,10 +44,10 @@ def _source(record: Any) -> tuple[str | None, int | None]:
 
 
 def _path_matches(path: str, prefixes: Sequence[str]) -> bool:
-    """Both the path as sent and the path the server resolves must be covered."""
+    """The path as sent and every path a server could resolve it to must be covered."""
     return all(
         any(candidate.startswith(prefix) for prefix in prefixes)
-        for candidate in {path, resolved_path(path)}
+        for candidate in path_candidates(path)
     )
 
 
@@ -53,20 +56,20 @@ class SiteRules:
 
     def __init__(
         self,
-        records: Iterable[Any],
+        records: Iterable[SiteRecord],
         *,
         unreviewed: str = "deny",
         changed: str = "deny",
     ) -> None:
-        self._by_domain: dict[str, list[Any]] = {}
+        self._by_domain: dict[str, list[SiteRecord]] = {}
         for record in records:
             for domain in record.domains:
                 self._by_domain.setdefault(str(domain).lower().rstrip("."), []).append(record)
         self.unreviewed = unreviewed
         self.changed = changed
-        self._memo: dict[str, list[Any]] = {}
+        self._memo: dict[str, list[SiteRecord]] = {}
 
-    def records_for(self, host: str) -> list[Any]:
+    def records_for(self, host: str) -> list[SiteRecord]:
         """Records covering *host*, most specific domain first (memoised per host)."""
         found = self._memo.get(host)
         if found is not None:
@@ -148,7 +151,7 @@ class SiteRules:
 
     def permission_for(
         self, host: str, path: str, *, purpose: str | None, on: dt.date
-    ) -> tuple[Any, Any] | None:
+    ) -> tuple[SiteRecord, Permission] | None:
         """(record, permission) of the permission that covers this URL today, or None.
 
         Opt-out readers use it to find the agreement's ``overrides``.
@@ -163,7 +166,9 @@ class SiteRules:
         return None
 
     @staticmethod
-    def _valid_permission(record: Any, path: str, purpose: str | None, on: dt.date) -> Any:
+    def _valid_permission(
+        record: SiteRecord, path: str, purpose: str | None, on: dt.date
+    ) -> Permission | None:
         for permission in record.permissions:
             if permission.granted is not None and permission.granted > on:
                 continue
@@ -177,7 +182,7 @@ class SiteRules:
         return None
 
     @staticmethod
-    def _expired_permissions(record: Any, on: dt.date) -> list[Reason]:
+    def _expired_permissions(record: SiteRecord, on: dt.date) -> list[Reason]:
         source, line = _source(record)
         return [
             Reason(
@@ -192,7 +197,7 @@ class SiteRules:
             if p.expires is not None and p.expires < on
         ]
 
-    def _terms_reason(self, record: Any, fingerprints: Mapping[str, str]) -> Reason | None:
+    def _terms_reason(self, record: SiteRecord, fingerprints: Mapping[str, str]) -> Reason | None:
         terms = record.terms
         if terms is None:
             return None

@@ -33,11 +33,12 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from examples.netguard import loopback_only
 from examples.spider import DemoSpider
-from examples.standin_web import SeenRequest, StandInWeb
+
+if TYPE_CHECKING:
+    from examples.standin_web import SeenRequest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 POLICY_DIR = REPO_ROOT / "policies"
@@ -110,7 +111,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         from crawler_compliance import Addon  # noqa: F401 (fail early, with a sentence)
+        from crawler_compliance._testing.netguard import loopback_only
         from crawler_compliance.audit import verify_log
+        from examples.standin_web import StandInWeb
     except ImportError as exc:
         print(f"The crawler_compliance Scrapy add-on cannot be imported: {exc}", file=sys.stderr)
         return 1

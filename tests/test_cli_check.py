@@ -210,3 +210,16 @@ def test_text_output_never_writes_terminal_escapes(capsys) -> None:
     )
     assert "\x1b" not in out and "\u202e" not in out
     assert "\\x1b[2J\\u202eevil" in out
+
+
+def test_the_shipped_entry_point_assembles_every_command(capsys) -> None:
+    from importlib.metadata import entry_points
+
+    [script] = entry_points(group="console_scripts", name="crawler-compliance")
+    assert script.value == "crawler_compliance.cli:main" and script.load() is main
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("validate", "schema", "check", "spiders", "robots", "audit"):
+        assert command in out

@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 from crawler_compliance._decision import Check, Decision, Outcome, Reason, RecordKind, decide
 from crawler_compliance.cli import EXIT_DENIED, EXIT_OK, EXIT_USAGE
-from crawler_compliance.cli._output import print_line, safe
+from crawler_compliance.cli._output import print_line, print_lines, safe
 
 if TYPE_CHECKING:
     from crawler_compliance._enforcement import Enforcer, OwnFetch
@@ -383,10 +383,10 @@ def run(args: argparse.Namespace, settings: Any = None, root: Path | None = None
     try:
         policy = load_policy(policy_dir)
     except PolicyError as exc:
-        sys.stderr.write(f"{exc}\n")
+        print_lines(f"{exc}", sys.stderr)
         return EXIT_USAGE
     except OSError as exc:
-        sys.stderr.write(f"cannot read policy directory {policy_dir}: {exc}\n")
+        print_lines(f"cannot read policy directory {policy_dir}: {exc}", sys.stderr)
         return EXIT_USAGE
 
     from crawler_compliance.audit import AuditLogError
@@ -417,10 +417,10 @@ def run(args: argparse.Namespace, settings: Any = None, root: Path | None = None
             suffix_list_file=suffix_list,
         )
     except (AuditLogError, OSError) as exc:
-        sys.stderr.write(f"cannot open the audit log {args.audit_log}: {exc}\n")
+        print_lines(f"cannot open the audit log {args.audit_log}: {exc}", sys.stderr)
         return EXIT_USAGE
     except ValueError as exc:
-        sys.stderr.write(f"cannot load the public suffix list {suffix_list}: {exc}\n")
+        print_lines(f"cannot load the public suffix list {suffix_list}: {exc}", sys.stderr)
         return EXIT_USAGE
     decisions: list[tuple[Decision, list[Reason]]] = []
     any_denied = False

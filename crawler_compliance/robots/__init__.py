@@ -12,6 +12,7 @@ from crawler_compliance.robots._fetchstatus import (
     MAX_REDIRECTS,
     MAX_TTL,
     UNREACHABLE_TTL,
+    RobotsKind,
     RobotsResult,
     robots_from_fetch,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "UNREACHABLE_TTL",
     "RequestRate",
     "RobotsCache",
+    "RobotsKind",
     "RobotsMatch",
     "RobotsResult",
     "RobotsTxt",

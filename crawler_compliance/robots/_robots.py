@@ -10,7 +10,7 @@ crawler asks about one or two agents millions of times.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from crawler_compliance.robots._decode import DEFAULT_MAX_BYTES, decode
 from crawler_compliance.robots._matcher import CompiledRules, Rule
@@ -32,6 +32,9 @@ class RobotsMatch:
     rule: str | None  # the line as written, e.g. "Disallow: /private"
     group: tuple[str, ...] | None  # user-agent values of the group, e.g. ("*",)
     reason: str
+    # The request path and query as matched (normal form); quote it only after
+    # redacting it, it may carry a secret from the query.
+    path: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -135,11 +138,18 @@ class RobotsTxt:
             groups = self._parsed.groups
             rules = []
             agents: dict[str, None] = {}  # ordered set: 100k user-agent lines stay linear
+            patterns: dict[str, str] = {}  # value -> normal form: repeated values cost once
+            kept: set[tuple[bool, str]] = set()
             for number in chosen:
                 group = groups[number]
                 agents.update(dict.fromkeys(group.agents))
                 for line, allow, value, text in group.rules:
-                    pattern = normalize_pattern(value)
+                    pattern = patterns.get(value)
+                    if pattern is None:
+                        pattern = patterns[value] = normalize_pattern(value)
+                    elif (allow, pattern) in kept:
+                        continue  # the same rule again: the first line explains it
+                    kept.add((allow, pattern))
                     rules.append(Rule(len(pattern), allow, pattern, line, text, number))
             selection = _Selection(tuple(chosen), tuple(agents), CompiledRules(rules))
             self._by_groups[selection.groups] = selection
@@ -189,6 +199,7 @@ class RobotsTxt:
                 None,
                 selection.agents,
                 f"no rule in the group for {', '.join(selection.agents)} matches {path}: allowed",
+                path,
             )
         group = tuple(self._parsed.groups[best.group].agents)
         verb = "allows" if best.allow else "disallows"
@@ -198,6 +209,7 @@ class RobotsTxt:
             best.text,
             group,
             f"line {best.line} {verb} {path} (longest matching rule)",
+            path,
         )
 
     def crawl_delay(self, user_agent: str) -> float | None:
