@@ -161,7 +161,7 @@ def _error_code(exc: BaseException) -> str:
     """The one fetch-error classification (``_sitefiles.classify_exception``); an
     unnamed network failure of urllib's is a connection error."""
     kind = classify_exception(exc)
-    return (FetchError.CONNECTION if kind is FetchError.FETCH else kind).value
+    return str((FetchError.CONNECTION if kind is FetchError.FETCH else kind).value)
 
 
 def fetch_robots(

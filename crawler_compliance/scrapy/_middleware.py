@@ -217,7 +217,7 @@ class ComplianceMiddleware:
             # middleware put in its place): registry-checked and audited each
             # time it comes by, before it can be sent.
             name = STATS_NAMES[own.kind]
-            self.crawler.stats.inc_value(f"compliance/{name}/fetch_count")  # type: ignore[union-attr]
+            self.crawler.stats.inc_value(f"compliance/{name}/fetch_count")
             decision = self._recorded(
                 lambda: self.enforcer.decide_own_fetch(
                     request.url, own, route, scrapy_safe=not request.meta.get("verbatim_url")
@@ -225,7 +225,7 @@ class ComplianceMiddleware:
                 request.url,
             )
             if not decision.allowed:
-                self.crawler.stats.inc_value(f"compliance/{name}/fetch_denied")  # type: ignore[union-attr]
+                self.crawler.stats.inc_value(f"compliance/{name}/fetch_denied")
                 raise RequestDenied(decision)
             self._stamps[request] = Stamp(request.url, route, request.meta.get("download_slot"))
             return None
