@@ -19,7 +19,7 @@ import datetime as dt
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -278,18 +278,12 @@ def decide_url(
         plan = enforcer.plan(url, route, scrapy_safe=False, offline=offline)
         for need in plan.missing():
             own = enforcer.open_own_fetch(need.kind, need.url)
-
-            def allow_hop(hop: str, own: OwnFetch = own) -> str | None:
-                own.urls.add(hop)
-                decision = enforcer.decide_own_fetch(hop, own, route, scrapy_safe=False)
-                return None if decision.allowed else decision.summary()
-
             try:
                 result = fetch_robots(
                     need.url,
                     user_agent=enforcer.identity.header,
                     timeout=timeout,
-                    allow_url=allow_hop,
+                    allow_url=_hop_rule(enforcer, own, route),
                     proxy=proxy,
                     on_429=enforcer.on_429,
                     max_bytes=need.max_bytes,
@@ -310,6 +304,17 @@ def decide_url(
             return failed.decision
 
 
+def _hop_rule(enforcer: Enforcer, own: OwnFetch, route: Any) -> Callable[[str], str | None]:
+    """The stdlib fetcher's per-hop question: each hop is an audited own fetch first."""
+
+    def allow_hop(hop: str) -> str | None:
+        own.urls.add(hop)
+        decision = enforcer.decide_own_fetch(hop, own, route, scrapy_safe=False)
+        return None if decision.allowed else decision.summary()
+
+    return allow_hop
+
+
 def _fetch_signal_files(
     enforcer: Enforcer, plan: Any, route: Any, *, timeout: float, proxy: str | None
 ) -> None:
@@ -318,18 +323,12 @@ def _fetch_signal_files(
 
     for need in enforcer.signal_needs(plan):
         own = enforcer.open_own_fetch(need.kind, need.url)
-
-        def allow_hop(hop: str, own: OwnFetch = own) -> str | None:
-            own.urls.add(hop)
-            decision = enforcer.decide_own_fetch(hop, own, route, scrapy_safe=False)
-            return None if decision.allowed else decision.summary()
-
         try:
             fetched = fetch_file(
                 need.url,
                 user_agent=enforcer.identity.header,
                 timeout=timeout,
-                allow_url=allow_hop,
+                allow_url=_hop_rule(enforcer, own, route),
                 proxy=proxy,
                 max_bytes=need.max_bytes,
             )
