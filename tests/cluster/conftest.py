@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -74,3 +75,50 @@ def redis_url(redis_server: RedisServer) -> Iterator[str]:
     client.flushall()
     client.close()
     yield redis_server.url
+
+
+@pytest.fixture
+def audit_db(postgres_server: Any) -> Iterator[AuditDatabase]:
+    """A fresh database with the audit schema, a writer and a reader login."""
+    import secrets
+
+    import psycopg
+
+    from crawler_compliance.cluster import init_schema
+
+    name = "cc_" + secrets.token_hex(6)
+    with psycopg.connect(postgres_server.admin_dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    db = AuditDatabase(postgres_server, name)
+    init_schema(
+        db.admin_dsn,
+        writer_login="crawler",
+        writer_password=db.writer_password,
+        reader_login="auditor",
+        reader_password=db.reader_password,
+    )
+    yield db
+    with psycopg.connect(postgres_server.admin_dsn, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+class AuditDatabase:
+    # Roles are cluster-wide: one password each for the whole session.
+    writer_password = "writer-" + os.urandom(8).hex()
+    reader_password = "reader-" + os.urandom(8).hex()
+
+    def __init__(self, server: Any, name: str) -> None:
+        self.server = server
+        self.name = name
+
+    @property
+    def admin_dsn(self) -> str:
+        return self.server.dsn("postgres", self.server.password, self.name)
+
+    @property
+    def writer_dsn(self) -> str:
+        return self.server.dsn("crawler", self.writer_password, self.name)
+
+    @property
+    def reader_dsn(self) -> str:
+        return self.server.dsn("auditor", self.reader_password, self.name)
