@@ -10,6 +10,7 @@ crawl goes on, the request does not.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import time
@@ -142,13 +143,18 @@ class ComplianceMiddleware:
             if not config.suffix_list:
                 raise
             raise ComplianceConfigError(f"COMPLIANCE_SUFFIX_LIST: {exc}") from exc
-        self.audit = open_audit_log(
-            policy,
-            config.audit_log,
-            fsync_every=config.audit_fsync_every,
-            fsync_interval=config.audit_fsync_interval,
-            max_bytes=config.audit_max_bytes,
-            redact_key=config.audit_redact_key,
+        self._cluster = self._cluster_setup(crawler, config, policy)  # issue 12, below
+        self.audit = (
+            self._cluster.audit
+            if self._cluster is not None and self._cluster.audit is not None
+            else open_audit_log(
+                policy,
+                config.audit_log,
+                fsync_every=config.audit_fsync_every,
+                fsync_interval=config.audit_fsync_interval,
+                max_bytes=config.audit_max_bytes,
+                redact_key=config.audit_redact_key,
+            )
         )
         self.robots_cache = RobotsCache(
             max_origins=config.robots_cache_size,
@@ -230,10 +236,12 @@ class ComplianceMiddleware:
             decision = self.checker.decide_own_fetch(
                 request.url, scrapy_safe=not request.meta.get("verbatim_url")
             )
-            self._record(decision)
+            record = self._record(decision)
             if not decision.allowed:
                 self.stats.inc_value("compliance/robots/fetch_denied")
                 raise RequestDenied(decision)
+            if self._cluster is not None:
+                await self._cluster_committed(decision, record)
             self._mark_decided(request)
             return None
         try:
@@ -246,9 +254,11 @@ class ComplianceMiddleware:
                 extra={"spider": self.crawler.spider},
             )
             decision, robots, slot = self.checker.internal_error(request.url, exc), None, None
-        self._record(decision)
+        record = self._record(decision)
         if not decision.allowed:
             self._deny(request, decision)
+        if self._cluster is not None:
+            await self._cluster_committed(decision, record)
         self._count("compliance/allowed")
         self._mark_decided(request)
         if robots is not None and slot is not None and self.obey_crawl_delay:
@@ -277,6 +287,11 @@ class ComplianceMiddleware:
     async def _decide(
         self, request: Request
     ) -> tuple[Decision, RobotsResult | None, tuple[Any, ...] | None]:
+        if self._cluster is not None and self._cluster.gate is not None:
+            stale = await self._cluster.gate.check()
+            if stale is not None:
+                self.stats.inc_value("compliance/cluster/policy_unconfirmed")
+                return decide(request.url, [stale]), None, None
         pre = self.checker.pre_robots(
             request.url,
             extra_hosts=self.route_hosts(request),
@@ -316,10 +331,10 @@ class ComplianceMiddleware:
             )
         ]
 
-    def _record(self, decision: Decision) -> None:
+    def _record(self, decision: Decision) -> Any:
         """Append to the audit log before anything is fetched; no record, no fetch."""
         try:
-            self.audit.append(
+            record = self.audit.append(
                 decision,
                 spider=getattr(self.crawler.spider, "name", None),
                 purpose=self.checker.purpose,
@@ -340,6 +355,7 @@ class ComplianceMiddleware:
                 )
             ) from exc
         self._records_written += 1
+        return record
 
     def _deny(self, request: Request, decision: Decision) -> None:
         check = decision.deciding_check or Check.INTERNAL
@@ -376,7 +392,15 @@ class ComplianceMiddleware:
         self._inflight[key] = []
         result = None
         try:
-            fresh = await self._fetcher.fetch(canonical.robots_url, request)
+            if self._cluster is not None and self._cluster.state is not None:
+                fresh = await self._cluster.robots(
+                    key,
+                    functools.partial(self._fetcher.fetch_outcome, canonical.robots_url, request),
+                    on_429=self._fetcher.on_429,
+                    max_ttl=self._robots_max_ttl,
+                )
+            else:
+                fresh = await self._fetcher.fetch(canonical.robots_url, request)
             result = self.robots_cache.put(key, fresh)
             self.stats.set_value("compliance/robots/cached_origins", len(self.robots_cache))
         except BaseException as exc:
@@ -416,6 +440,8 @@ class ComplianceMiddleware:
         if not delay:
             return
         delay = min(float(delay), self.max_crawl_delay)
+        if self._cluster is not None and self._cluster.state is not None:
+            return await self._cluster_crawl_delay(key, delay, robots)
         now = time.monotonic()
         start = max(now, self._next_slot.get(key, now))
         self._next_slot[key] = start + delay
@@ -449,7 +475,7 @@ class ComplianceMiddleware:
         self._pending.clear()
         self._pending_total = 0
 
-    def spider_closed(self, spider: Any, reason: str) -> None:
+    def spider_closed(self, spider: Any, reason: str) -> Any:
         self._flush_counts()
         self.audit.close()
         checkpoint = self.audit.checkpoint
@@ -458,6 +484,96 @@ class ComplianceMiddleware:
         self.stats.set_value("compliance/audit/last_hash", checkpoint.hash)
         logger.info(
             "crawler-compliance: audit log %(path)s checkpoint %(checkpoint)s",
-            {"path": self.config.audit_log, "checkpoint": str(checkpoint)},
+            {"path": checkpoint.path or self.config.audit_log, "checkpoint": str(checkpoint)},
             extra={"spider": spider},
         )
+        if self._cluster is not None:
+            from scrapy.utils.defer import deferred_from_coro
+
+            return deferred_from_coro(self._cluster.close())
+        return None
+
+    # -- cluster: COMPLIANCE_REDIS_URL / COMPLIANCE_AUDIT_DSN (issue 12) ----------------
+    # The pieces live in crawler_compliance.cluster; these methods only plug them in.
+
+    def _cluster_setup(self, crawler: Crawler, config: Config, policy: Any) -> Any:
+        from crawler_compliance._policy_audit import redact_params
+        from crawler_compliance.cluster._config import ClusterConfig, ClusterConfigError
+
+        if not ClusterConfig.from_settings(crawler.settings).enabled:
+            return None
+        from crawler_compliance.cluster._scrapy import ClusterPlug
+
+        try:
+            plug = ClusterPlug.from_settings(
+                crawler.settings,
+                stats=crawler.stats,
+                redact_params=redact_params(policy),
+                redact_key=config.audit_redact_key,
+            )
+        except ClusterConfigError as exc:
+            raise ComplianceConfigError(str(exc)) from None
+        if plug is None:
+            return None
+        self._robots_max_ttl = float(policy.config.robots.cache_ttl)
+        plug.use_gate(lambda: self.checker.policy_fingerprint, self._cluster_reload)
+        logger.info("crawler-compliance: cluster mode: %(what)s", {"what": plug.describe()})
+        return plug
+
+    async def _cluster_committed(self, decision: Decision, record: Any) -> None:
+        """An allowed request waits for its record's commit; no commit in time, no fetch."""
+        from crawler_compliance.cluster._redis_state import ClusterUnavailable
+
+        try:
+            await self._cluster.committed(record)
+        except ClusterUnavailable as exc:
+            self._cluster_unavailable(decision, exc)
+
+    async def _cluster_crawl_delay(
+        self, key: tuple[Any, ...], delay: float, robots: RobotsResult
+    ) -> None:
+        from crawler_compliance.cluster._redis_state import ClusterUnavailable
+
+        try:
+            await self._cluster.crawl_delay(key, delay)
+        except ClusterUnavailable as exc:
+            self._cluster_unavailable(decide(f"{key[0]}://{key[1]}:{key[2]}/", []), exc)
+
+    def _cluster_unavailable(self, decision: Decision, exc: Exception) -> None:
+        """Deny (and record, best effort) a request the cluster cannot vouch for."""
+        self.stats.inc_value("compliance/cluster/unavailable")
+        denial = decide(decision.url, [Reason(Check.INTERNAL, Outcome.DENY, str(exc))])
+        logger.warning(
+            "crawler-compliance: %(url)s denied: %(error)s",
+            {"url": decision.url, "error": exc},
+            extra={"spider": self.crawler.spider},
+        )
+        with contextlib.suppress(RequestDenied):  # queued after the allow it overrides
+            self._record(denial)
+        self.stats.inc_value("compliance/denied")
+        raise RequestDenied(denial)
+
+    async def _cluster_reload(self, wanted: str) -> None:
+        """The cluster publishes another policy: load ours again and switch if it matches."""
+        import asyncio
+
+        try:
+            policy = await asyncio.to_thread(load_policy, self.config.policy_dir)
+        except PolicyError as exc:
+            logger.error("crawler-compliance: policy reload failed:\n%(e)s", {"e": exc})
+            return
+        if policy.fingerprint != wanted:
+            logger.warning(
+                "crawler-compliance: the cluster runs policy %(want)s but %(dir)s holds "
+                "%(have)s: requests are denied until they agree",
+                {"want": wanted[:12], "dir": self.config.policy_dir, "have": policy.fingerprint},
+            )
+            return
+        self.checker = ComplianceChecker(
+            policy,
+            user_agent=self.checker.user_agent,
+            purpose=self.config.purpose,
+            suffix_list_file=self.config.suffix_list,
+        )
+        self.stats.inc_value("compliance/cluster/policy_reloaded")
+        logger.info("crawler-compliance: now deciding with policy %(fp)s", {"fp": wanted[:12]})

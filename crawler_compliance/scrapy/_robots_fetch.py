@@ -11,7 +11,8 @@ engine's fetch-status rules: nothing here ever allows on failure.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
 
@@ -29,6 +30,31 @@ logger = logging.getLogger(__name__)
 # this is refused as too large rather than inflated into memory.
 ROBOTS_MAX_DOWNLOAD = 4 * 1024 * 1024
 DOWNLOAD_PRIORITY = 1000
+
+
+@dataclass(frozen=True)
+class RobotsFetchOutcome:
+    """What a robots.txt fetch came to, before the fetch-status rules: shareable as data.
+
+    ``robots_from_fetch(**outcome.kwargs(), now=...)`` turns it into the
+    result; a cluster store keeps this (not the parsed object) so any worker
+    can rebuild the same result.
+    """
+
+    status: int | None
+    body: bytes | None = None
+    headers: Mapping[str, str] | None = None
+    error: str | None = None
+    redirects: tuple[str, ...] = ()
+
+    def kwargs(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "body": self.body,
+            "headers": self.headers,
+            "error": self.error,
+            "redirects": list(self.redirects),
+        }
 
 
 def _error_kind(exc: BaseException) -> str:
@@ -118,6 +144,10 @@ class EngineRobotsFetcher:
         )
 
     async def fetch(self, robots_url: str, page: Request) -> RobotsResult:
+        outcome = await self.fetch_outcome(robots_url, page)
+        return robots_from_fetch(**outcome.kwargs(), on_429=self.on_429)
+
+    async def fetch_outcome(self, robots_url: str, page: Request) -> RobotsFetchOutcome:
         chain: list[str] = []
         url = robots_url
         stats = self.crawler.stats
@@ -140,7 +170,7 @@ class EngineRobotsFetcher:
                     {"url": url, "kind": kind, "error": exc},
                     extra={"spider": self.crawler.spider},
                 )
-                return robots_from_fetch(status=None, error=kind, redirects=chain)
+                return RobotsFetchOutcome(status=None, error=kind, redirects=tuple(chain))
             status = response.status
             stats.inc_value(f"compliance/robots/status_count/{status}")
             location = response.headers.get(b"Location")
@@ -148,9 +178,9 @@ class EngineRobotsFetcher:
                 target = urljoin(url, location.decode("latin-1"))
                 chain.append(url)  # the URLs we were redirected from, like redirect_urls
                 if target in chain:
-                    return robots_from_fetch(status=status, redirects=[*chain, target])
+                    return RobotsFetchOutcome(status=status, redirects=(*chain, target))
                 if len(chain) > MAX_REDIRECTS:
-                    return robots_from_fetch(status=status, redirects=chain)
+                    return RobotsFetchOutcome(status=status, redirects=tuple(chain))
                 if self.offsite(target):
                     logger.info(
                         "crawler-compliance: robots.txt redirect to %(target)s would be "
@@ -158,13 +188,12 @@ class EngineRobotsFetcher:
                         {"target": target},
                         extra={"spider": self.crawler.spider},
                     )
-                    return robots_from_fetch(status=None, error="blocked", redirects=chain)
+                    return RobotsFetchOutcome(status=None, error="blocked", redirects=tuple(chain))
                 url = target
                 continue
-            return robots_from_fetch(
+            return RobotsFetchOutcome(
                 status=status,
                 body=response.body,
                 headers=_headers(response),
-                redirects=chain,
-                on_429=self.on_429,
+                redirects=tuple(chain),
             )

@@ -1,0 +1,240 @@
+"""The cluster stores plugged into the Scrapy middleware (asyncio reactor).
+
+:class:`ClusterPlug` holds the four replaceable pieces the middleware calls:
+the audit store (:class:`PgAuditLog`, awaited until each record is
+committed), the site-file store (robots.txt outcomes shared through Redis),
+the delay reserver and the policy gate. Each is ``None`` when its setting is
+off, and the middleware then does what a single process does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import heapq
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from crawler_compliance.audit import AuditRecord
+from crawler_compliance.cluster._config import ClusterConfig, ClusterConfigError, safe_dsn
+from crawler_compliance.cluster._gate import PolicyGate
+from crawler_compliance.cluster._redis_state import ClusterUnavailable, RedisState
+from crawler_compliance.robots import RobotsResult, robots_from_fetch
+from crawler_compliance.robots._fetchstatus import disallow_all
+
+logger = logging.getLogger(__name__)
+
+
+def _encode_outcome(outcome: Any, fetched_at: float) -> dict[str, Any]:
+    return {
+        "status": outcome.status,
+        "body": None if outcome.body is None else base64.b64encode(outcome.body).decode(),
+        "headers": dict(outcome.headers or {}),
+        "error": outcome.error,
+        "redirects": list(outcome.redirects),
+        "fetched_at": fetched_at,
+    }
+
+
+def _decode_outcome(value: dict[str, Any]) -> tuple[dict[str, Any], float]:
+    """``robots_from_fetch`` keyword arguments and the fetch time; ``ValueError`` if malformed."""
+    status = value.get("status")
+    body = value.get("body")
+    headers = value.get("headers")
+    error = value.get("error")
+    redirects = value.get("redirects")
+    fetched_at = value.get("fetched_at")
+    if (
+        not (status is None or type(status) is int)
+        or not (body is None or isinstance(body, str))
+        or not isinstance(headers, dict)
+        or not all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items())
+        or not (error is None or isinstance(error, str))
+        or not isinstance(redirects, list)
+        or not all(isinstance(r, str) for r in redirects)
+        or not isinstance(fetched_at, (int, float))
+    ):
+        raise ValueError("malformed robots.txt outcome")
+    return {
+        "status": status,
+        "body": None if body is None else base64.b64decode(body, validate=True),
+        "headers": headers,
+        "error": error,
+        "redirects": redirects,
+    }, float(fetched_at)
+
+
+class ClusterPlug:
+    """What the middleware calls when COMPLIANCE_REDIS_URL / COMPLIANCE_AUDIT_DSN are set."""
+
+    def __init__(
+        self,
+        config: ClusterConfig,
+        *,
+        stats: Any,
+        audit: Any,
+        state: RedisState | None,
+        lock_ttl: float,
+    ) -> None:
+        self.config = config
+        self.stats = stats
+        self.audit = audit  # PgAuditLog | None
+        self.state = state
+        self.gate: PolicyGate | None = None
+        self.lock_ttl = lock_ttl
+        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._tie = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        if audit is not None:
+            audit.on_commit = self._committed_from_thread
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Any,
+        *,
+        stats: Any,
+        redact_params: Any,
+        redact_key: bytes | None,
+    ) -> ClusterPlug | None:
+        config = ClusterConfig.from_settings(settings)
+        if not config.enabled:
+            return None
+        from scrapy.utils.reactor import is_asyncio_reactor_installed
+
+        if not is_asyncio_reactor_installed():
+            raise ClusterConfigError(
+                "COMPLIANCE_REDIS_URL / COMPLIANCE_AUDIT_DSN need Twisted's asyncio reactor: "
+                "set TWISTED_REACTOR = "
+                "'twisted.internet.asyncioreactor.AsyncioSelectorReactor'"
+            )
+        if config.audit_dsn and settings.get("COMPLIANCE_AUDIT_LOG"):
+            raise ClusterConfigError(
+                "COMPLIANCE_AUDIT_LOG and COMPLIANCE_AUDIT_DSN are both set: the audit goes "
+                "to one store, the file or the database; unset one of them"
+            )
+        audit = None
+        if config.audit_dsn:
+            from crawler_compliance.cluster._pg_audit import PgAuditLog
+
+            audit = PgAuditLog(
+                config.audit_dsn,
+                worker=config.worker,
+                redact_params=redact_params,
+                redact_key=redact_key,
+            )
+        state = None
+        if config.redis_url:
+            state = RedisState(
+                config.redis_url, prefix=config.prefix, key=config.key, wait=config.wait
+            )
+        lock_ttl = float(settings.getfloat("DOWNLOAD_TIMEOUT", 180)) + 5.0
+        return cls(config, stats=stats, audit=audit, state=state, lock_ttl=lock_ttl)
+
+    def describe(self) -> str:
+        parts = []
+        if self.audit is not None:
+            where = safe_dsn(self.config.audit_dsn or "")
+            parts.append(f"audit {where} chain {self.audit.chain_id}")
+        if self.state is not None:
+            parts.append(f"shared state {self.state.where}")
+        return ", ".join(parts)
+
+    # -- audit: released only once committed ----------------------------------------
+
+    def _committed_from_thread(self, seq: int) -> None:
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._release, seq)
+
+    def _release(self, seq: int) -> None:
+        waiters = self._waiters
+        while waiters and waiters[0][0] <= seq:
+            future = heapq.heappop(waiters)[2]
+            if not future.done():
+                future.set_result(None)
+
+    async def committed(self, record: AuditRecord) -> None:
+        """Return once ``record`` is committed; :class:`ClusterUnavailable` after the budget."""
+        audit = self.audit
+        if audit is None or audit.committed_seq >= record.seq:
+            return
+        self._loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = self._loop.create_future()
+        self._tie += 1
+        heapq.heappush(self._waiters, (record.seq, self._tie, future))
+        self._release(audit.committed_seq)  # committed between the check and the push
+        try:
+            await asyncio.wait_for(future, self.config.wait)
+        except asyncio.TimeoutError:
+            self.stats.inc_value("compliance/cluster/audit_timeout")
+            raise ClusterUnavailable(
+                f"audit record {record.seq} not committed to {audit.where} within "
+                f"{self.config.wait:g}s ({audit.error or 'database slow or unreachable'})"
+            ) from None
+
+    # -- robots.txt, once per origin cluster-wide -----------------------------------------
+
+    async def robots(
+        self,
+        key: tuple[Any, ...],
+        fetch_outcome: Callable[[], Awaitable[Any]],
+        *,
+        on_429: str,
+        max_ttl: float,
+    ) -> RobotsResult:
+        assert self.state is not None
+        shared_key = json.dumps([None if k is None else str(k) for k in key])
+
+        async def fetch() -> tuple[dict[str, Any], float]:
+            outcome = await fetch_outcome()
+            now = time.time()
+            result = robots_from_fetch(**outcome.kwargs(), on_429=on_429, now=now)
+            return _encode_outcome(outcome, now), min(result.expires_at, now + max_ttl) - now
+
+        try:
+            value, here = await self.state.shared_file(
+                "robots", shared_key, fetch, lock_ttl=self.lock_ttl
+            )
+            kwargs, fetched_at = _decode_outcome(value)
+        except (ClusterUnavailable, ValueError) as exc:
+            self.stats.inc_value("compliance/cluster/unavailable")
+            # Expires at once: the next request asks again.
+            return disallow_all(
+                "cluster-unavailable",
+                f"the cluster's robots.txt result is unavailable ({exc}): disallow all",
+                ttl=0,
+            )
+        self.stats.inc_value(f"compliance/cluster/robots_{'fetched' if here else 'shared'}")
+        return robots_from_fetch(**kwargs, on_429=on_429, now=fetched_at)
+
+    # -- Crawl-delay across workers -----------------------------------------------------
+
+    async def crawl_delay(self, key: tuple[Any, ...], delay: float) -> None:
+        """Wait for this origin's next cluster-wide slot; :class:`ClusterUnavailable`."""
+        assert self.state is not None
+        origin = json.dumps([None if k is None else str(k) for k in key])
+        wait = await self.state.reserve_slot(origin, delay + self.config.delay_margin)
+        if wait > 0:
+            self.stats.inc_value("compliance/robots/crawl_delay_waits")
+            await asyncio.sleep(wait)
+
+    # -- the policy version ---------------------------------------------------------------
+
+    def use_gate(self, own: Callable[[], str], reload: Callable[[str], Awaitable[None]]) -> None:
+        if self.state is not None:
+            self.gate = PolicyGate(
+                self.state, interval=self.config.policy_check_interval, own=own, reload=reload
+            )
+
+    async def close(self) -> None:
+        if self.audit is not None:
+            await asyncio.to_thread(self.audit.close, self.config.wait)
+        if self.state is not None:
+            try:
+                await self.state.aclose()
+            except Exception:  # noqa: BLE001 - closing a dead connection
+                logger.debug("crawler-compliance: closing the Redis connection failed")
