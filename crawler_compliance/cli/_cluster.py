@@ -32,6 +32,7 @@ def _subcommands(parser: argparse.ArgumentParser) -> Any:
 
 
 def register(subparsers: Any) -> None:
+    register_cluster(subparsers)
     audit = subparsers.choices["audit"]
     commands = _subcommands(audit)
 
@@ -201,3 +202,97 @@ def _report(args: argparse.Namespace) -> int:
 
         _print_summary(safe_dsn(args.dsn), summary, len(verdicts))
     return EXIT_FAILED if bad else EXIT_OK
+
+
+def register_cluster(subparsers: Any) -> None:
+    cluster = subparsers.add_parser(
+        "cluster",
+        help="the shared state of a cluster in Redis (policy version)",
+        description="Inspect and steer the state crawl workers share in Redis "
+        "(COMPLIANCE_REDIS_URL). The HMAC key comes from $COMPLIANCE_REDIS_KEY when the "
+        "workers use one.",
+    )
+    commands = cluster.add_subparsers(dest="cluster_command", metavar="SUBCOMMAND")
+    commands.required = True
+    publish = commands.add_parser(
+        "publish-policy",
+        help="make POLICY_DIR's policy the one every worker decides with",
+        description="Load POLICY_DIR and publish its fingerprint as the cluster's active "
+        "policy. Workers reload their COMPLIANCE_POLICY_DIR within "
+        "COMPLIANCE_POLICY_CHECK_INTERVAL seconds and deny until theirs matches.",
+    )
+    publish.add_argument("policy_dir", metavar="POLICY_DIR")
+    status = commands.add_parser("status", help="print the published policy fingerprint")
+    for parser in (publish, status):
+        parser.add_argument(
+            "--redis-url", metavar="URL", help="default: $COMPLIANCE_REDIS_URL", default=None
+        )
+        parser.add_argument(
+            "--prefix", metavar="PREFIX", default=None, help="COMPLIANCE_REDIS_PREFIX"
+        )
+    publish.set_defaults(handler=_publish)
+    status.set_defaults(handler=_status)
+
+
+def _state(args: argparse.Namespace) -> Any:
+    from crawler_compliance.cluster._config import ClusterConfig
+    from crawler_compliance.cluster._redis_state import RedisState
+
+    settings = {
+        "COMPLIANCE_REDIS_URL": args.redis_url,
+        "COMPLIANCE_REDIS_PREFIX": args.prefix,
+        "COMPLIANCE_CLUSTER_WAIT": 5,
+    }
+    config = ClusterConfig.from_settings(settings)
+    if not config.redis_url:
+        raise ValueError("give --redis-url or set COMPLIANCE_REDIS_URL")
+    return RedisState(config.redis_url, prefix=config.prefix, key=config.key, wait=config.wait)
+
+
+def _publish(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from crawler_compliance.cluster._redis_state import ClusterUnavailable
+    from crawler_compliance.policy import PolicyError, load_policy
+
+    try:
+        policy = load_policy(args.policy_dir)
+    except PolicyError as exc:
+        _out(f"{exc}\n", sys.stderr)
+        return EXIT_USAGE
+
+    async def publish() -> None:
+        state = _state(args)
+        try:
+            await state.publish_policy(policy.fingerprint)
+        finally:
+            await state.aclose()
+
+    try:
+        asyncio.run(publish())
+    except (ValueError, ClusterUnavailable) as exc:
+        _out(_safe(f"crawler-compliance cluster: {exc}") + "\n", sys.stderr)
+        return EXIT_USAGE
+    _print(f"OK: published policy {policy.fingerprint}")
+    return EXIT_OK
+
+
+def _status(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from crawler_compliance.cluster._redis_state import ClusterUnavailable
+
+    async def read() -> str | None:
+        state = _state(args)
+        try:
+            return await state.published_policy()  # type: ignore[no-any-return]
+        finally:
+            await state.aclose()
+
+    try:
+        published = asyncio.run(read())
+    except (ValueError, ClusterUnavailable) as exc:
+        _out(_safe(f"crawler-compliance cluster: {exc}") + "\n", sys.stderr)
+        return EXIT_USAGE
+    _print(f"policy: {published or '(none published)'}")
+    return EXIT_OK

@@ -168,19 +168,25 @@ class PgAuditLog:
             left = len(self._pending)
             seq, digest = self.committed_seq, self._committed_hash
         ok = False
-        if left == 0 and not self._thread.is_alive():
+        deadline = time.monotonic() + timeout
+        while left == 0 and not self._thread.is_alive():
             try:
                 if self._conn is None:
                     self._conn = self._connect()
                 with self._conn.transaction():
                     self._conn.execute(
                         f"INSERT INTO {SCHEMA}.closes (chain_id, last_seq, last_hash) "
-                        "VALUES (%s, %s, %s)",
+                        "VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
                         (self.chain_id, seq, digest),
                     )
                 ok = True
-            except self._psycopg.Error as exc:
+                break
+            except self._psycopg.Error as exc:  # e.g. the server restarted since the last commit
                 self.error = _short(exc)
+                self._drop_connection()
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.1)
         if not ok:
             logger.error(
                 "crawler-compliance: audit chain %(chain)s in %(where)s left NOT closed "

@@ -27,6 +27,8 @@ from crawler_compliance.robots._fetchstatus import disallow_all
 
 logger = logging.getLogger(__name__)
 
+_MAX_SLOT_TRIES = 20
+
 
 def _encode_outcome(outcome: Any, fetched_at: float) -> dict[str, Any]:
     return {
@@ -217,10 +219,25 @@ class ClusterPlug:
         """Wait for this origin's next cluster-wide slot; :class:`ClusterUnavailable`."""
         assert self.state is not None
         origin = json.dumps([None if k is None else str(k) for k in key])
-        wait = await self.state.reserve_slot(origin, delay + self.config.delay_margin)
-        if wait > 0:
-            self.stats.inc_value("compliance/robots/crawl_delay_waits")
-            await asyncio.sleep(wait)
+        margin = self.config.delay_margin
+        loop = asyncio.get_running_loop()
+        for _ in range(_MAX_SLOT_TRIES):
+            wait = await self.state.reserve_slot(origin, delay + margin)
+            due = loop.time() + wait
+            if wait > 0:
+                self.stats.inc_value("compliance/robots/crawl_delay_waits")
+                await asyncio.sleep(wait)
+            # Slots are one delay plus the margin apart: a request that goes on
+            # within the margin after its slot keeps the delay to both neighbours.
+            # Later (the process was blocked: a frozen Redis stalls scrapy-redis's
+            # own client), the slot is void and another is reserved.
+            if loop.time() - due <= margin:
+                return
+            self.stats.inc_value("compliance/cluster/slot_missed")
+        raise ClusterUnavailable(
+            f"no Crawl-delay slot could be used on time in {_MAX_SLOT_TRIES} tries "
+            "(the worker is overloaded or blocked)"
+        )
 
     # -- the policy version ---------------------------------------------------------------
 

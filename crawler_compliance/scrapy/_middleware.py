@@ -488,9 +488,7 @@ class ComplianceMiddleware:
             extra={"spider": spider},
         )
         if self._cluster is not None:
-            from scrapy.utils.defer import deferred_from_coro
-
-            return deferred_from_coro(self._cluster.close())
+            return self._cluster.close()  # a coroutine: Scrapy awaits it
         return None
 
     # -- cluster: COMPLIANCE_REDIS_URL / COMPLIANCE_AUDIT_DSN (issue 12) ----------------
