@@ -35,6 +35,8 @@ from crawler_compliance.cluster._records import ChainBuilder, SealedRecord
 
 logger = logging.getLogger(__name__)
 
+_WARN_EVERY = 5.0  # seconds between two warnings while the database is unreachable
+
 _INSERT = (
     f"INSERT INTO {SCHEMA}.records (chain_id, seq, hash, line) VALUES (%s, %s, %s, %s) "
     # A commit whose acknowledgement was lost is retried: the row is already there.
@@ -65,6 +67,7 @@ class PgAuditLog:
         group: int = 500,
         max_pending: int = 100_000,
         connect_timeout: float = 5.0,
+        close_timeout: float = 10.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         import psycopg  # the cluster extra; only imported when the database is used
@@ -80,6 +83,8 @@ class PgAuditLog:
         self._group = group
         self._max_pending = max_pending
         self._connect_timeout = connect_timeout
+        self._close_timeout = close_timeout
+        self._warned_at = float("-inf")
         self._lock = threading.Lock()
         self._work = threading.Condition(self._lock)  # wakes the writer thread
         self._done = threading.Condition(self._lock)  # wakes wait_committed
@@ -148,13 +153,16 @@ class PgAuditLog:
                 self._done.wait(left)
             return True
 
-    def close(self, timeout: float = 10.0) -> bool:
+    def close(self, timeout: float | None = None) -> bool:
         """Commit what is queued, then record the chain as closed. Idempotent.
 
         Returns whether the chain was closed; when the database stayed
-        unreachable for ``timeout`` seconds it is left "not closed" and the
-        records still queued (whose requests were never released) are lost.
+        unreachable for ``timeout`` seconds (default: ``close_timeout``) it is
+        left "not closed" and the records still queued (whose requests were
+        never released) are lost.
         """
+        if timeout is None:
+            timeout = self._close_timeout
         with self._lock:
             if self._closed:
                 return True
@@ -228,11 +236,13 @@ class PgAuditLog:
                 self._conn.commit()
             except self._psycopg.Error as exc:
                 self.error = _short(exc)
-                logger.warning(
-                    "crawler-compliance: audit database %(where)s: %(error)s; "
-                    "%(n)d record(s) wait for a commit",
-                    {"where": self.where, "error": self.error, "n": len(self._pending)},
-                )
+                if time.monotonic() - self._warned_at >= _WARN_EVERY:  # not once per retry
+                    self._warned_at = time.monotonic()
+                    logger.warning(
+                        "crawler-compliance: audit database %(where)s: %(error)s; "
+                        "%(n)d record(s) wait for a commit",
+                        {"where": self.where, "error": self.error, "n": len(self._pending)},
+                    )
                 self._drop_connection()
                 with self._lock:
                     if self._closed:

@@ -127,6 +127,7 @@ class ClusterPlug:
                 worker=config.worker,
                 redact_params=redact_params,
                 redact_key=redact_key,
+                close_timeout=config.wait,
             )
         state = None
         if config.redis_url:
@@ -249,7 +250,7 @@ class ClusterPlug:
 
     async def close(self) -> None:
         if self.audit is not None:
-            await asyncio.to_thread(self.audit.close, self.config.wait)
+            await asyncio.to_thread(self.audit.close)  # idempotent: closed at spider_closed
         if self.state is not None:
             try:
                 await self.state.aclose()
