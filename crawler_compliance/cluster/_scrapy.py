@@ -251,7 +251,10 @@ class ClusterPlug:
     async def close(self) -> None:
         if self.audit is not None:
             await asyncio.to_thread(self.audit.close)  # idempotent: closed at spider_closed
+            self.stats.set_value("compliance/cluster/audit_commits", self.audit.commits)
+            self.stats.set_value("compliance/cluster/audit_chain", self.audit.chain_id)
         if self.state is not None:
+            self.stats.set_value("compliance/cluster/redis_errors", self.state.errors)
             try:
                 await self.state.aclose()
             except Exception:  # noqa: BLE001 - closing a dead connection
