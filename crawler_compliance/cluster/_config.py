@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 DEFAULT_WAIT = 10.0
 DEFAULT_POLICY_CHECK = 2.0
-DEFAULT_DELAY_MARGIN = 0.05
+DEFAULT_DELAY_MARGIN = 0.1
 DEFAULT_PREFIX = "crawler-compliance"
 
 

@@ -196,6 +196,10 @@ class ClusterPlug:
             outcome = await fetch_outcome()
             now = time.time()
             result = robots_from_fetch(**outcome.kwargs(), on_429=on_429, now=now)
+            if outcome.error == "blocked":
+                # Our own refusal (a registry deny of a hop, an audit row not committed):
+                # this worker's state, not the site's answer; never shared.
+                return _encode_outcome(outcome, now), 0.0
             return _encode_outcome(outcome, now), min(result.expires_at, now + max_ttl) - now
 
         try:

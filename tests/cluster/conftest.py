@@ -71,6 +71,7 @@ def redis_url(redis_server: RedisServer) -> Iterator[str]:
 
     if redis_server.proc is None:  # a fault test stopped it
         redis_server.start()
+    redis_server.thaw()  # or froze it and failed before thawing
     client = redis.Redis.from_url(redis_server.url)
     client.flushall()
     client.close()
@@ -86,6 +87,7 @@ def audit_db(postgres_server: Any) -> Iterator[AuditDatabase]:
 
     from crawler_compliance.cluster import init_schema
 
+    postgres_server.ensure_running()  # a fault test may have failed while it was stopped
     name = "cc_" + secrets.token_hex(6)
     with psycopg.connect(postgres_server.admin_dsn, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")

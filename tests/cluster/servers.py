@@ -176,6 +176,12 @@ class PostgresServer:
             pg_ctl = os.path.join(self.bindir, "pg_ctl")
             self._run(pg_ctl, "-D", self.data, "-m", "fast", "-w", "stop")
 
+    def ensure_running(self) -> None:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", self.port)) == 0:
+                return
+        self.start()
+
     def cleanup(self) -> None:
         self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
