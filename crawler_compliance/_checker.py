@@ -97,13 +97,14 @@ class ComplianceChecker:
         self.purpose = purpose or config.crawler.purpose
         self.ai_opt_out = bool(config.robots.ai_training_opt_out)
         self.clock = clock
+        self._policy_fingerprint = str(policy.fingerprint)
         self._day: tuple[float, float, dt.date] = (0.0, 0.0, dt.date.min)
         self._host_memo: dict[tuple[Any, ...], tuple[tuple[Reason, ...], str | None]] = {}
         self._ai_named: dict[str, tuple[str, ...]] = {}
 
     @property
     def policy_fingerprint(self) -> str:
-        return str(self.policy.fingerprint)
+        return self._policy_fingerprint
 
     def _today(self) -> dt.date:
         """Today's UTC date (notices and permissions start and end on dates)."""
@@ -323,6 +324,29 @@ class ComplianceChecker:
         """
         if pre is None:
             pre = self.pre_robots(url, extra_hosts=extra_hosts)
+        reasons, robots_status, robots_fingerprint = self.all_reasons(
+            pre, robots, offline=offline, context=context
+        )
+        canonical = pre.canonical
+        return decide(
+            url,
+            reasons,
+            host=canonical.host if canonical else None,
+            registrable_domain=pre.registrable_domain,
+            offline=offline,
+            robots_status=robots_status,
+            robots_fingerprint=robots_fingerprint,
+        )
+
+    def all_reasons(
+        self,
+        pre: PreCheck,
+        robots: Any,
+        *,
+        offline: bool = False,
+        context: Iterable[Reason] = (),
+    ) -> tuple[list[Reason], str | None, str | None]:
+        """Every reason for a pre-checked URL: (reasons, robots status, robots fingerprint)."""
         reasons = [*context, *pre.reasons]
         robots_status = robots_fingerprint = None
         if pre.needs_robots and pre.canonical is not None:
@@ -339,16 +363,7 @@ class ComplianceChecker:
                         Check.ROBOTS, Outcome.DENY, "no robots.txt verdict available: fail closed"
                     )
                 )
-        canonical = pre.canonical
-        return decide(
-            url,
-            reasons,
-            host=canonical.host if canonical else None,
-            registrable_domain=pre.registrable_domain,
-            offline=offline,
-            robots_status=robots_status,
-            robots_fingerprint=robots_fingerprint,
-        )
+        return reasons, robots_status, robots_fingerprint
 
     def registry_reasons(
         self, url: str, *, extra_hosts: Iterable[str] = (), scrapy_safe: bool = False

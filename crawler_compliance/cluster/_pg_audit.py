@@ -78,7 +78,7 @@ class PgAuditLog:
         self.worker = worker or default_worker_name()
         self.chain_id = uuid.uuid4().hex
         self._builder = ChainBuilder(
-            redact_params=redact_params, redact_key=redact_key, clock=clock
+            redact_params=redact_params, redact_key=redact_key, clock=clock, run=self.chain_id
         )
         self._group = group
         self._max_pending = max_pending
@@ -141,6 +141,17 @@ class PgAuditLog:
     @property
     def closed(self) -> bool:
         return self._closed
+
+    @property
+    def appended_seq(self) -> int:
+        """The seq of the last record appended (committed or still queued)."""
+        return self._builder.seq
+
+    # The file log's tree checkpoints, witnesses and timestamps are not kept
+    # for the database yet (each row keeps its line bytes for the same leaves).
+    last_checkpoint_note: str | None = None
+    witness_stats = (0, 0)
+    timestamp_stats = (0, 0)
 
     def wait_committed(self, seq: int, timeout: float) -> bool:
         """Block until ``seq`` is committed or ``timeout`` passes (for non-reactor callers)."""

@@ -18,12 +18,11 @@ from typing import Any, NamedTuple
 from crawler_compliance.audit._records import (
     GENESIS_HASH,
     MAX_LINE_BYTES,
-    RECORD_KEYS,
     SCHEMA_VERSION,
     AuditLogError,
     AuditRecord,
     Timestamps,
-    canonical_json,
+    encode_record,
     scrub_surrogates,
 )
 from crawler_compliance.audit._redact import DEFAULT_REDACT_PARAMS, Redactor
@@ -51,7 +50,9 @@ class ChainBuilder:
         redact_params: Iterable[str] = DEFAULT_REDACT_PARAMS,
         redact_key: bytes | None = None,
         clock: Callable[[], float] = time.time,
+        run: str,
     ) -> None:
+        self.run = run  # the record field "run": one id per opened chain
         self._redactor = Redactor(redact_params, redact_key)
         self._timestamps = Timestamps(clock)
         self.seq = 0
@@ -61,10 +62,10 @@ class ChainBuilder:
         self,
         decision: Any,
         *,
+        kind: str | None = None,
         spider: str | None = None,
         purpose: str | None = None,
         policy_fingerprint: str | None = None,
-        **fields: Any,
     ) -> SealedRecord:
         redactor = self._redactor
         verdict = decision.verdict
@@ -81,24 +82,28 @@ class ChainBuilder:
             "robots_fingerprint": decision.robots_fingerprint,
             "robots_status": decision.robots_status,
             "offline": bool(decision.offline),
+            "run": self.run,
         }
-        # Fields a newer record format adds (e.g. "kind") are written when the
-        # format has them, and refused when it does not: one model, two stores.
-        for name, value in fields.items():
-            if name not in RECORD_KEYS:
-                raise TypeError(f"audit records have no field {name!r}")
-            record[name] = getattr(value, "value", value)
-        for name in RECORD_KEYS:
-            record.setdefault(name, None)
+        # The optional fields, as AuditLog.append writes them: only when set.
+        kind = kind if kind is not None else getattr(decision, "kind", None)
+        if kind is not None:
+            record["kind"] = getattr(kind, "value", kind)
+        for key in ("vhost", "proxy"):
+            value = getattr(decision, key, None)
+            if value is not None:
+                record[key] = value
+        page = getattr(decision, "page", None)
+        if page is not None:
+            record["page"] = redactor.url(page)
         seq = self.seq + 1
         record["seq"] = seq
         record["ts"] = self._timestamps.next()
         record["prev"] = self.hash
         try:
-            data = canonical_json(record).encode("utf-8")
+            data = encode_record(record).encode("utf-8")
         except UnicodeEncodeError:  # lone surrogates: U+FFFD, as the file writer does
             record = scrub_surrogates(record)
-            data = canonical_json(record).encode("utf-8")
+            data = encode_record(record).encode("utf-8")
         digest = hashlib.sha256(data).hexdigest()
         line = b"".join((data[:-1], b',"hash":"', digest.encode("ascii"), b'"}\n'))
         if len(line) > MAX_LINE_BYTES:

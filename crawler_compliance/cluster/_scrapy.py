@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import heapq
 import json
 import logging
@@ -18,11 +19,11 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from crawler_compliance.audit import AuditRecord
+from crawler_compliance._sitefiles import CacheUse, FetchedFile, FetchError, FileNeed, robots_result
 from crawler_compliance.cluster._config import ClusterConfig, ClusterConfigError, safe_dsn
 from crawler_compliance.cluster._gate import PolicyGate
 from crawler_compliance.cluster._redis_state import ClusterUnavailable, RedisState
-from crawler_compliance.robots import RobotsResult, robots_from_fetch
+from crawler_compliance.robots import RobotsResult
 from crawler_compliance.robots._fetchstatus import disallow_all
 
 logger = logging.getLogger(__name__)
@@ -30,43 +31,56 @@ logger = logging.getLogger(__name__)
 _MAX_SLOT_TRIES = 20
 
 
-def _encode_outcome(outcome: Any, fetched_at: float) -> dict[str, Any]:
+def _encode_fetched(fetched: FetchedFile, fetched_at: float) -> dict[str, Any]:
     return {
-        "status": outcome.status,
-        "body": None if outcome.body is None else base64.b64encode(outcome.body).decode(),
-        "headers": dict(outcome.headers or {}),
-        "error": outcome.error,
-        "redirects": list(outcome.redirects),
+        "url": fetched.url,
+        "status": fetched.status,
+        "body": base64.b64encode(fetched.body).decode(),
+        "headers": dict(fetched.headers),
+        "error": None if fetched.error is None else fetched.error.value,
+        "redirects": list(fetched.redirects),
+        "cache": fetched.cache.value,
+        "detail": fetched.detail,
         "fetched_at": fetched_at,
     }
 
 
-def _decode_outcome(value: dict[str, Any]) -> tuple[dict[str, Any], float]:
-    """``robots_from_fetch`` keyword arguments and the fetch time; ``ValueError`` if malformed."""
-    status = value.get("status")
-    body = value.get("body")
+def _decode_fetched(value: dict[str, Any]) -> tuple[FetchedFile, float]:
+    """The stored fetch and its time; ``ValueError`` when anything is not as written."""
     headers = value.get("headers")
-    error = value.get("error")
     redirects = value.get("redirects")
+    status = value.get("status")
     fetched_at = value.get("fetched_at")
+    error = value.get("error")
     if (
-        not (status is None or type(status) is int)
-        or not (body is None or isinstance(body, str))
+        not isinstance(value.get("url"), str)
+        or not (status is None or type(status) is int)
+        or not isinstance(value.get("body"), str)
         or not isinstance(headers, dict)
         or not all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items())
         or not (error is None or isinstance(error, str))
         or not isinstance(redirects, list)
         or not all(isinstance(r, str) for r in redirects)
+        or not isinstance(value.get("detail"), str)
         or not isinstance(fetched_at, (int, float))
     ):
-        raise ValueError("malformed robots.txt outcome")
-    return {
-        "status": status,
-        "body": None if body is None else base64.b64decode(body, validate=True),
-        "headers": headers,
-        "error": error,
-        "redirects": redirects,
-    }, float(fetched_at)
+        raise ValueError("malformed stored fetch")
+    fetched = FetchedFile(
+        url=value["url"],
+        status=status,
+        body=base64.b64decode(value["body"], validate=True),
+        headers=headers,
+        error=None if error is None else FetchError(error),
+        redirects=tuple(redirects),
+        cache=CacheUse(value.get("cache")),
+        detail=value["detail"],
+    )
+    return fetched, float(fetched_at)
+
+
+# Outcomes our own side caused (a hop denied, an internal failure): this
+# worker's state, not the site's answer, so never shared with the cluster.
+_NOT_SHARED = frozenset({FetchError.BLOCKED, FetchError.INTERNAL, FetchError.CACHED})
 
 
 class ClusterPlug:
@@ -87,6 +101,7 @@ class ClusterPlug:
         self.state = state
         self.gate: PolicyGate | None = None
         self.lock_ttl = lock_ttl
+        self.robots_max_ttl = 86400.0  # the policy's robots.cache_ttl (set by the adapter)
         self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
         self._tie = 0
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -160,22 +175,29 @@ class ClusterPlug:
             if not future.done():
                 future.set_result(None)
 
-    async def committed(self, record: AuditRecord) -> None:
-        """Return once ``record`` is committed; :class:`ClusterUnavailable` after the budget."""
+    async def committed(self) -> None:
+        """Return once the record just appended is committed; :class:`ClusterUnavailable`.
+
+        Called right after the decision was recorded, with nothing in between
+        on the reactor thread: the chain's last appended seq is that record's.
+        """
         audit = self.audit
-        if audit is None or audit.committed_seq >= record.seq:
+        if audit is None:
+            return
+        seq = audit.appended_seq
+        if audit.committed_seq >= seq:
             return
         self._loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = self._loop.create_future()
         self._tie += 1
-        heapq.heappush(self._waiters, (record.seq, self._tie, future))
+        heapq.heappush(self._waiters, (seq, self._tie, future))
         self._release(audit.committed_seq)  # committed between the check and the push
         try:
             await asyncio.wait_for(future, self.config.wait)
         except asyncio.TimeoutError:
             self.stats.inc_value("compliance/cluster/audit_timeout")
             raise ClusterUnavailable(
-                f"audit record {record.seq} not committed to {audit.where} within "
+                f"audit record {seq} not committed to {audit.where} within "
                 f"{self.config.wait:g}s ({audit.error or 'database slow or unreachable'})"
             ) from None
 
@@ -183,47 +205,52 @@ class ClusterPlug:
 
     async def robots(
         self,
-        key: tuple[Any, ...],
-        fetch_outcome: Callable[[], Awaitable[Any]],
-        *,
-        on_429: str,
-        max_ttl: float,
+        need: FileNeed,
+        fetch: Callable[[], Awaitable[FetchedFile]],
+        enforcer: Any,
     ) -> RobotsResult:
+        """The robots.txt result for *need*, fetched by one worker of the cluster."""
         assert self.state is not None
-        shared_key = json.dumps([None if k is None else str(k) for k in key])
+        max_ttl = self.robots_max_ttl
+        shared_key = json.dumps([None if k is None else str(k) for k in need.key])
 
-        async def fetch() -> tuple[dict[str, Any], float]:
-            outcome = await fetch_outcome()
+        async def fetch_for_cluster() -> tuple[dict[str, Any], float]:
+            fetched = await fetch()
             now = time.time()
-            result = robots_from_fetch(**outcome.kwargs(), on_429=on_429, now=now)
-            if outcome.error == "blocked":
-                # Our own refusal (a registry deny of a hop, an audit row not committed):
-                # this worker's state, not the site's answer; never shared.
-                return _encode_outcome(outcome, now), 0.0
-            return _encode_outcome(outcome, now), min(result.expires_at, now + max_ttl) - now
+            if fetched.error in _NOT_SHARED:
+                return _encode_fetched(fetched, now), 0.0
+            result = robots_result(fetched, on_429=enforcer.on_429)
+            return _encode_fetched(fetched, now), min(result.expires_at, now + max_ttl) - now
 
         try:
             value, here = await self.state.shared_file(
-                "robots", shared_key, fetch, lock_ttl=self.lock_ttl
+                "robots", shared_key, fetch_for_cluster, lock_ttl=self.lock_ttl
             )
-            kwargs, fetched_at = _decode_outcome(value)
+            fetched, fetched_at = _decode_fetched(value)
         except (ClusterUnavailable, ValueError) as exc:
             self.stats.inc_value("compliance/cluster/unavailable")
-            # Expires at once: the next request asks again.
-            return disallow_all(
+            # Expires at once: the next request asks again (a last good copy may stand in).
+            unavailable = disallow_all(
                 "cluster-unavailable",
                 f"the cluster's robots.txt result is unavailable ({exc}): disallow all",
                 ttl=0,
             )
+            return enforcer.robots_cache.put(need.key, unavailable)  # type: ignore[no-any-return]
         self.stats.inc_value(f"compliance/cluster/robots_{'fetched' if here else 'shared'}")
-        return robots_from_fetch(**kwargs, on_429=on_429, now=fetched_at)
+        result = robots_result(fetched, on_429=enforcer.on_429)
+        age = max(0.0, time.time() - fetched_at)
+        if age:  # another worker's fetch: it expires when theirs does (RFC 9309 §2.4)
+            result = dataclasses.replace(
+                result, fetched_at=fetched_at, expires_at=result.expires_at - age
+            )
+        return enforcer.robots_cache.put(need.key, result)  # type: ignore[no-any-return]
 
     # -- Crawl-delay across workers -----------------------------------------------------
 
     async def crawl_delay(self, key: tuple[Any, ...], delay: float) -> None:
         """Wait for this origin's next cluster-wide slot; :class:`ClusterUnavailable`."""
         assert self.state is not None
-        origin = json.dumps([None if k is None else str(k) for k in key])
+        origin = json.dumps([None if k is None else str(k) for k in key[:3]])
         margin = self.config.delay_margin
         loop = asyncio.get_running_loop()
         for _ in range(_MAX_SLOT_TRIES):
