@@ -134,7 +134,12 @@ def _verify(args: argparse.Namespace) -> int:
     from crawler_compliance.cluster._pg_export import verify_chains
 
     try:
-        verdicts = verify_chains(args.dsn)
+        key = None
+        if getattr(args, "key", None):  # verify --key (cli._proofs): check the signatures
+            from crawler_compliance.audit._tlog import load_verifier
+
+            key = load_verifier(args.key)
+        verdicts = verify_chains(args.dsn, key=key)
     except Exception as exc:  # noqa: BLE001
         return _database_error(args.dsn, exc)
     if args.json:
@@ -148,6 +153,8 @@ def _verify(args: argparse.Namespace) -> int:
                 "intact": v.report.intact,
                 "problem": v.problem or v.report.problem,
                 "checkpoint": str(v.report.checkpoint),
+                "tree_checkpoints": v.report.checkpoints,
+                "signature": v.report.signature.value,
             }
             for v in verdicts
         ]
@@ -164,6 +171,7 @@ def _verify(args: argparse.Namespace) -> int:
                 f"up to its last committed record, seq {v.report.last_seq}"
             )
             _print(f"OK: {name}: {v.report.intact} record(s), chain intact, {closed}")
+            _print(f"  tree: {v.report.checkpoints} checkpoint(s), {v.report.signature.value}")
         else:
             _print(f"TAMPERED: {name}: {_safe(v.problem or v.report.problem or '')}")
             _print(f"  {v.report.intact} of {v.report.records} record(s) intact before it")

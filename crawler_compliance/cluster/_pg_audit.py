@@ -28,6 +28,8 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from crawler_compliance.audit import AuditLogError, AuditRecord, Checkpoint
+from crawler_compliance.audit._merkle import CompactRange, leaf_hash
+from crawler_compliance.audit._note import Signer, TreeHead, make_checkpoint
 from crawler_compliance.audit._redact import DEFAULT_REDACT_PARAMS
 from crawler_compliance.cluster._config import safe_dsn
 from crawler_compliance.cluster._pg_schema import SCHEMA
@@ -68,6 +70,9 @@ class PgAuditLog:
         max_pending: int = 100_000,
         connect_timeout: float = 5.0,
         close_timeout: float = 10.0,
+        origin: str | None = None,
+        signer: Signer | None = None,
+        checkpoint_every: int = 1000,
         clock: Callable[[], float] = time.time,
     ) -> None:
         import psycopg  # the cluster extra; only imported when the database is used
@@ -84,6 +89,14 @@ class PgAuditLog:
         self._max_pending = max_pending
         self._connect_timeout = connect_timeout
         self._close_timeout = close_timeout
+        # The file log's RFC 9162 tree over the committed lines, checkpointed
+        # (a C2SP note, signed when there is a key) every checkpoint_every rows
+        # and at close, into the checkpoints table.
+        self.origin = origin or f"crawler-compliance/{self.worker}/{self.chain_id}"
+        self._signer = signer
+        self._checkpoint_every = max(1, checkpoint_every)
+        self._tree = CompactRange()
+        self._cp_size = 0
         self._warned_at = float("-inf")
         self._lock = threading.Lock()
         self._work = threading.Condition(self._lock)  # wakes the writer thread
@@ -193,6 +206,8 @@ class PgAuditLog:
                 if self._conn is None:
                     self._conn = self._connect()
                 with self._conn.transaction():
+                    if self._tree.size > self._cp_size:
+                        self._insert_checkpoint()
                     self._conn.execute(
                         f"INSERT INTO {SCHEMA}.closes (chain_id, last_seq, last_hash) "
                         "VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
@@ -216,6 +231,18 @@ class PgAuditLog:
         return ok
 
     # -- the writer thread -------------------------------------------------------
+
+    def _insert_checkpoint(self) -> None:
+        """Insert a checkpoint of the committed tree (inside the caller's transaction)."""
+        tree = self._tree
+        note = make_checkpoint(TreeHead(self.origin, tree.size, tree.root()), self._signer)
+        self._conn.execute(
+            f"INSERT INTO {SCHEMA}.checkpoints (chain_id, size, note, compact_range) "
+            "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+            (self.chain_id, tree.size, note, [h.hex() for h in tree.hashes]),
+        )
+        self._cp_size = tree.size
+        self.last_checkpoint_note = note
 
     def _connect(self) -> Any:
         return self._psycopg.connect(
@@ -263,6 +290,15 @@ class PgAuditLog:
                 continue
             backoff = 0.05
             last = batch[-1]
+            for row in batch:  # RFC 9162 leaf: the line without its newline
+                self._tree.append(leaf_hash(row.line[:-1]))
+            if self._tree.size - self._cp_size >= self._checkpoint_every:
+                try:
+                    with self._conn.transaction():
+                        self._insert_checkpoint()
+                except self._psycopg.Error as exc:  # retried at the next commit or close
+                    self.error = _short(exc)
+                    self._drop_connection()
             with self._lock:
                 for _ in batch:
                     self._pending.popleft()

@@ -11,14 +11,18 @@ database at the end), which is reported, not counted as damage.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from crawler_compliance.audit import VerifyReport, verify_log
+from crawler_compliance.audit import VerifyReport
+from crawler_compliance.audit._checkpoints import EntryType, sidecar_path
+from crawler_compliance.audit._tlog import verify_tlog
 from crawler_compliance.cluster._pg_schema import SCHEMA
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -72,6 +76,27 @@ def _lines(conn: object, chain_id: str) -> Iterator[tuple[int, str, bytes]]:
             yield int(seq), str(digest), bytes(line)
 
 
+def _write_sidecar(conn: object, chain_id: str, log: Path) -> None:
+    """The chain's checkpoints as the file log's ``<log>.checkpoints`` sidecar."""
+    rows = conn.execute(  # type: ignore[attr-defined]
+        f"SELECT note, compact_range, created_at FROM {SCHEMA}.checkpoints "
+        "WHERE chain_id = %s ORDER BY size",
+        (chain_id,),
+    ).fetchall()
+    path = sidecar_path(log)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        for note, compact_range, created in rows:
+            entry = {
+                "type": EntryType.CHECKPOINT,
+                "note": note,
+                "range": list(compact_range),
+                "ts": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            }
+            f.write(json.dumps(entry, sort_keys=True, ensure_ascii=True, separators=(",", ":")))
+            f.write("\n")
+
+
 def export_chains(
     dsn: str, directory: str | os.PathLike[str]
 ) -> list[tuple[ChainInfo, Path, bool]]:
@@ -92,19 +117,21 @@ def export_chains(
                     if f'"seq":{seq},'.encode() not in line or digest.encode() not in line:
                         consistent = False
                     f.write(line)
+            _write_sidecar(conn, chain.chain_id, path)
             written.append((chain, path, consistent))
     return written
 
 
-def verify_chains(dsn: str) -> list[ChainVerdict]:
-    """Verify every chain in the database with the file verifier."""
+def verify_chains(dsn: str, *, key: Any = None) -> list[ChainVerdict]:
+    """Verify every chain in the database with the file verifier (chain, tree,
+    checkpoints; their signatures too with ``key``, a checkpoint ``Verifier``)."""
     verdicts = []
     with tempfile.TemporaryDirectory(prefix="cc-audit-verify-") as tmp:
         for chain, path, consistent in export_chains(dsn, tmp):
             if path.stat().st_size == 0:
                 report = VerifyReport(True, 0, 0, None, False, 0, "0" * 64, [str(path)])
             else:
-                report = verify_log(path)
+                report = verify_tlog(path, key=key)
             problem = None
             if not consistent:
                 problem = "a row's seq or hash column disagrees with its record (edited)"

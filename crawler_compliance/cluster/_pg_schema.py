@@ -6,7 +6,10 @@ Three tables in schema ``crawler_compliance``, all append-only:
 - ``records``: one row per audit record, ``line`` holding its exact bytes
   (the JSON Lines line, newline included) and ``hash`` its SHA-256;
 - ``closes``: one row when a worker closed its chain cleanly (last seq and
-  hash). A chain without one was not closed (its worker was killed).
+  hash). A chain without one was not closed (its worker was killed);
+- ``checkpoints``: the chain's RFC 9162 tree heads as C2SP checkpoint notes
+  (signed with ``COMPLIANCE_AUDIT_SIGNING_KEY`` when set), exactly what the
+  file log's ``.checkpoints`` sidecar holds.
 
 The database enforces the append-only rule twice: the crawlers' role
 ``crawler_compliance_writer`` holds only ``INSERT`` (and ``USAGE`` on the
@@ -24,7 +27,7 @@ from typing import Any
 SCHEMA = "crawler_compliance"
 WRITER_ROLE = "crawler_compliance_writer"
 READER_ROLE = "crawler_compliance_reader"
-TABLES = ("chains", "records", "closes")
+TABLES = ("chains", "records", "closes", "checkpoints")
 
 _TABLES_SQL = f"""
 CREATE SCHEMA IF NOT EXISTS {SCHEMA};
@@ -46,6 +49,14 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.closes (
     last_seq bigint NOT NULL CHECK (last_seq >= 0),
     last_hash text NOT NULL CHECK (last_hash ~ '^[0-9a-f]{{64}}$'),
     closed_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE TABLE IF NOT EXISTS {SCHEMA}.checkpoints (
+    chain_id text NOT NULL REFERENCES {SCHEMA}.chains (chain_id),
+    size bigint NOT NULL CHECK (size >= 1),
+    note text NOT NULL,
+    compact_range text[] NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    PRIMARY KEY (chain_id, size)
 );
 CREATE OR REPLACE FUNCTION {SCHEMA}.append_only() RETURNS trigger
 LANGUAGE plpgsql AS $$

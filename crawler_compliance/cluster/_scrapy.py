@@ -116,6 +116,7 @@ class ClusterPlug:
         stats: Any,
         redact_params: Any,
         redact_key: bytes | None,
+        transparency: Any = None,
     ) -> ClusterPlug | None:
         config = ClusterConfig.from_settings(settings)
         if not config.enabled:
@@ -143,6 +144,11 @@ class ClusterPlug:
                 redact_params=redact_params,
                 redact_key=redact_key,
                 close_timeout=config.wait,
+                # The file log's tree settings: COMPLIANCE_AUDIT_CHECKPOINT_EVERY,
+                # COMPLIANCE_AUDIT_ORIGIN, COMPLIANCE_AUDIT_SIGNING_KEY.
+                origin=getattr(transparency, "origin", None),
+                signer=getattr(transparency, "signer", None),
+                checkpoint_every=getattr(transparency, "checkpoint_every", 1000),
             )
         state = None
         if config.redis_url:
@@ -259,11 +265,12 @@ class ClusterPlug:
             if wait > 0:
                 self.stats.inc_value("compliance/robots/crawl_delay_waits")
                 await asyncio.sleep(wait)
-            # Slots are one delay plus the margin apart: a request that goes on
-            # within the margin after its slot keeps the delay to both neighbours.
-            # Later (the process was blocked: a frozen Redis stalls scrapy-redis's
-            # own client), the slot is void and another is reserved.
-            if loop.time() - due <= margin:
+            # Slots are one delay plus the margin apart. A request that goes on
+            # within half the margin after its slot leaves the other half for
+            # the way from here to the wire, and keeps the delay to both
+            # neighbours. Later (the process was blocked: a frozen Redis stalls
+            # scrapy-redis's own client), the slot is void and another is reserved.
+            if loop.time() - due <= margin / 2:
                 return
             self.stats.inc_value("compliance/cluster/slot_missed")
         raise ClusterUnavailable(

@@ -591,6 +591,7 @@ class ComplianceMiddleware:
                 stats=crawler.stats,
                 redact_params=redact_params(policy),
                 redact_key=config.audit_redact_key,
+                transparency=config.audit_transparency,
             )
         except ClusterConfigError as exc:
             raise ComplianceConfigError(str(exc)) from None

@@ -95,7 +95,7 @@ def test_faults_keep_the_guarantees(
     push_start_urls(redis_url, [f"http://{host}/p/{n}" for host in (SLOW, FAST) for n in range(12)])
     workers = start_workers(
         3, tmp_path, redis_url=redis_url, proxy=site.server.proxy, policy_dir=policy,
-        audit_dsn=audit_db.writer_dsn, idle=4,
+        audit_dsn=audit_db.writer_dsn, idle=4, delay_margin=0.3,
     )  # fmt: skip
     try:
         _wait_for(lambda: len(site.pages(SLOW)) >= 2, 30)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -205,3 +206,29 @@ def test_start_fails_closed_without_the_schema(postgres_server: object) -> None:
 
     with pytest.raises(AuditLogError, match="audit init"):
         PgAuditLog(postgres_server.admin_dsn)  # type: ignore[attr-defined]
+
+
+def test_the_tree_and_signed_checkpoints_are_the_file_logs(
+    audit_db: AuditDatabase, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from crawler_compliance.audit._note import Signer
+
+    signer = Signer.generate("crawl.example/audit")
+    log = _writer(audit_db, worker="signed", signer=signer, checkpoint_every=100)
+    for i in range(250):
+        log.append(_decision(i))
+    assert log.close()
+    assert log.last_checkpoint_note is not None and "\n250\n" in log.last_checkpoint_note
+    key = signer.verifier().text
+    code, out = _run_cli(capsys, "audit", "verify", "--dsn", audit_db.reader_dsn, "--key", key)
+    assert code == 0, out
+    # One after each commit that adds >= 100 rows, and at close (how many: how rows grouped).
+    assert re.search(r"tree: [123] checkpoint\(s\), signed$", out, re.M), out
+    # Exported: the log and its .checkpoints sidecar, as the file writer leaves them.
+    assert _run_cli(capsys, "audit", "export", "--dsn", audit_db.reader_dsn, str(tmp_path))[0] == 0
+    (exported,) = tmp_path.glob("signed-*.jsonl")
+    code, out = _run_cli(capsys, "audit", "verify", str(exported), "--key", key)
+    assert code == 0 and "signed" in out, out
+    other = Signer.generate("crawl.example/audit").verifier().text
+    code, out = _run_cli(capsys, "audit", "verify", "--dsn", audit_db.reader_dsn, "--key", other)
+    assert code == 1, out

@@ -59,6 +59,9 @@ def settings_for(config: dict[str, Any]) -> dict[str, Any]:
         "COMPLIANCE_WORKER_NAME": config["worker"],
         "COMPLIANCE_CLUSTER_WAIT": config.get("wait", 10),
         "COMPLIANCE_POLICY_CHECK_INTERVAL": config.get("policy_check", 0.5),
+        # A frozen Redis blocks scrapy-redis's client, and with it the whole worker,
+        # at any point of a request's way to the wire: the margin bounds that stall.
+        "COMPLIANCE_CLUSTER_DELAY_MARGIN": config.get("delay_margin", 0.1),
     }
     if config.get("redis_state", True):
         settings["COMPLIANCE_REDIS_URL"] = config["redis_url"]
