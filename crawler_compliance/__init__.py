@@ -24,6 +24,8 @@ from crawler_compliance._decision import (
     Verdict,
     decide,
 )
+from crawler_compliance._purpose import Purpose
+from crawler_compliance._version import __version__
 
 if TYPE_CHECKING:
     from crawler_compliance._checker import ComplianceChecker, PreCheck
@@ -100,6 +102,7 @@ __all__ = [
     "Policy",
     "PolicyError",
     "PreCheck",
+    "Purpose",
     "Reason",
     "RecordKind",
     "RequestDenied",
@@ -116,6 +119,7 @@ __all__ = [
     "load_policy",
     "parse_host_header",
     "verify_log",
+    "__version__",
 ]
 
 

@@ -23,8 +23,10 @@ from crawler_compliance._hosts import (
     canonicalize,
     resolved_path,
 )
+from crawler_compliance._purpose import AI_PURPOSES, parse_purpose
 from crawler_compliance._registry import Registry
 from crawler_compliance._sites import SiteRules
+from crawler_compliance.signals import OptOuts, Signal
 
 __all__ = ["AI_TRAINING_AGENTS", "ComplianceChecker", "PreCheck"]
 
@@ -42,12 +44,6 @@ AI_TRAINING_AGENTS = (
     "Bytespider",
 )
 AI_TRAINING_PURPOSE = "ai-training"
-# Content-Signal (contentsignals.org) and IETF aipref Content-Usage values
-# that refuse a use, by the crawl purpose they bind.
-_PURPOSE_OPT_OUTS = {
-    AI_TRAINING_PURPOSE: {("ai-train", "no"), ("train-ai", "n"), ("train-genai", "n")},
-    "search-indexing": {("search", "no"), ("search", "n")},
-}
 
 
 _HOST_MEMO_SIZE = 8192
@@ -58,13 +54,16 @@ class PreCheck:
     """Checks that need no network: the canonical URL and their reasons.
 
     ``needs_robots`` is false when the request is already settled (a deny, or
-    an explicit permission from legal).
+    an explicit permission from legal). ``signals_only``: a permission settles
+    the robots.txt rules, but robots.txt is still read for the AI opt-outs in
+    it (Content-Signal / Content-Usage), which only an override naming them lifts.
     """
 
     canonical: CanonicalURL | None
     registrable_domain: str | None
     reasons: tuple[Reason, ...]
     needs_robots: bool
+    signals_only: bool = False
 
     @property
     def denied(self) -> bool:
@@ -94,11 +93,12 @@ class ComplianceChecker:
             policy.sites, unreviewed=config.terms.unreviewed, changed=config.terms.changed
         )
         self.user_agent = user_agent or config.crawler.product_token
-        self.purpose = purpose or config.crawler.purpose
+        self.purpose = parse_purpose(purpose or config.crawler.purpose)
         self.ai_opt_out = bool(config.robots.ai_training_opt_out)
         self.clock = clock
         self._policy_fingerprint = str(policy.fingerprint)
         self._day: tuple[float, float, dt.date] = (0.0, 0.0, dt.date.min)
+        self.opt_outs = OptOuts.from_checker(self)
         self._host_memo: dict[tuple[Any, ...], tuple[tuple[Reason, ...], str | None]] = {}
         self._ai_named: dict[str, tuple[str, ...]] = {}
 
@@ -171,7 +171,23 @@ class ComplianceChecker:
             on=today,
             terms_fingerprints=terms_fingerprints,
         )
+        if outcome.settled and self._permission_needs_signals(canonical, outcome.reasons):
+            return PreCheck(
+                canonical, registrable, outcome.reasons, needs_robots=True, signals_only=True
+            )
         return PreCheck(canonical, registrable, outcome.reasons, needs_robots=not outcome.settled)
+
+    def _permission_needs_signals(
+        self, canonical: CanonicalURL, reasons: tuple[Reason, ...]
+    ) -> bool:
+        """Under a permission, an AI crawl still reads robots.txt's AI opt-outs unless the
+        agreement overrides both of them (see ``signals.OptOuts``)."""
+        if self.purpose not in AI_PURPOSES or not self.ai_opt_out:
+            return False
+        if any(r.outcome is Outcome.DENY for r in reasons):
+            return False
+        lifted = {o.signal for o in self.opt_outs.overrides_for(canonical.url)}
+        return not {Signal.CONTENT_SIGNAL, Signal.CONTENT_USAGE} <= lifted
 
     def _host_facts(
         self, canonical: CanonicalURL, extra_hosts: tuple[str, ...], today: dt.date
@@ -233,41 +249,28 @@ class ComplianceChecker:
         return reasons
 
     def _content_signals(self, url: str, parsed: Any, source: str) -> list[Reason]:
-        """Content-Signal / Content-Usage lines: binding for the purpose they name.
+        """Content-Signal / Content-Usage lines, through the one purpose table
+        (``crawler_compliance.signals``): each binds the purposes it names; the
+        rest are recorded as information so the audit log shows what the site said."""
+        return self.opt_outs.robots_reasons(url, parsed, source)
 
-        ``search=no`` binds a search-indexing crawl, ``ai-train=no`` (or aipref's
-        ``train-ai=n``) an AI-training crawl; other signals are recorded as
-        information so the audit log shows what the site said.
-        """
-        signals = parsed.content_signals(self.user_agent, url)
-        if not signals:
-            return []
-        opt_outs = _PURPOSE_OPT_OUTS.get(self.purpose or "", set())
-        if self.purpose == AI_TRAINING_PURPOSE and not self.ai_opt_out:
-            opt_outs = set()
-        found = [
-            Reason(
-                Check.ROBOTS,
-                Outcome.DENY,
-                f"the site opts out of this use ({key}={value}) "
-                f"and this crawl's purpose is {self.purpose}",
-                rule=f"{key}={value}",
-                source=source,
-            )
-            for key, value in signals.items()
-            if (key, value) in opt_outs
-        ]
-        if not found:
-            listed = ", ".join(f"{k}={v}" for k, v in sorted(signals.items()))
-            found.append(
+    def _signals_only_reasons(self, canonical: CanonicalURL, robots: Any) -> list[Reason]:
+        """Under a permission: robots.txt's AI opt-outs only, not its rules."""
+        source = canonical.robots_url
+        if robots.robots is not None:
+            return self._content_signals(canonical.url, robots.robots, source)
+        if robots.kind == "disallow-all":
+            return [
                 Reason(
                     Check.ROBOTS,
-                    Outcome.INFO,
-                    f"content signals {listed}: none binds purpose {self.purpose}",
+                    Outcome.DENY,
+                    f"robots.txt could not be read ({robots.status}), so its AI opt-outs are "
+                    "unknown; the site permission does not override them: fail closed",
                     source=source,
+                    extra=(("robots_status", robots.status),),
                 )
-            )
-        return found
+            ]
+        return []
 
     def _named_ai_agents(self, parsed: Any) -> tuple[str, ...]:
         """The AI-training crawlers this robots.txt addresses by name (not via ``*``).
@@ -350,7 +353,10 @@ class ComplianceChecker:
         reasons = [*context, *pre.reasons]
         robots_status = robots_fingerprint = None
         if pre.needs_robots and pre.canonical is not None:
-            if robots is not None:
+            if robots is not None and pre.signals_only:
+                reasons.extend(self._signals_only_reasons(pre.canonical, robots))
+                robots_status, robots_fingerprint = robots.status, robots.fingerprint
+            elif robots is not None:
                 reasons.extend(self.robots_reasons(pre.canonical, robots))
                 robots_status, robots_fingerprint = robots.status, robots.fingerprint
             elif offline:

@@ -44,6 +44,7 @@ class Check(str, enum.Enum):
     SITE = "site"  # legal's per-site records: blocks, permissions
     TERMS = "terms"  # terms-of-service review state
     ROBOTS = "robots"  # robots.txt (RFC 9309) and purpose-specific opt-outs
+    OPT_OUT = "opt-out"  # TDMRep, RSL licences, X-Robots-Tag, meta tags, Content-Usage header
     POLICY = "policy"  # the policy could not be loaded
     INTERNAL = "internal-error"  # a bug or unexpected failure: fail closed
 

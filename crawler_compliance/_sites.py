@@ -146,6 +146,22 @@ class SiteRules:
         settled = any(r.outcome is Outcome.DENY for r in reasons)
         return SiteOutcome(reasons=tuple(reasons), settled=settled)
 
+    def permission_for(
+        self, host: str, path: str, *, purpose: str | None, on: dt.date
+    ) -> tuple[Any, Any] | None:
+        """(record, permission) of the permission that covers this URL today, or None.
+
+        Opt-out readers use it to find the agreement's ``overrides``.
+        """
+        for record in self.records_for(host):
+            if record.block is not None:
+                return None
+        for record in self.records_for(host):
+            permission = self._valid_permission(record, path, purpose, on)
+            if permission is not None:
+                return record, permission
+        return None
+
     @staticmethod
     def _valid_permission(record: Any, path: str, purpose: str | None, on: dt.date) -> Any:
         for permission in record.permissions:

@@ -62,12 +62,16 @@ class SeenRequest:
         return self.target == "/robots.txt"
 
 
-def html(title: str, *links: str, text: str = "") -> Page:
-    """A small HTML page whose links the spider will try to follow."""
+def html(title: str, *links: str, text: str = "", embeds: str = "") -> Page:
+    """A small HTML page whose links the spider will try to follow.
+
+    *embeds* is markup a browser loads by itself (images, frames, scripts):
+    only a crawl that renders pages (``python -m examples.demo --browser``) fetches it.
+    """
     items = "".join(f'<li><a href="{href}">{href}</a></li>' for href in links)
     body = (
         f"<!doctype html><html><head><title>{title}</title></head>"
-        f"<body><h1>{title}</h1><p>{text}</p><ul>{items}</ul></body></html>"
+        f"<body><h1>{title}</h1><p>{text}</p><ul>{items}</ul>{embeds}</body></html>"
     )
     return Page(body=body)
 
@@ -109,7 +113,20 @@ SITES: dict[str, dict[str, Page]] = {
             "http://twitter.com/someone",
             text="Links to a disallowed section, a LinkedIn profile and a tweet.",
         ),
-        "/articles/2": html("Article 2", "/articles/1"),
+        "/articles/2": html(
+            "Article 2",
+            "/articles/1",
+            text="Embeds a YouTube player, profile pictures from Twitter and LinkedIn, "
+            "a tracker from a disallowed path and a photo of its own.",
+            embeds='<iframe src="http://www.youtube.com/embed/1"></iframe>'
+            '<img src="http://twitter.com/profile_images/1.jpg">'
+            '<div style="width:9px;height:9px;'
+            "background-image:url('http://www.linkedin.com/media/2.jpg')\"></div>"
+            '<script src="/private/tracker.js"></script>'
+            '<script>fetch("http://twitter.com/i/api/1").catch(() => {})</script>'
+            '<img src="/images/photo.png">',
+        ),
+        "/images/photo.png": Page(body="PNG", content_type="image/png"),
         "/private/x": html("Subscribers only"),
     },
     "flaky.example": {
@@ -172,8 +189,16 @@ class _Handler(BaseHTTPRequestHandler):
     def do_CONNECT(self) -> None:  # noqa: N802
         # An https:// URL through a proxy starts with "CONNECT host:443". We count
         # it against that host (it is a contact attempt) and refuse to tunnel.
-        host = self.path.rsplit(":", 1)[0].strip("[]").lower().rstrip(".")
+        host, _, port = self.path.rpartition(":")
+        host = host.strip("[]").lower().rstrip(".")
         self.server.web._note(SeenRequest("CONNECT", host, self.path, f"https://{host}/"))
+        if port == "80":
+            # Plain HTTP through a tunnel (Playwright's own client, behind the
+            # browser hook's route.fetch, asks so): the requests that follow on
+            # this connection are answered here, by their Host header.
+            self.send_response(200, "Connection established")
+            self.end_headers()
+            return
         self._reply(Page(status=502, body="The stand-in web does not tunnel TLS.\n"))
         self.close_connection = True
 

@@ -41,6 +41,7 @@ class LoopbackServer:
     def __init__(self) -> None:
         self.routes: dict[tuple[str, str], Route] = {}
         self.received: list[Received] = []
+        self.tunnels: list[str] = []  # CONNECT targets, "host:port"
         self.on_request: Callable[[Received], None] | None = None
         self._lock = threading.Lock()
         server = self
@@ -55,6 +56,16 @@ class LoopbackServer:
                 server._handle(self)
 
             do_HEAD = do_GET
+
+            def do_CONNECT(self) -> None:  # noqa: N802
+                # A tunnel to "any" host ends here: the requests sent through it
+                # follow on this connection and are routed by their Host header.
+                # (Playwright's own HTTP client, behind route.fetch, tunnels even
+                # plain-http requests through a proxy.)
+                with server._lock:
+                    server.tunnels.append(self.path)
+                self.send_response(200, "Connection established")
+                self.end_headers()
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True

@@ -94,9 +94,16 @@ def test_online_check_fetches_robots_and_reports_the_line(capsys, tmp_path: Path
     assert public["verdict"] == "allow"
     assert server.paths("127.0.0.1").count("/robots.txt") == 1
     records = [json.loads(line) for line in audit.read_text().splitlines()]
-    # The robots.txt fetch itself was decided and recorded before the pages.
+    # The robots.txt fetch itself was decided and recorded before the pages; the
+    # allowed page also needed tdmrep.json (the policy's purpose, research, is TDM).
     assert records[0]["url"].endswith("/robots.txt")
-    assert [r["verdict"] for r in records] == ["allow", "deny", "allow"]
+    assert [(r["kind"], r["verdict"]) for r in records] == [
+        ("own-fetch", "allow"),
+        ("page", "deny"),
+        ("own-fetch", "allow"),
+        ("page", "allow"),
+    ]
+    assert records[2]["url"].endswith("/.well-known/tdmrep.json")
     assert main(["audit", "verify", str(audit)]) == 0
 
 

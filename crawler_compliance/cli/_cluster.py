@@ -182,33 +182,53 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
+    """``audit report --dsn``: the file report over every chain of the database together."""
+    import itertools
     import tempfile
 
     from crawler_compliance.audit import iter_records
-    from crawler_compliance.cli._audit import _print_summary, summarise
+    from crawler_compliance.cli._report import _notice_facts
+    from crawler_compliance.cluster._config import safe_dsn
     from crawler_compliance.cluster._pg_export import export_chains, verify_chains
+    from crawler_compliance.report import Chain, Filters, build_report, render_html, render_text
 
     try:
         verdicts = verify_chains(args.dsn)
+        bad = [v for v in verdicts if not v.ok]
+        chain = Chain(
+            not bad,
+            "OK" if not bad else "TAMPERED",
+            (bad[0].problem or bad[0].report.problem) if bad else None,
+            f"{len(verdicts)} chain(s), {sum(not v.closed for v in verdicts)} not closed",
+            len(verdicts),
+            sum(v.report.tree_size for v in verdicts),
+            "",
+            sum(v.report.checkpoints for v in verdicts),
+            ", ".join(sorted({v.report.signature.value for v in verdicts})),
+        )
         with tempfile.TemporaryDirectory(prefix="cc-audit-report-") as tmp:
             files = [path for _, path, _ in export_chains(args.dsn, tmp)]
-            summary = summarise(record for path in files for record in iter_records(path))
+            report = build_report(
+                safe_dsn(args.dsn),
+                itertools.chain.from_iterable(iter_records(path) for path in files),
+                filters=Filters(args.since, args.until, args.spider),
+                notices=_notice_facts(args.policies),
+                chain=chain,
+            )
     except Exception as exc:  # noqa: BLE001
         return _database_error(args.dsn, exc)
-    bad = [v for v in verdicts if not v.ok]
-    summary["chain"] = {
-        "ok": not bad,
-        "status": "OK" if not bad else "TAMPERED",
-        "problem": (bad[0].problem or bad[0].report.problem) if bad else None,
-        "checkpoint": f"{len(verdicts)} chain(s)",
-        "not_closed": sum(not v.closed for v in verdicts),
-    }
     if args.json:
-        _out(json.dumps(summary, indent=2, ensure_ascii=True) + "\n")
+        _out(json.dumps(report.to_dict(), indent=2, ensure_ascii=True) + "\n")
     else:
-        from crawler_compliance.cluster._config import safe_dsn
-
-        _print_summary(safe_dsn(args.dsn), summary, len(verdicts))
+        _out(render_text(report))
+    if args.html:
+        try:
+            fd = os.open(args.html, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with open(fd, "w", encoding="utf-8") as handle:
+                handle.write(render_html(report))
+        except OSError as exc:
+            _out(_safe(f"cannot write {args.html}: {exc.strerror or exc}") + "\n", sys.stderr)
+            return EXIT_USAGE
     return EXIT_FAILED if bad else EXIT_OK
 
 

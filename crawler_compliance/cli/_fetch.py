@@ -20,6 +20,7 @@ import urllib.request
 from collections.abc import Callable
 from urllib.parse import urljoin, urlsplit
 
+from crawler_compliance._sitefiles import CacheUse, FetchedFile, FetchError, next_hop
 from crawler_compliance.robots import MAX_REDIRECTS, RobotsResult, robots_from_fetch
 from crawler_compliance.robots._fetchstatus import disallow_all
 
@@ -145,4 +146,76 @@ def fetch_robots(
         # A body past the cap is cut; robots_from_fetch parses its start (RFC 9309 §2.5).
         return robots_from_fetch(
             status=status, body=body, headers=headers, redirects=chain, max_bytes=max_bytes
+        )
+
+
+def fetch_file(
+    url: str,
+    *,
+    user_agent: str,
+    timeout: float = 10.0,
+    max_bytes: int = 512 * 1024,
+    allow_url: Callable[[str], str | None] = lambda u: None,
+    proxy: str | None = None,
+) -> FetchedFile:
+    """Fetch any per-site file (tdmrep.json, a licence) as a :class:`FetchedFile`.
+
+    The same rules as :func:`fetch_robots`: every hop is asked to
+    ``allow_url`` before it is contacted (a refusal is ``FetchError.BLOCKED``),
+    redirects follow :func:`~crawler_compliance._sitefiles.next_hop`, the whole
+    fetch has one deadline, the body is read up to ``max_bytes`` (a longer one
+    is ``FetchError.TOO_LARGE``). Never raises for network errors.
+    """
+    deadline = time.monotonic() + timeout
+    opener = _opener(proxy)
+    chain: list[str] = []
+    current = url
+
+    def failed(error: FetchError, status: int | None = None) -> FetchedFile:
+        return FetchedFile(url, status, error=error, redirects=tuple(chain), cache=CacheUse.NONE)
+
+    while True:
+        if allow_url(current) is not None:
+            return failed(FetchError.BLOCKED)
+        if urlsplit(current).scheme not in ("http", "https"):
+            return failed(FetchError.INVALID_URL)
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return failed(FetchError.TIMEOUT)
+        request = urllib.request.Request(
+            current,
+            headers={"User-Agent": user_agent, "Accept": "*/*", "Accept-Encoding": "identity"},
+        )
+        try:
+            response = opener.open(request, timeout=remaining)
+        except urllib.error.HTTPError as exc:
+            status = exc.code
+            headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
+            exc.close()
+            location = headers.get("location")
+            if 300 <= status < 400 and location:
+                current, problem = next_hop(chain, current, location)
+                if problem is not None:
+                    return failed(problem, status)
+                continue
+            return FetchedFile(
+                url, status, headers=headers, redirects=tuple(chain), cache=CacheUse.NONE
+            )
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+            return failed(FetchError(_error_code(exc)))
+        except ValueError:
+            return failed(FetchError.INVALID_URL)
+        with response:
+            status = response.status
+            headers = {k.lower(): v for k, v in response.headers.items()}
+            try:
+                body = _read_capped(response, max_bytes, deadline)
+            except _Deadline:
+                return failed(FetchError.TIMEOUT)
+            except (OSError, http.client.HTTPException) as exc:
+                return failed(FetchError(_error_code(exc)))
+        if len(body) > max_bytes:
+            return failed(FetchError.TOO_LARGE, status)
+        return FetchedFile(
+            url, status, body=body, headers=headers, redirects=tuple(chain), cache=CacheUse.NONE
         )

@@ -13,7 +13,7 @@ and validates it; every problem in every file is reported at once, gcc-style
 from __future__ import annotations
 
 from crawler_compliance.policy._errors import PolicyError, PolicyIssue
-from crawler_compliance.policy._load import MAX_FILE_BYTES, Policy, load_policy
+from crawler_compliance.policy._load import MAX_FILE_BYTES, Policy, load_policy, validate_file
 from crawler_compliance.policy._models import (
     DEFAULT_REDACT_QUERY_PARAMS,
     AuditConfig,
@@ -27,6 +27,7 @@ from crawler_compliance.policy._models import (
     Reference,
     RobotsConfig,
     Scope,
+    SignalOverride,
     SiteRecord,
     SourceRef,
     Terms,
@@ -51,10 +52,12 @@ __all__ = [
     "Reference",
     "RobotsConfig",
     "Scope",
+    "SignalOverride",
     "SiteRecord",
     "SourceRef",
     "Terms",
     "TermsConfig",
     "load_policy",
+    "validate_file",
     "policy_json_schema",
 ]

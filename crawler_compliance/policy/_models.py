@@ -39,6 +39,7 @@ from crawler_compliance._domains import (
 from crawler_compliance.audit import DEFAULT_REDACT_PARAMS
 
 __all__ = [
+    "notice_cross_field_errors",
     "AuditConfig",
     "Block",
     "CrawlerConfig",
@@ -51,13 +52,20 @@ __all__ = [
     "Reference",
     "RobotsConfig",
     "Scope",
+    "SignalOverride",
     "SiteRecord",
     "SourceRef",
     "Terms",
     "TermsConfig",
 ]
 
-Purpose = Literal["search-indexing", "ai-training", "research", "archiving", "monitoring", "other"]
+# The names of crawler_compliance._purpose.Purpose, spelt out so pydantic reports a
+# misspelt purpose as "not one of ..." (a test keeps the two in step).
+Purpose = Literal[
+    "search-indexing", "ai-training", "ai-input", "research", "archiving", "monitoring", "other"
+]
+# The opt-out signals a permission may lift (crawler_compliance.signals.Signal values).
+SignalName = Literal["content-signal", "content-usage", "tdmrep", "rsl", "robots-tag"]
 TermsAction = Literal["deny", "allow", "warn"]
 
 # The audit log's built-in list is the single source of truth; a policy can only add to it.
@@ -428,30 +436,50 @@ class Notice(PolicyModel):
 
     @model_validator(mode="after")
     def _dates_and_status(self) -> Notice:
-        if self.expires is not None and self.expires < self.received:
-            raise FieldError(
+        errors = notice_cross_field_errors(dict(self))
+        if errors:
+            raise errors[0]
+        return self
+
+
+def notice_cross_field_errors(values: dict[str, Any]) -> list[FieldError]:
+    """Every cross-field problem of a notice, from the fields that are themselves valid
+    (a missing key is skipped), so ``validate`` reports them next to field errors."""
+    errors = []
+    received, expires = values.get("received"), values.get("expires")
+    effective = values.get("effective") or received
+    status, superseded_by = values.get("status"), values.get("superseded_by")
+    if expires is not None and received is not None and expires < received:
+        errors.append(
+            FieldError(
                 ("expires",),
-                f"the notice expires ({self.expires}) before it was received ({self.received})",
+                f"the notice expires ({expires}) before it was received ({received})",
             )
-        if self.expires is not None and self.expires < self.effective_date:
-            raise FieldError(
+        )
+    elif expires is not None and effective is not None and expires < effective:
+        errors.append(
+            FieldError(
                 ("expires",),
-                f"the notice expires ({self.expires}) before it takes effect "
-                f"({self.effective_date})",
+                f"the notice expires ({expires}) before it takes effect ({effective})",
             )
-        if self.status == "superseded" and not self.superseded_by:
-            raise FieldError(
+        )
+    if status == "superseded" and "superseded_by" in values and not superseded_by:
+        errors.append(
+            FieldError(
                 ("superseded_by",),
                 "status is 'superseded' but superseded_by does not name the replacing notice",
             )
-        if self.superseded_by and self.status != "superseded":
-            raise FieldError(
+        )
+    if superseded_by and status is not None and status != "superseded":
+        errors.append(
+            FieldError(
                 ("superseded_by",),
-                f"superseded_by is set but status is {self.status!r}, not 'superseded'",
+                f"superseded_by is set but status is {status!r}, not 'superseded'",
             )
-        if self.superseded_by == self.id:
-            raise FieldError(("superseded_by",), "a notice cannot supersede itself")
-        return self
+        )
+    if superseded_by and superseded_by == values.get("id"):
+        errors.append(FieldError(("superseded_by",), "a notice cannot supersede itself"))
+    return errors
 
 
 # --- sites/*.yaml -----------------------------------------------------------------------
@@ -465,6 +493,37 @@ class Block(PolicyModel):
     reference: Text | None = Field(
         default=None, description="A ticket, letter or decision to look up."
     )
+
+
+class SignalOverride(PolicyModel):
+    """One machine-readable opt-out that an agreement lifts, and where the agreement says so."""
+
+    signal: SignalName = Field(
+        description="The opt-out this agreement overrides: 'content-signal' or 'content-usage' "
+        "(robots.txt lines and the Content-Usage response header), 'tdmrep' (tdmrep.json, "
+        "tdm-reservation header and meta tag), 'rsl' (an RSL licence) or 'robots-tag' "
+        "(X-Robots-Tag header and robots meta tags)."
+    )
+    reference: Text = Field(
+        description="Where the agreement grants this use despite the signal, e.g. "
+        "'DPA-2024-017 clause 4.2'. Written into every decision the override allows."
+    )
+    licence: Url | None = Field(
+        default=None,
+        description="For signal 'rsl': the URL of the RSL licence the agreement covers "
+        "(required for 'rsl', not allowed for other signals). A licence that requires payment "
+        "or a licence server is honoured as satisfied only for this exact URL.",
+    )
+
+    @model_validator(mode="after")
+    def _licence_for_rsl(self) -> SignalOverride:
+        if self.signal == "rsl" and self.licence is None:
+            raise FieldError(("licence",), "an 'rsl' override must name the licence URL it covers")
+        if self.signal != "rsl" and self.licence is not None:
+            raise FieldError(
+                ("licence",), f"'licence' is only for signal 'rsl', not {self.signal!r}"
+            )
+        return self
 
 
 class Permission(PolicyModel):
@@ -482,6 +541,11 @@ class Permission(PolicyModel):
     )
     purposes: list[Purpose] | None = Field(
         default=None, description="Crawl purposes it covers; null (default) means any."
+    )
+    overrides: list[SignalOverride] = Field(
+        default_factory=list,
+        description="Machine-readable opt-outs this agreement lifts (default none). Without an "
+        "entry naming a signal, that signal still binds the crawl even under this permission.",
     )
 
     @model_validator(mode="after")

@@ -16,7 +16,7 @@ from crawler_compliance.robots._decode import DEFAULT_MAX_BYTES, decode
 from crawler_compliance.robots._matcher import CompiledRules, Rule
 from crawler_compliance.robots._normalize import normalize_pattern, path_only, request_path
 from crawler_compliance.robots._parser import Parsed, parse_lines
-from crawler_compliance.robots._signals import merge_signals
+from crawler_compliance.robots._signals import merge_signal_sources, merge_signals
 from crawler_compliance.robots._useragent import product_token
 from crawler_compliance.robots._values import RequestRate, parse_crawl_delay, parse_request_rate
 
@@ -61,6 +61,7 @@ class RobotsTxt:
         self._problem = problem
         self._encoding = encoding
         self._selections: dict[str, _Selection | None] = {}
+        self._licences: tuple[tuple[int, str], ...] | None = None
         self._by_groups: dict[tuple[int, ...], _Selection] = {}
 
     @classmethod
@@ -238,6 +239,32 @@ class RobotsTxt:
             for number in selection.groups:
                 lines.extend(self._parsed.groups[number].signals)
         return merge_signals(lines, request_path(url) if url is not None else None)
+
+    def content_signal_sources(
+        self, user_agent: str, url: str | None = None
+    ) -> list[tuple[str, str, int]]:
+        """As :meth:`content_signals`, as (label, value, line), with contentsignals.org's
+        yes/no values and aipref's kept apart (see ``merge_signal_sources``)."""
+        lines = list(self._parsed.signals)
+        selection = self._select(user_agent)
+        if selection is not None:
+            for number in selection.groups:
+                lines.extend(self._parsed.groups[number].signals)
+        return merge_signal_sources(lines, request_path(url) if url is not None else None)
+
+    @property
+    def licences(self) -> tuple[tuple[int, str], ...]:
+        """RSL ``License:`` lines as (line, URL as written), in file order, whatever group
+        they are in (RSL 1.0 §5.1: a licence is declared for the site)."""
+        found = self._licences
+        if found is None:
+            lines = []
+            for line, text in self._parsed.unknown:
+                key, sep, value = text.partition(":")
+                if sep and key.strip().lower() in ("license", "licence") and value.strip():
+                    lines.append((line, value.strip()))
+            found = self._licences = tuple(lines)
+        return found
 
     def __repr__(self) -> str:
         return f"<RobotsTxt groups={len(self._parsed.groups)} fingerprint={self._fingerprint[:12]}>"
