@@ -21,6 +21,7 @@ import os
 import socket
 import sys
 import threading
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,25 +166,36 @@ def _spider_classes(settings: Any) -> list[type]:
 
 
 class _NetworkRefused:
-    """Refuse name lookups and connections while active, and forever in the threads
-    that ran a spider's start and did not finish (they may still be running)."""
+    """Refuse name lookups and connections to the checked threads while active, and
+    for as long as they live to those that ran a spider's start and did not finish.
+
+    Only those threads: everything else in the process (a crawl, an audit log's
+    witness thread, a test server) keeps its network. Threads are held as objects,
+    never as ids, which the interpreter reuses for new threads.
+    """
 
     def __init__(self) -> None:
         self.attempts: dict[int, list[str]] = {}  # thread id -> what it tried
-        self.stuck: set[int] = set()
+        self.stuck: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
+        self.checked: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
         self.active = False
         self._lock = threading.Lock()
         self._saved: dict[str, Any] = {}
 
     def _refuses(self) -> bool:
-        return self.active or threading.get_ident() in self.stuck
+        current = threading.current_thread()
+        return (self.active and current in self.checked) or (
+            current in self.stuck and current.is_alive()
+        )
 
     def _note(self, what: str) -> None:
         with self._lock:
             self.attempts.setdefault(threading.get_ident(), []).append(what)
 
     @contextlib.contextmanager
-    def applied(self) -> Iterator[None]:
+    def applied(self, thread: threading.Thread | None = None) -> Iterator[None]:
+        """Refuse the network to *thread* (default: the calling one) inside the block."""
+        self.checked.add(thread or threading.current_thread())
         real: dict[str, Any] = {
             "getaddrinfo": socket.getaddrinfo,
             "gethostbyname": socket.gethostbyname,
@@ -341,12 +353,12 @@ def evaluate_start(
         name=f"crawler-compliance start() of {getattr(spider_cls, 'name', spider_cls)}",
         daemon=True,
     )
-    with guard.applied():
+    with guard.applied(thread):
         thread.start()
         # wait_for bounds awaiting code; the join also bounds code that blocks.
         thread.join(timeout + 1.0)
-        if thread.is_alive() and thread.ident is not None:
-            guard.stuck.add(thread.ident)
+        if thread.is_alive():
+            guard.stuck.add(thread)
     found = [
         (source, url, run.routes.get(i, (None, (), ()))) for i, (source, url) in enumerate(run.urls)
     ]

@@ -51,7 +51,9 @@ def test_the_example_ci_test_fails_naming_notice_file_and_line() -> None:
     # Not truncated: both requests of the spider, each with notice, file and line.
     for page in (1, 2):
         assert f"https://www.youtube.com/results?search_query=scrapy&page={page} is DENIED" in out
-    assert out.count(f"({notice_file}:15)") == 2
+    # Once per request in the failure; pytest repeats the message in its short
+    # summary when CI is set (it does not truncate there), so at least twice.
+    assert out.count(f"({notice_file}:15)") >= 2
     assert "cease-and-desist notice 'google-youtube-2020-02'" in out
     assert "sample/spiders/videos.py:4" in out
     assert "...Full output truncated" not in out

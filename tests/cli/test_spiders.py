@@ -249,3 +249,41 @@ def test_a_start_request_routed_to_a_covered_host_is_denied(capsys, tmp_path: Pa
         ("start()", "https://example.org/v", "deny"),  # Host header names YouTube
     ]
     assert "pw" not in json.dumps(rows)  # proxy credentials never printed
+
+
+def test_the_network_is_refused_to_the_checked_thread_only() -> None:
+    """Other threads of the process keep their network while a start is checked,
+    and a thread id the interpreter reuses is not refused (found in CI: an audit
+    log's witness thread was refused after an abandoned start thread's id)."""
+    import socket
+    import threading
+
+    from crawler_compliance.scrapy._spiders import _NetworkRefused
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    address = listener.getsockname()
+
+    def try_connect(results: list[str]) -> None:
+        try:
+            socket.create_connection(address, timeout=5).close()
+            results.append("connected")
+        except OSError as exc:
+            results.append(f"refused: {exc}")
+
+    checked: list[str] = []
+    other: list[str] = []
+    guard = _NetworkRefused()
+    thread = threading.Thread(target=try_connect, args=(checked,))
+    with guard.applied(thread):
+        thread.start()
+        thread.join(10)
+        try_connect(other)  # the calling thread is not the one checked
+    guard.stuck.add(thread)  # as if it had not finished: it has, so nothing is refused
+    later: list[str] = []
+    reused = threading.Thread(target=try_connect, args=(later,))
+    reused.start()
+    reused.join(10)
+    listener.close()
+    assert checked and checked[0].startswith("refused")
+    assert other == ["connected"]
+    assert later == ["connected"]
