@@ -47,9 +47,16 @@ def register(subparsers: Any) -> None:
         help="check the hash chain (exit 0 intact, 1 not, 2 unreadable)",
         description="Recompute every record's hash and check the chain, sequence numbers "
         "and timestamps across all rotated files. Exit 0 intact; 1 tampered, truncated "
-        "against --checkpoint, reordered, or a torn last line; 2 usage error or unreadable.",
+        "against --checkpoint, reordered, or a torn last line; 2 usage error or unreadable. "
+        "Several FILEs or a DIR (its live *.jsonl files) are one cluster's record: each "
+        "file is its own chain, one line each and a total; exit 1 if any chain fails.",
     )
-    verify.add_argument("file", metavar="FILE")
+    verify.add_argument(
+        "file",
+        metavar="FILE",
+        nargs="+",
+        help="the audit log; or several, or a directory of them (one chain per worker)",
+    )
     verify.add_argument(
         "--checkpoint",
         metavar="SEQ:HASH",

@@ -64,7 +64,7 @@ def register(subparsers: Any) -> None:
         parser = commands.choices[name]
         for action in parser._actions:
             if action.dest == "file":  # FILE or --dsn, not both
-                action.nargs = "?"
+                action.nargs = "*"
                 action.default = None
         parser.add_argument(
             "--dsn",
@@ -76,7 +76,7 @@ def register(subparsers: Any) -> None:
 
 def _either(parser: argparse.ArgumentParser, with_dsn: Any, with_file: Any) -> Any:
     def handler(args: argparse.Namespace) -> int:
-        if (args.dsn is None) == (args.file is None):
+        if (args.dsn is None) == (not args.file):
             parser.print_usage(sys.stderr)
             _out(f"{parser.prog}: error: give FILE or --dsn DSN (one of them)\n", sys.stderr)
             return EXIT_USAGE

@@ -30,6 +30,7 @@ from crawler_compliance.audit._tlog import (
 from crawler_compliance.audit._verify import SignatureStatus, VerifyReport, VerifyStatus
 from crawler_compliance.cli import EXIT_DENIED as EXIT_FAILED
 from crawler_compliance.cli import EXIT_OK, EXIT_USAGE
+from crawler_compliance.cli._logset import LogSetError, log_set
 from crawler_compliance.cli._output import print_line as _print
 from crawler_compliance.cli._output import safe as _safe
 from crawler_compliance.cli._output import write as _out
@@ -270,6 +271,16 @@ def _consistency(args: argparse.Namespace) -> int:
 
 def _verify(args: argparse.Namespace) -> int:
     try:
+        files = log_set(args.file)
+    except LogSetError as exc:
+        _err(str(exc))
+        return EXIT_USAGE
+    if files is not None and (args.checkpoint is not None or args.old):
+        _err("--checkpoint and --from name one chain's checkpoint: give one FILE with them")
+        return EXIT_USAGE
+    if files is None:
+        args.file = args.file[0]  # one log: the single-file report, unchanged
+    try:
         key, witnesses = _keys(args)
         old = _old(args.old) if args.old else None
         roots = [_certificate(path) for path in args.tsa_cert]
@@ -279,6 +290,8 @@ def _verify(args: argparse.Namespace) -> int:
     except ProofBundleError as exc:
         _err(str(exc))
         return EXIT_USAGE
+    if files is not None:
+        return _verify_many(args, files, key, witnesses, roots)
     try:
         report = verify_tlog(
             args.file,
@@ -300,6 +313,62 @@ def _verify(args: argparse.Namespace) -> int:
         return EXIT_OK if report.ok else EXIT_FAILED
     _print_report(args, report, old)
     return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _verify_many(
+    args: argparse.Namespace,
+    files: list[str],
+    key: Verifier | None,
+    witnesses: list[Verifier],
+    roots: list[x509.Certificate],
+) -> int:
+    """``audit verify FILE... | DIR``: each log its own chain, one line each, a total."""
+    results: list[dict[str, Any]] = []
+    unreadable = bad = 0
+    for path in files:
+        try:
+            report = verify_tlog(
+                path, key=key, witnesses=witnesses, quorum=args.quorum, tsa_roots=roots
+            )
+        except OSError as exc:
+            unreadable += 1
+            reason = str(exc.strerror or exc)
+            results.append({"file": path, "ok": False, "status": "UNREADABLE", "problem": reason})
+            if not args.json:
+                _print(_safe(f"UNREADABLE: {path}: {reason}"))
+            continue
+        bad += not report.ok
+        data = {"file": path, **report._asdict()}
+        data["status"] = report.status.value
+        data["signature"] = report.signature.value
+        results.append(data)
+        if args.json:
+            continue
+        if report.ok:
+            _print(
+                _safe(
+                    f"OK: {path}: {report.intact} record(s) in {len(report.files)} file(s), "
+                    f"chain intact, {report.checkpoints} checkpoint(s), {report.signature.value}"
+                )
+            )
+        else:
+            _print(
+                _safe(
+                    f"{report.status.value}: {path}: {report.problem} ({report.intact} of "
+                    f"{report.records} record(s) intact before it)"
+                )
+            )
+    if args.json:
+        _out(json.dumps(results, indent=2, ensure_ascii=True) + "\n")
+    else:
+        records = sum(int(r.get("intact", 0)) for r in results)
+        _print(
+            f"{len(files)} chain(s), {bad + unreadable} with problems, "
+            f"{records} intact record(s) in all"
+        )
+    if unreadable:
+        return EXIT_USAGE
+    return EXIT_FAILED if bad else EXIT_OK
 
 
 def _print_report(

@@ -38,7 +38,13 @@ def register(commands: Any) -> None:
         "and the chain's verification and checkpoint. Exit 0 when the chain verifies, 1 "
         "when it does not, 2 on usage errors or an unreadable log.",
     )
-    report.add_argument("file", metavar="LOG")
+    report.add_argument(
+        "file",
+        metavar="LOG",
+        nargs="+",
+        help="the audit log; or several, or a directory of them (one cluster's record: "
+        "totals across all, integrity of each chain)",
+    )
     report.add_argument("--html", metavar="FILE", help="also write one self-contained HTML page")
     report.add_argument("--since", type=_when, metavar="WHEN", help="only records from WHEN on")
     report.add_argument("--until", type=_when, metavar="WHEN", help="only records up to WHEN")
@@ -78,11 +84,20 @@ def _notice_facts(directory: str | None) -> dict[str, tuple[str, str]]:
 
 def run(args: argparse.Namespace) -> int:
     from crawler_compliance.audit import iter_records, verify_tlog
-    from crawler_compliance.report import Chain, Filters, build_report, render_html, render_text
+    from crawler_compliance.cli._logset import LogSetError, log_set
+    from crawler_compliance.report import Chain, Filters, build_report
 
     def skipped(location: str, reason: str) -> None:
         print_line(f"warning: {location}: skipped ({reason})", sys.stderr)
 
+    try:
+        files = log_set(args.file)
+    except LogSetError as exc:
+        print_line(f"crawler-compliance audit: {exc}", sys.stderr)
+        return EXIT_USAGE
+    if files is not None:
+        return _run_many(args, files)
+    args.file = args.file[0]  # one log: the single-file report, unchanged
     try:
         # The chain, the Merkle tree and every checkpoint of the sidecar (signatures
         # are checked by `audit verify --key`; here they are reported as found).
@@ -111,6 +126,55 @@ def run(args: argparse.Namespace) -> int:
             sys.stderr,
         )
         return EXIT_USAGE
+    done = _output(args, report, [args.file])
+    return done if done != EXIT_OK else (EXIT_OK if verification.ok else EXIT_DENIED)
+
+
+def _run_many(args: argparse.Namespace, files: list[str]) -> int:
+    """``audit report FILE... | DIR``: one report over every chain, each verified alone."""
+    import itertools
+
+    from crawler_compliance.audit import iter_records, verify_tlog
+    from crawler_compliance.report import Chain, Filters, build_report
+
+    def skipped(location: str, reason: str) -> None:
+        print_line(f"warning: {location}: skipped ({reason})", sys.stderr)
+
+    try:
+        verifications = [(path, verify_tlog(path)) for path in files]
+        bad = [(path, v) for path, v in verifications if not v.ok]
+        chain = Chain(
+            not bad,
+            "OK" if not bad else bad[0][1].status.value,
+            f"{bad[0][0]}: {bad[0][1].problem}" if bad else None,
+            f"{len(files)} chain(s), {len(bad)} with problems",
+            sum(len(v.files) for _, v in verifications),
+            sum(v.tree_size for _, v in verifications),
+            "",
+            sum(v.checkpoints for _, v in verifications),
+            ", ".join(sorted({v.signature.value for _, v in verifications})),
+        )
+        report = build_report(
+            " ".join(args.file),
+            itertools.chain.from_iterable(iter_records(path, skipped) for path in files),
+            filters=Filters(args.since, args.until, args.spider),
+            notices=_notice_facts(args.policies),
+            chain=chain,
+        )
+    except OSError as exc:
+        name = getattr(exc, "filename", None) or " ".join(args.file)
+        print_line(
+            f"crawler-compliance audit: cannot read {name}: {exc.strerror or exc}", sys.stderr
+        )
+        return EXIT_USAGE
+    done = _output(args, report, files)
+    return done if done != EXIT_OK else (EXIT_DENIED if bad else EXIT_OK)
+
+
+def _output(args: argparse.Namespace, report: Any, logs: list[str]) -> int:
+    """Print *report* (text or JSON) and write its HTML page when asked."""
+    from crawler_compliance.report import render_html, render_text
+
     if args.json:
         write(json.dumps(report.to_dict(), indent=2, ensure_ascii=True) + "\n")
     else:
@@ -119,7 +183,7 @@ def run(args: argparse.Namespace) -> int:
         from crawler_compliance.audit import log_files
 
         target = os.path.abspath(args.html)
-        if any(os.path.abspath(f) == target for f in log_files(args.file)):
+        if any(os.path.abspath(f) == target for log in logs for f in log_files(log)):
             print_line(
                 f"refusing to write the HTML report over the audit log {args.html}", sys.stderr
             )
@@ -135,4 +199,4 @@ def run(args: argparse.Namespace) -> int:
         if not args.json:
             print_line()
             print_line(f"HTML report written to {args.html}")
-    return EXIT_OK if verification.ok else EXIT_DENIED
+    return EXIT_OK

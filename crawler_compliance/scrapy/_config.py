@@ -6,7 +6,11 @@ involved, so a crawl never starts half-configured.
 
 from __future__ import annotations
 
+import os
+import re
+import socket
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, get_args
 
@@ -34,6 +38,58 @@ class ComplianceConfigError(ValueError):
     """A setting is missing or contradicts another: the crawl must not start."""
 
 
+AUDIT_LOG_PLACEHOLDERS = ("name", "time", "worker", "pid", "host")
+_PLACEHOLDER = re.compile(r"%(?:\((?P<key>[^)]*)\)s|(?P<percent>%))?")
+
+
+def _filename_safe(value: str) -> str:
+    """One path component: no separator, no ``..``, no NUL or control character."""
+    cleaned = "".join("_" if ch in "/\\" or not ch.isprintable() else ch for ch in value)
+    while ".." in cleaned:
+        cleaned = cleaned.replace("..", "_")
+    return cleaned or "_"
+
+
+def expand_audit_log(
+    template: str,
+    *,
+    spider: str | None,
+    worker: str | None = None,
+    started: datetime | None = None,
+) -> str:
+    """``COMPLIANCE_AUDIT_LOG`` with its placeholders filled in, once at start-up:
+    ``%(name)s`` the spider's name, ``%(time)s`` the crawl's start (UTC,
+    ``YYYYmmddTHHMMSSZ``), ``%(worker)s`` ``COMPLIANCE_WORKER_NAME`` or
+    ``<host>-<pid>``, ``%(pid)s``, ``%(host)s``; ``%%`` is a literal ``%``. Each
+    value is made one safe path component, so a cluster's workers write one file
+    each and never outside the directory the setting names."""
+    host = socket.gethostname()
+    pid = str(os.getpid())
+    when = (started or datetime.now(timezone.utc)).astimezone(timezone.utc)
+    values = {
+        "name": spider or "spider",
+        "time": when.strftime("%Y%m%dT%H%M%SZ"),
+        "worker": worker or f"{host}-{pid}",
+        "pid": pid,
+        "host": host,
+    }
+
+    def fill(match: re.Match[str]) -> str:
+        if match.group("percent"):
+            return "%"
+        key = match.group("key")
+        if key is None or key not in values:
+            found = match.group(0) if key is not None else "a '%' not followed by (key)s"
+            raise ComplianceConfigError(
+                f"COMPLIANCE_AUDIT_LOG = {template!r}: {found} is not a placeholder; "
+                f"use {', '.join(f'%({k})s' for k in AUDIT_LOG_PLACEHOLDERS)} "
+                "or %% for a literal %"
+            )
+        return _filename_safe(values[key])
+
+    return _PLACEHOLDER.sub(fill, template)
+
+
 @dataclass(frozen=True)
 class Config:
     audit_log: str
@@ -51,7 +107,9 @@ class Config:
     default_user_agent: str
 
     @classmethod
-    def from_settings(cls, settings: Any) -> Config:
+    def from_settings(cls, settings: Any, *, spider: str | None = None) -> Config:
+        """The settings of one crawl; *spider* (its name) fills ``%(name)s`` of
+        ``COMPLIANCE_AUDIT_LOG``."""
         policy_dir = settings.get("COMPLIANCE_POLICY_DIR")
         if not policy_dir:
             raise ComplianceConfigError(
@@ -87,7 +145,7 @@ class Config:
         transparency = _transparency(settings, optional)
         return cls(
             audit_transparency=transparency,
-            audit_log=str(settings.get("COMPLIANCE_AUDIT_LOG") or DEFAULT_AUDIT_LOG),
+            audit_log=audit_log_path(settings, spider),
             audit_fsync_every=fsync_every,
             audit_fsync_interval=fsync_interval,
             audit_max_bytes=max_bytes,
@@ -106,6 +164,15 @@ class Config:
             user_agent=settings.get("COMPLIANCE_USER_AGENT") or None,
             default_user_agent=str(settings.get("USER_AGENT") or ""),
         )
+
+
+def audit_log_path(settings: Any, spider: str | None) -> str:
+    """``COMPLIANCE_AUDIT_LOG`` (default ``compliance-audit.jsonl``), expanded."""
+    return expand_audit_log(
+        str(settings.get("COMPLIANCE_AUDIT_LOG") or DEFAULT_AUDIT_LOG),
+        spider=spider,
+        worker=str(settings.get("COMPLIANCE_WORKER_NAME") or "") or None,
+    )
 
 
 def _transparency(settings: Any, optional: Any) -> Transparency:

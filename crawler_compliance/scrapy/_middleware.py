@@ -34,7 +34,12 @@ from crawler_compliance._sitefiles import FetchedFile, FetchError, FileNeed
 from crawler_compliance.audit import AuditLog, AuditLogError
 from crawler_compliance.policy import PolicyError, load_policy
 from crawler_compliance.robots import RobotsResult, robots_from_fetch
-from crawler_compliance.scrapy._config import DEFAULT_AUDIT_LOG, ComplianceConfigError, Config
+from crawler_compliance.scrapy._config import (
+    DEFAULT_AUDIT_LOG,
+    ComplianceConfigError,
+    Config,
+    audit_log_path,
+)
 from crawler_compliance.scrapy._exceptions import RequestDenied
 from crawler_compliance.scrapy._politeness import SlotPoliteness
 from crawler_compliance.scrapy._sitefiles import (
@@ -92,7 +97,10 @@ def _priority_name(value: int) -> str:
 def _audit_disabled(crawler: Crawler) -> None:
     """Record that a crawl ran with the checks switched off (legal must see it)."""
     settings = crawler.settings
-    path = settings.get("COMPLIANCE_AUDIT_LOG") or DEFAULT_AUDIT_LOG
+    try:
+        path = audit_log_path(settings, getattr(crawler.spider, "name", None))
+    except ComplianceConfigError:  # the checks are off: the record still goes somewhere
+        path = str(settings.get("COMPLIANCE_AUDIT_LOG") or DEFAULT_AUDIT_LOG)
     where = _priority_name(settings.getpriority("COMPLIANCE_ENABLED") or 0)
     message = (
         f"compliance checks disabled by COMPLIANCE_ENABLED=False (set at {where} priority): "
@@ -200,7 +208,9 @@ class ComplianceMiddleware:
             _audit_disabled(crawler)
             raise NotConfigured("COMPLIANCE_ENABLED is False")
         try:
-            config = Config.from_settings(crawler.settings)
+            config = Config.from_settings(
+                crawler.settings, spider=getattr(crawler.spider, "name", None)
+            )
             policy = load_policy(config.policy_dir)
             return cls(crawler, config, policy)
         except PolicyError as exc:
