@@ -25,6 +25,7 @@ from crawler_compliance._hosts import (
 )
 from crawler_compliance._registry import Registry
 from crawler_compliance._sites import SiteRules
+from crawler_compliance.terms._page import TermsPage
 
 __all__ = ["AI_TRAINING_AGENTS", "ComplianceChecker", "PreCheck"]
 
@@ -91,7 +92,12 @@ class ComplianceChecker:
         config = policy.config
         self.registry = registry or Registry.from_policy(policy, suffix_list_file=suffix_list_file)
         self.sites = SiteRules(
-            policy.sites, unreviewed=config.terms.unreviewed, changed=config.terms.changed
+            policy.sites,
+            unreviewed=config.terms.unreviewed,
+            changed=config.terms.changed,
+            on_unreachable=config.terms.on_unreachable,
+            max_review_age=config.terms.max_review_age,
+            snapshots=getattr(policy, "terms_snapshots", None),
         )
         self.user_agent = user_agent or config.crawler.product_token
         self.purpose = purpose or config.crawler.purpose
@@ -144,7 +150,7 @@ class ComplianceChecker:
         url: str,
         *,
         extra_hosts: Iterable[str] = (),
-        terms_fingerprints: Mapping[str, str] | None = None,
+        terms_fingerprints: Mapping[str, str | TermsPage] | None = None,
         scrapy_safe: bool = False,
     ) -> PreCheck:
         """URL, registry, site and terms checks: everything that needs no fetch.

@@ -24,6 +24,7 @@ _COMMAND_MODULES = (
     "crawler_compliance.cli._spiders",  # spiders
     "crawler_compliance.cli._robots",  # robots
     "crawler_compliance.cli._audit",  # audit verify / show
+    "crawler_compliance.cli._terms",  # terms snapshot / diff / pending
 )
 
 

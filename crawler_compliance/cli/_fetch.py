@@ -17,7 +17,8 @@ import ssl
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 from crawler_compliance.robots import MAX_REDIRECTS, RobotsResult, robots_from_fetch
@@ -145,4 +146,114 @@ def fetch_robots(
         # A body past the cap is cut; robots_from_fetch parses its start (RFC 9309 §2.5).
         return robots_from_fetch(
             status=status, body=body, headers=headers, redirects=chain, max_bytes=max_bytes
+        )
+
+
+# --- any small page (terms pages): the same loop, the raw outcome -------------------------
+
+
+@dataclass(frozen=True)
+class FetchedPage:
+    """The raw outcome of :func:`fetch_page`; ``headers`` have lower-case names.
+
+    ``error`` is a short code (``timeout``, ``dns-error``, ``connection-error``,
+    ``tls-error``, ``redirect-loop``, ``too-many-redirects``, ``invalid-url``,
+    ``blocked: <why>``) or ``None``; ``truncated`` says the body was cut at the cap.
+    """
+
+    url: str
+    status: int | None
+    body: bytes = b""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    error: str | None = None
+    redirects: tuple[str, ...] = ()
+    truncated: bool = False
+
+
+def proxy_for(url: str, proxy: str | None) -> str | None:
+    """The proxy a fetch of *url* goes through: *proxy* when given, else the
+    ``http_proxy`` / ``https_proxy`` environment (``no_proxy`` honoured), like the crawl."""
+    if proxy:
+        return proxy
+    parts = urlsplit(url)
+    environment = urllib.request.getproxies()
+    chosen = environment.get(parts.scheme)
+    if chosen and parts.hostname and urllib.request.proxy_bypass(parts.hostname):
+        return None
+    return chosen or None
+
+
+def fetch_page(
+    url: str,
+    *,
+    user_agent: str,
+    timeout: float = 20.0,
+    max_bytes: int = 2 * 1024 * 1024,
+    allow_url: Callable[[str, str | None], str | None] = lambda u, p: None,
+    proxy: str | None = None,
+    accept: str = "text/html, text/plain;q=0.9, */*;q=0.1",
+) -> FetchedPage:
+    """Fetch one page; never raises for network errors.
+
+    Redirects (at most :data:`MAX_REDIRECTS`) are followed by hand, and
+    ``allow_url(url, proxy)`` is asked before each hop is contacted: a returned
+    string is a deny reason and nothing is sent. ``timeout`` bounds the whole
+    fetch; the body is read up to ``max_bytes`` (``truncated`` says when more
+    was sent). *proxy* overrides the environment's proxies (:func:`proxy_for`).
+    """
+    deadline = time.monotonic() + timeout
+    chain: list[str] = []
+    while True:
+        hop_proxy = proxy_for(url, proxy)
+        denied = allow_url(url, hop_proxy)
+        if denied is not None:
+            return FetchedPage(url, None, error=f"blocked: {denied}", redirects=tuple(chain))
+        if urlsplit(url).scheme not in ("http", "https"):
+            return FetchedPage(url, None, error="invalid-url", redirects=tuple(chain))
+        request = urllib.request.Request(
+            url,
+            headers={
+                "User-Agent": user_agent,
+                "Accept": accept,
+                "Accept-Encoding": "gzip, identity",
+            },
+        )
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return FetchedPage(url, None, error="timeout", redirects=tuple(chain))
+        try:
+            response = _opener(hop_proxy).open(request, timeout=remaining)
+        except urllib.error.HTTPError as exc:
+            status = exc.code
+            headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
+            exc.close()
+            location = headers.get("location")
+            if 300 <= status < 400 and location:
+                target = urljoin(url, location.strip())
+                chain.append(url)
+                if target in chain:
+                    return FetchedPage(url, status, error="redirect-loop", redirects=tuple(chain))
+                if len(chain) > MAX_REDIRECTS:
+                    return FetchedPage(
+                        url, status, error="too-many-redirects", redirects=tuple(chain)
+                    )
+                url = target
+                continue
+            return FetchedPage(url, status, headers=headers, redirects=tuple(chain))
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+            return FetchedPage(url, None, error=_error_code(exc), redirects=tuple(chain))
+        except ValueError:
+            return FetchedPage(url, None, error="invalid-url", redirects=tuple(chain))
+        with response:
+            status = response.status
+            headers = {k.lower(): v for k, v in response.headers.items()}
+            try:
+                body = _read_capped(response, max_bytes, deadline)
+            except _Deadline:
+                return FetchedPage(url, None, error="timeout", redirects=tuple(chain))
+            except (OSError, http.client.HTTPException) as exc:
+                return FetchedPage(url, None, error=_error_code(exc), redirects=tuple(chain))
+        truncated = len(body) > max_bytes
+        return FetchedPage(
+            url, status, body[:max_bytes], headers, redirects=tuple(chain), truncated=truncated
         )

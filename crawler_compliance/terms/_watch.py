@@ -1,0 +1,317 @@
+"""Per-crawl terms state, sans-I/O: watched pages by URL, discovery by registrable domain.
+
+The adapter (the Scrapy middleware, the CLI) does the fetching; this object
+says what to fetch, keeps what was fetched until it is due again, and turns
+it into reasons:
+
+- **Watched pages** (a site record with ``terms.url``): :meth:`TermsWatch.due`
+  says whether the page must be fetched (never fetched, or older than
+  ``terms.refetch_interval``; an unreachable page is retried after at most
+  an hour). :meth:`TermsWatch.pages` is the mapping the checker compares
+  against ``terms.sha256``.
+- **Discovery** (sites without a record, policy ``terms.discovery``):
+  :func:`observe` looks at a page the crawl fetched anyway; when the page is
+  itself a terms page it is analysed on the spot, otherwise the first terms
+  link found is offered once per registrable domain
+  (:meth:`TermsWatch.take_candidate`) for the adapter to fetch, registry
+  checked, and hand back through :meth:`TermsWatch.discovered`. In ``deny``
+  mode, :meth:`TermsWatch.discovery_reasons` denies further requests to a
+  domain whose terms restrict automated access, until legal writes a record.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from crawler_compliance._decision import Check, Decision, Outcome, Reason, decide
+from crawler_compliance.audit import DEFAULT_REDACT_PARAMS, redact_url
+from crawler_compliance.terms._discover import FoundBy, TermsLink, find_terms_link, is_terms_path
+from crawler_compliance.terms._page import TermsPage, TermsStatus, terms_from_fetch
+
+__all__ = [
+    "DISCOVERED_EVENT",
+    "Discovery",
+    "ResponseLike",
+    "TermsWatch",
+    "discovery_reason",
+    "observe",
+    "terms_fetch_decision",
+]
+
+DISCOVERED_EVENT = "terms-discovered"  # the ``event`` field of a discovery reason
+UNREACHABLE_RETRY = 3600.0  # an unreachable terms page is tried again after at most an hour
+MAX_DOMAINS = 10_000  # discovery entries kept; flagged domains are never dropped
+_HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+class ResponseLike(Protocol):
+    """What :func:`observe` needs of a response (the middleware's ``ResponseView``)."""
+
+    url: str
+    status: int
+    body_head: bytes
+    content_type: str | None
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """What discovery found for one registrable domain."""
+
+    domain: str
+    link: TermsLink
+    page: TermsPage | None  # None while the terms page has not been fetched
+
+    @property
+    def flagged(self) -> bool:
+        return self.page is not None and bool(self.page.clauses)
+
+
+@dataclass
+class _Held:
+    page: TermsPage
+    due_at: float
+
+
+def _shown(url: str) -> str:
+    """A URL as it may appear in text we write (credentials and secrets redacted)."""
+    return redact_url(url, DEFAULT_REDACT_PARAMS)
+
+
+def terms_fetch_decision(checker: Any, url: str, *, scrapy_safe: bool = False) -> Decision:
+    """Decide one of our own terms-page fetches (or one redirect hop of it).
+
+    Only the URL and registry checks apply: nothing is ever fetched from a host
+    under a cease-and-desist notice, and the reason says what the fetch is for,
+    under its own check name (``terms``) so reports keep it apart from pages.
+    """
+    canonical, registrable, reasons = checker.registry_reasons(url, scrapy_safe=scrapy_safe)
+    return decide(
+        url,
+        [*reasons, Reason(Check.TERMS, Outcome.INFO, "terms page fetch by crawler-compliance")],
+        host=canonical.host if canonical else None,
+        registrable_domain=registrable,
+    )
+
+
+class TermsWatch:
+    """Terms pages fetched in this crawl, and what discovery found."""
+
+    def __init__(
+        self,
+        *,
+        refetch_interval: float = 86400.0,
+        discovery: str = "flag",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if discovery not in ("off", "flag", "deny"):
+            raise ValueError(f"terms discovery must be off, flag or deny, not {discovery!r}")
+        self.refetch_interval = float(refetch_interval)
+        self.discovery = discovery
+        self.clock = clock
+        self._held: dict[str, _Held] = {}
+        self._found: dict[str, Discovery] = {}
+        self._queue: list[Discovery] = []
+
+    @classmethod
+    def from_policy(cls, policy: Any, *, clock: Callable[[], float] = time.time) -> TermsWatch:
+        config = policy.config.terms
+        return cls(
+            refetch_interval=config.refetch_interval, discovery=config.discovery, clock=clock
+        )
+
+    # --- watched pages --------------------------------------------------------------
+
+    def due(self, url: str) -> bool:
+        """Whether the terms page at *url* must be fetched (again) now."""
+        held = self._held.get(url)
+        return held is None or self.clock() >= held.due_at
+
+    def store(self, page: TermsPage) -> None:
+        """Keep a fetched page until it is due again."""
+        wait = self.refetch_interval
+        if page.status is TermsStatus.UNREACHABLE:
+            wait = min(wait, UNREACHABLE_RETRY)
+        self._held[page.url] = _Held(page, self.clock() + wait)
+
+    def pages(self) -> Mapping[str, TermsPage]:
+        """Every page held, by URL: the checker's ``terms_fingerprints``."""
+        return {url: held.page for url, held in self._held.items()}
+
+    def page(self, url: str) -> TermsPage | None:
+        held = self._held.get(url)
+        return held.page if held is not None else None
+
+    # --- discovery ------------------------------------------------------------------
+
+    def finding(self, domain: str) -> Discovery | None:
+        return self._found.get(domain)
+
+    def findings(self) -> list[Discovery]:
+        return list(self._found.values())
+
+    def _keep(self, found: Discovery) -> None:
+        if found.domain not in self._found and len(self._found) >= MAX_DOMAINS:
+            for domain in [d for d, f in self._found.items() if not f.flagged]:
+                del self._found[domain]
+        self._found[found.domain] = found
+
+    def take_candidate(self, domain: str, link: TermsLink) -> bool:
+        """Claim *link* as *domain*'s terms page; true only the first time."""
+        if self.discovery == "off" or domain in self._found:
+            return False
+        self._keep(Discovery(domain, link, None))
+        return True
+
+    def offer(self, domain: str, link: TermsLink) -> bool:
+        """Claim *link* and queue it for the adapter to fetch (once per domain)."""
+        if not self.take_candidate(domain, link):
+            return False
+        self._queue.append(self._found[domain])
+        return True
+
+    def next_fetch(self) -> Discovery | None:
+        """The next discovered terms page to fetch, oldest first (``None`` when none)."""
+        while self._queue:
+            found = self._queue.pop(0)
+            if self._found.get(found.domain) is found:
+                return found
+        return None
+
+    def discovered(self, domain: str, link: TermsLink, page: TermsPage) -> list[Reason]:
+        """Record the fetched discovered page; the reasons describe what it says."""
+        found = Discovery(domain, link, page)
+        self._keep(found)
+        return [discovery_reason(found, self.discovery)]
+
+    def discovery_reasons(self, domain: str | None) -> list[Reason]:
+        """Reasons for a request to *domain*: in ``deny`` mode a deny once flagged."""
+        if self.discovery != "deny" or domain is None:
+            return []
+        found = self._found.get(domain)
+        if found is None or not found.flagged:
+            return []
+        assert found.page is not None
+        first = found.page.clauses[0].sentence
+        return [
+            Reason(
+                Check.TERMS,
+                Outcome.DENY,
+                f"the terms of service of {domain} at {_shown(found.link.url)} restrict "
+                f"automated access and legal has not reviewed them (policy terms.discovery: "
+                f"deny): «{first}»",
+                rule="discovered",
+                extra=(("terms_url", _shown(found.link.url)),),
+            )
+        ]
+
+
+def discovery_reason(found: Discovery, mode: str) -> Reason:
+    """The audit reason for a discovered terms page (evidence when flagged)."""
+    link = found.link
+    page = found.page
+    url = _shown(link.url)
+    how = {
+        FoundBy.REL: 'a rel="terms-of-service" link',
+        FoundBy.ANCHOR_TEXT: f"the link text {link.text!r}",
+        FoundBy.PATH: "its path",
+    }[link.found_by]
+    extra: list[tuple[str, Any]] = [
+        ("event", DISCOVERED_EVENT),
+        ("terms_url", url),
+        ("found_by", link.found_by.value),
+    ]
+    if page is None or page.status is TermsStatus.UNREACHABLE:
+        problem = page.problem if page is not None else "not fetched"
+        return Reason(
+            Check.TERMS,
+            Outcome.INFO,
+            f"terms page of {found.domain} found at {url} (by {how}) but not read: {problem}",
+            rule="discovered",
+            extra=(*extra, ("terms_status", page.detail if page else "not-fetched")),
+        )
+    extra.append(("terms_sha256", page.sha256))
+    if not page.clauses:
+        return Reason(
+            Check.TERMS,
+            Outcome.INFO,
+            f"terms page of {found.domain} found at {url} (by {how}): no clause restricting "
+            "automated access found by keyword matching (not legal advice)",
+            rule="discovered",
+            extra=tuple(extra),
+        )
+    extra.append(("evidence", tuple(c.sentence for c in page.clauses)))
+    extra.append(("topics", tuple(sorted({t for c in page.clauses for t in c.topics}))))
+    count = len(page.clauses)
+    return Reason(
+        Check.TERMS,
+        Outcome.INFO,
+        f"terms page of {found.domain} found at {url} (by {how}) has {count} "
+        f"clause{'s' if count != 1 else ''} restricting automated access, not reviewed by "
+        f"legal (policy terms.discovery: {mode}; keyword matching, not legal advice)",
+        rule="discovered",
+        extra=tuple(extra),
+    )
+
+
+def observe(view: ResponseLike, checker: Any, watch: TermsWatch) -> list[Reason]:
+    """Discovery as a response observer: look at a page the crawl fetched anyway.
+
+    Returns INFO reasons only (a flag is evidence, never a verdict on the
+    response itself). Sites with a site record are legal's already and are
+    skipped, as are non-HTML responses and errors.
+    """
+    if watch.discovery == "off" or not 200 <= view.status < 300 or not view.body_head:
+        return []
+    media = (view.content_type or "").split(";", 1)[0].strip().lower()
+    if media not in _HTML_TYPES:
+        return []
+    canonical, domain, denying = checker.registry_reasons(view.url)
+    if canonical is None or domain is None or denying:
+        return []
+    if checker.sites.records_for(canonical.host):
+        return []
+    if watch.finding(domain) is not None:
+        return []
+    if is_terms_path(view.url):
+        # The crawl fetched the terms page itself: read it now, no second fetch.
+        link = TermsLink(view.url, FoundBy.PATH, "")
+        watch.take_candidate(domain, link)
+        page = terms_from_fetch(
+            view.url,
+            status=view.status,
+            body=view.body_head,
+            headers={"content-type": view.content_type or "text/html"},
+        )
+        return watch.discovered(domain, link, page)
+    found = find_terms_link(view.body_head, view.url)
+    if found is None:
+        return []
+    target, _, covered = checker.registry_reasons(found.url)
+    if target is None or covered:
+        # Never an extra fetch to a covered host: the link is noted, not followed.
+        watch.take_candidate(domain, found)
+        return [
+            Reason(
+                Check.TERMS,
+                Outcome.INFO,
+                f"terms page of {domain} linked at {_shown(found.url)} is not fetched: "
+                + ("; ".join(r.message for r in covered) or "not a fetchable URL"),
+                rule="discovered",
+                extra=(("terms_url", _shown(found.url)), ("found_by", found.found_by.value)),
+            )
+        ]
+    if not watch.offer(domain, found):
+        return []
+    return [
+        Reason(
+            Check.TERMS,
+            Outcome.INFO,
+            f"terms page of {domain} linked at {_shown(found.url)} "
+            f"({found.found_by.value}); to be read once for discovery",
+            rule="discovered",
+            extra=(("terms_url", _shown(found.url)), ("found_by", found.found_by.value)),
+        )
+    ]
