@@ -71,8 +71,9 @@ _PROHIBITION = re.compile(
     re.IGNORECASE,
 )
 
-# A sentence ends at . ! ? ; followed by space, or at a line break.
-_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
+# A sentence ends at a line break, or at . ! ? ; and spaces before a capital letter
+# or an opening quote or bracket ("Art. 4", "e.g. the" do not end one).
+_BREAK = re.compile(r"\n+|(?<=[.!?;])[ \t]+")
 
 
 @dataclass(frozen=True)
@@ -93,10 +94,21 @@ class RestrictiveClause:
 
 def sentences(text: str) -> Iterator[str]:
     """Split a normalised text into sentences (and list items, one per line)."""
-    for piece in _SENTENCE_END.split(text[:_MAX_SCAN_CHARS]):
-        piece = piece.strip()
+    text = text[:_MAX_SCAN_CHARS]
+    start = 0
+    for match in _BREAK.finditer(text):
+        after = text[match.end() : match.end() + 2]
+        if match.group(0)[0] != "\n" and not (
+            after[:1].isupper() or (after[:1] in "\"'“‘([" and after[1:2].isupper())
+        ):
+            continue
+        piece = text[start : match.start()].strip()
         if piece:
             yield piece
+        start = match.end()
+    piece = text[start:].strip()
+    if piece:
+        yield piece
 
 
 def restrictive_clauses(text: str, *, limit: int = MAX_CLAUSES) -> list[RestrictiveClause]:

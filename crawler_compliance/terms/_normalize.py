@@ -219,6 +219,12 @@ _ONLY_STAMPS = re.compile(
 )
 DATE_MASK = "[date]"
 
+# No Content-Type: a body with one of these tags is HTML (the WHATWG sniffing table's tags).
+_HTML_SNIFF = re.compile(
+    r"<(?:!doctype\s+html|html|head|body|script|style|iframe|h1|div|font|table|a|b|br|p|"
+    r"title|meta|main|!--)[\s>/]",
+    re.IGNORECASE,
+)
 _TEXT_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "application/xml", "text/xml")
 _NOT_TEXT = re.compile("[\x00-\x08\x0e-\x1a\x1c-\x1f\ufffd]")
 
@@ -395,7 +401,10 @@ def _decompress(body: bytes, max_bytes: int) -> tuple[bytes | None, bool]:
         data = decompressor.decompress(body, max_bytes + 1)
     except zlib.error:
         return None, False
-    return data[:max_bytes], len(data) > max_bytes
+    truncated = len(data) > max_bytes
+    if not truncated and not decompressor.eof:
+        return None, False  # the stream ends early: cut off, or not compressed data at all
+    return data[:max_bytes], truncated
 
 
 def _refused(problem: str, encoding: str | None = None, truncated: bool = False) -> NormalizedTerms:
@@ -449,7 +458,7 @@ def normalize_body(
     if sample and len(_NOT_TEXT.findall(sample)) > max(4, 0.05 * len(sample)):
         return _refused("the body is not text (binary or an unknown encoding)", encoding, truncated)
     looks_html = media in ("text/html", "application/xhtml+xml") or (
-        media is None and re.search(r"<(?:!doctype\s+html|html|body|p|div)\b", sample, re.I)
+        media is None and _HTML_SNIFF.search(sample)
     )
     if looks_html:
         normalised, kind = normalize_html(text), PageKind.HTML

@@ -38,6 +38,7 @@ __all__ = [
     "TermsWatch",
     "discovery_reason",
     "observe",
+    "site_key",
     "terms_fetch_decision",
 ]
 
@@ -78,6 +79,17 @@ class _Held:
 def _shown(url: str) -> str:
     """A URL as it may appear in text we write (credentials and secrets redacted)."""
     return redact_url(url, DEFAULT_REDACT_PARAMS)
+
+
+def site_key(host: str, registrable: str | None, *, is_ip: bool) -> str:
+    """The key discovery counts one site by: the registrable domain; for a host
+    under a suffix the public suffix list does not know (``.example``, an
+    intranet name), its last two labels; for an IP address, the address."""
+    if registrable:
+        return registrable
+    if is_ip:
+        return host
+    return ".".join(host.split(".")[-2:])
 
 
 def terms_fetch_decision(checker: Any, url: str, *, scrapy_safe: bool = False) -> Decision:
@@ -268,9 +280,10 @@ def observe(view: ResponseLike, checker: Any, watch: TermsWatch) -> list[Reason]
     media = (view.content_type or "").split(";", 1)[0].strip().lower()
     if media not in _HTML_TYPES:
         return []
-    canonical, domain, denying = checker.registry_reasons(view.url)
-    if canonical is None or domain is None or denying:
+    canonical, registrable, denying = checker.registry_reasons(view.url)
+    if canonical is None or denying:
         return []
+    domain = site_key(canonical.host, registrable, is_ip=canonical.is_ip)
     if checker.sites.records_for(canonical.host):
         return []
     if watch.finding(domain) is not None:
