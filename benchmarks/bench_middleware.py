@@ -1,14 +1,21 @@
 """Per-request cost of ComplianceMiddleware vs Scrapy's RobotsTxtMiddleware.
 
-Steady state, in process: robots.txt is already cached for the origin, so
-what is measured is the work each middleware adds to every request. Ours
-canonicalises the host, checks the registry and site records, matches
-robots.txt (RFC 9309 engine) and appends a hash-chained audit record to a
-file; Scrapy's matches robots.txt with Protego. Both are driven through
-their real ``process_request`` coroutines. Also reported: memory per cached
-origin in our robots.txt cache.
+Two figures, side by side in one run:
 
-Run: ``python benchmarks/bench_middleware.py`` (prints figures, asserts nothing).
+- **in process**, steady state: robots.txt is already cached for the origin,
+  so what is measured is the work each middleware adds to every request.
+  Ours canonicalises the host, checks the registry and site records, matches
+  robots.txt (RFC 9309 engine), appends a hash-chained audit record to a file
+  and runs the guard; Scrapy's matches robots.txt with Protego. Both are
+  driven through their real ``process_request`` coroutines.
+- **in a real crawl** against a loopback HTTP server, with both our add-on
+  and Scrapy's ``RobotsTxtMiddleware`` (``ROBOTSTXT_OBEY``) in the same run:
+  the median time spent inside each one's ``process_request`` (ours: the
+  deciding middleware plus the guard), over every page request.
+
+Also reported: memory per cached origin in our robots.txt cache.
+
+Run: ``python benchmarks/bench_middleware.py [PAGES]`` (prints figures, asserts nothing).
 """
 
 from __future__ import annotations
@@ -17,8 +24,10 @@ import gc
 import statistics
 import sys
 import tempfile
+import threading
 import time
 import tracemalloc
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from scrapy import Request, Spider
@@ -42,6 +51,7 @@ Disallow: /
 PATHS = [f"/articles/{n}/item-{n % 17}?page={n % 5}" for n in range(1000)]
 ROUNDS = 7
 PER_ROUND = 5000
+PAGES = int(sys.argv[1]) if len(sys.argv) > 1 else 3000
 
 
 class BenchSpider(Spider):
@@ -81,8 +91,10 @@ def ours(tmp: Path):
     crawler._apply_settings()
     middleware = ComplianceMiddleware.from_crawler(crawler)
     result = robots_from_fetch(status=200, body=ROBOTS)
-    middleware.robots_cache.put(("https", "bench.example", 443, None), result)
-    return Both(middleware, ComplianceGuardMiddleware.from_crawler(crawler))
+    middleware.enforcer.robots_cache.put(("https", "bench.example", 443, None, None), result)
+    guard = ComplianceGuardMiddleware.from_crawler(crawler)
+    guard.main = middleware
+    return Both(middleware, guard)
 
 
 class Both:
@@ -90,11 +102,11 @@ class Both:
 
     def __init__(self, main, guard) -> None:
         self.main, self.guard = main, guard
-        self.audit = main.audit
+        self.audit = main.enforcer.audit
 
     async def process_request(self, request):
         await self.main.process_request(request)
-        self.guard.process_request(request)
+        await self.guard.process_request(request)
 
 
 def scrapys():
@@ -121,6 +133,109 @@ def memory_per_origin(count: int = 2000) -> float:
     tracemalloc.stop()
     grown = sum(s.size_diff for s in after.compare_to(before, "filename"))
     return grown / count
+
+
+TIMES: dict[str, list[float]] = {"ours": [], "scrapy": []}
+
+
+class TimedCompliance(ComplianceMiddleware):
+    async def process_request(self, request, spider=None):
+        start = time.perf_counter()
+        try:
+            return await super().process_request(request, spider)
+        finally:
+            if not request.url.endswith("/robots.txt"):
+                TIMES["ours"].append(time.perf_counter() - start)
+
+
+class TimedGuard(ComplianceGuardMiddleware):
+    async def process_request(self, request, spider=None):
+        start = time.perf_counter()
+        try:
+            return await super().process_request(request, spider)
+        finally:
+            if not request.url.endswith("/robots.txt"):
+                TIMES["ours"][-1] += time.perf_counter() - start
+
+
+class TimedRobotsTxt(RobotsTxtMiddleware):
+    async def process_request(self, request, spider=None):
+        start = time.perf_counter()
+        try:
+            return await super().process_request(request, spider)
+        finally:
+            if not request.url.endswith("/robots.txt"):
+                TIMES["scrapy"].append(time.perf_counter() - start)
+
+
+class _Site(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802
+        body = ROBOTS if self.path == "/robots.txt" else b"<html>page</html>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class CrawlSpider(Spider):
+    name = "bench-crawl"
+
+    def __init__(self, base: str = "", pages: int = 0, **kwargs):
+        super().__init__(**kwargs)
+        self.base, self.pages = base, pages
+
+    async def start(self):
+        for n in range(self.pages):
+            yield Request(f"{self.base}/articles/{n}?page={n % 5}", dont_filter=True)
+
+    def parse(self, response):
+        return None
+
+
+def real_crawl(tmp: Path, pages: int) -> tuple[float, float, int]:
+    """Median µs inside ours (middleware + guard) and Scrapy's RobotsTxtMiddleware, one crawl."""
+    from scrapy.crawler import CrawlerProcess
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Site)
+    httpd.daemon_threads = True
+    threading.Thread(
+        target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    ).start()
+    base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    process = CrawlerProcess(
+        {
+            "COMPLIANCE_POLICY_DIR": str(REPO / "policies"),
+            "COMPLIANCE_AUDIT_LOG": str(tmp / "crawl-audit.jsonl"),
+            "COMPLIANCE_PURPOSE": "research",
+            "USER_AGENT": "ComplianceDemoBot/1.0",
+            "ROBOTSTXT_OBEY": True,
+            "DOWNLOADER_MIDDLEWARES": {
+                f"{__name__}.TimedCompliance": 75,
+                f"{__name__}.TimedGuard": 990,
+                "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+                f"{__name__}.TimedRobotsTxt": 100,
+            },
+            "LOG_LEVEL": "ERROR",
+            "LOG_INSTALL_ROOT_HANDLER": False,
+            "TELNETCONSOLE_ENABLED": False,
+            "CONCURRENT_REQUESTS": 32,
+            "CONCURRENT_REQUESTS_PER_DOMAIN": 32,
+        },
+    )
+    process.crawl(CrawlSpider, base=base, pages=pages)
+    process.start()
+    httpd.shutdown()
+    return (
+        statistics.median(TIMES["ours"]),
+        statistics.median(TIMES["scrapy"]),
+        len(TIMES["ours"]),
+    )
 
 
 def main() -> int:
@@ -150,6 +265,14 @@ def main() -> int:
         f"  ratio ours / Scrapy's                    : {ours_s / theirs_s:8.2f}x (target: <= 1.0)"
     )
     print(f"  memory per cached origin (typical file)  : {memory_per_origin() / 1024:8.1f} KiB")
+    with tempfile.TemporaryDirectory() as tmp:
+        ours_c, theirs_c, count = real_crawl(Path(tmp), PAGES)
+    print(f"Real crawl, loopback server, {count} page requests, median time inside process_request")
+    print(f"  crawler-compliance (middleware + guard)  : {ours_c * 1e6:8.2f} us/request")
+    print(f"  Scrapy RobotsTxtMiddleware (same crawl)  : {theirs_c * 1e6:8.2f} us/request")
+    print(
+        f"  ratio ours / Scrapy's                    : {ours_c / theirs_c:8.2f}x (target: <= 2.0)"
+    )
     return 0
 
 

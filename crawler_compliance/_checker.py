@@ -329,6 +329,29 @@ class ComplianceChecker:
         """
         if pre is None:
             pre = self.pre_robots(url, extra_hosts=extra_hosts)
+        reasons, robots_status, robots_fingerprint = self.all_reasons(
+            pre, robots, offline=offline, context=context
+        )
+        canonical = pre.canonical
+        return decide(
+            url,
+            reasons,
+            host=canonical.host if canonical else None,
+            registrable_domain=pre.registrable_domain,
+            offline=offline,
+            robots_status=robots_status,
+            robots_fingerprint=robots_fingerprint,
+        )
+
+    def all_reasons(
+        self,
+        pre: PreCheck,
+        robots: Any,
+        *,
+        offline: bool = False,
+        context: Iterable[Reason] = (),
+    ) -> tuple[list[Reason], str | None, str | None]:
+        """Every reason for a pre-checked URL: (reasons, robots status, robots fingerprint)."""
         reasons = [*context, *pre.reasons]
         robots_status = robots_fingerprint = None
         if pre.needs_robots and pre.canonical is not None:
@@ -345,16 +368,7 @@ class ComplianceChecker:
                         Check.ROBOTS, Outcome.DENY, "no robots.txt verdict available: fail closed"
                     )
                 )
-        canonical = pre.canonical
-        return decide(
-            url,
-            reasons,
-            host=canonical.host if canonical else None,
-            registrable_domain=pre.registrable_domain,
-            offline=offline,
-            robots_status=robots_status,
-            robots_fingerprint=robots_fingerprint,
-        )
+        return reasons, robots_status, robots_fingerprint
 
     def registry_reasons(
         self, url: str, *, extra_hosts: Iterable[str] = (), scrapy_safe: bool = False

@@ -25,6 +25,17 @@ class Outcome(str, enum.Enum):
     INFO = "info"
 
 
+class RecordKind(str, enum.Enum):
+    """What a decision was about; the report keeps these apart."""
+
+    PAGE = "page"  # a request the crawl (or a CLI/plugin user) makes
+    OWN_FETCH = "own-fetch"  # our own fetch of a per-site file (robots.txt, terms, ...)
+    GUARD = "guard"  # the last check before download found a change since the decision
+    RESPONSE = "response"  # a decision taken after the fetch (signals in the response)
+    SUBRESOURCE = "subresource"  # a request a rendering browser makes for an allowed page
+    CONTROL = "control"  # about the crawl itself (checks switched off, ...)
+
+
 class Check(str, enum.Enum):
     """Which check produced a reason, in the order they run."""
 
@@ -98,6 +109,10 @@ class Decision:
     offline: bool = False
     robots_fingerprint: str | None = None
     robots_status: str | None = None
+    kind: RecordKind = RecordKind.PAGE
+    vhost: str | None = None  # the Host header's host, when it is not the URL's
+    proxy: str | None = None  # the proxy's host:port (never its credentials)
+    page: str | None = None  # for a subresource: the page it belongs to
 
     @property
     def allowed(self) -> bool:
@@ -133,6 +148,11 @@ class Decision:
             data["robots_status"] = self.robots_status
         if self.robots_fingerprint is not None:
             data["robots_fingerprint"] = self.robots_fingerprint
+        data["kind"] = self.kind.value
+        for key in ("vhost", "proxy", "page"):
+            value = getattr(self, key)
+            if value is not None:
+                data[key] = value
         return data
 
 

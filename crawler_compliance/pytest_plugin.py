@@ -16,11 +16,14 @@ Fixtures:
 ``compliance_policy``
     the loaded policy (session scope); an invalid policy fails the test with
     every located error.
+``compliance_enforcer``
+    the :class:`~crawler_compliance.Enforcer` for that policy (session
+    scope): the same enforcement path a crawl uses, with no audit log.
 ``compliance_checker``
-    a :class:`ComplianceChecker` for that policy (session scope).
+    its :class:`ComplianceChecker` (session scope).
 ``compliance_check``
     ``compliance_check(url) -> Decision``, offline (registry and site
-    records): assert ``.allowed`` or inspect ``.reasons``.
+    records), through the enforcer: assert ``.allowed`` or inspect ``.reasons``.
 ``compliance_spiders``
     ``compliance_spiders(project_dir=".") -> list[SpiderFinding]``: every
     spider of a Scrapy project with the decision for each of its
@@ -87,16 +90,31 @@ def compliance_policy(pytestconfig: pytest.Config) -> Any:
 
 
 @pytest.fixture(scope="session")
-def compliance_checker(pytestconfig: pytest.Config, compliance_policy: Any) -> Any:
-    from crawler_compliance._checker import ComplianceChecker
+def compliance_enforcer(pytestconfig: pytest.Config, compliance_policy: Any) -> Any:
+    from crawler_compliance._enforcement import Enforcer
+    from crawler_compliance._identity import crawl_identity
 
-    return ComplianceChecker(compliance_policy, purpose=_option(pytestconfig, "compliance_purpose"))
+    identity = crawl_identity(
+        user_agent_header=None,
+        compliance_user_agent=None,
+        policy_token=compliance_policy.config.crawler.product_token,
+    )
+    return Enforcer.from_policy(
+        compliance_policy, identity=identity, purpose=_option(pytestconfig, "compliance_purpose")
+    )
+
+
+@pytest.fixture(scope="session")
+def compliance_checker(compliance_enforcer: Any) -> Any:
+    return compliance_enforcer.checker
 
 
 @pytest.fixture
-def compliance_check(compliance_checker: Any) -> Callable[[str], Decision]:
+def compliance_check(compliance_enforcer: Any) -> Callable[[str], Decision]:
+    from crawler_compliance.cli._check import decide_url
+
     def check(url: str) -> Decision:
-        return compliance_checker.decide(url, None, offline=True)
+        return decide_url(compliance_enforcer, url, offline=True, timeout=0)
 
     return check
 

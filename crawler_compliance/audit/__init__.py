@@ -15,7 +15,7 @@ from crawler_compliance.audit._records import (
     Checkpoint,
     log_files,
 )
-from crawler_compliance.audit._redact import DEFAULT_REDACT_PARAMS, redact_url
+from crawler_compliance.audit._redact import DEFAULT_REDACT_PARAMS, Redactor, redact_url
 from crawler_compliance.audit._verify import VerifyReport, verify_log
 from crawler_compliance.audit._writer import AuditLog
 
@@ -23,6 +23,7 @@ __all__ = [
     "DEFAULT_REDACT_PARAMS",
     "GENESIS_HASH",
     "SCHEMA_VERSION",
+    "Redactor",
     "AuditLog",
     "AuditLogError",
     "AuditRecord",

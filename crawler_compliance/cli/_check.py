@@ -11,11 +11,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from crawler_compliance._decision import Check, Decision
+from crawler_compliance._decision import Check, Decision, RecordKind
 from crawler_compliance.cli import EXIT_DENIED, EXIT_OK, EXIT_USAGE
 from crawler_compliance.cli._output import print_line
+
+if TYPE_CHECKING:
+    from crawler_compliance._enforcement import Enforcer, OwnFetch
 
 
 def register(subparsers: Any) -> None:
@@ -78,7 +81,8 @@ def print_decision(decision: Decision, out: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from crawler_compliance._checker import ComplianceChecker
+    from crawler_compliance._enforcement import Enforcer
+    from crawler_compliance._identity import crawl_identity
     from crawler_compliance.policy import PolicyError, load_policy
 
     try:
@@ -90,46 +94,32 @@ def run(args: argparse.Namespace) -> int:
         sys.stderr.write(f"cannot read policy directory {args.policies}: {exc}\n")
         return EXIT_USAGE
 
-    from crawler_compliance.robots import product_token
+    from crawler_compliance.audit import AuditLogError
 
-    user_agent = args.user_agent or f"{policy.config.crawler.product_token}/1.0"
+    identity = crawl_identity(
+        user_agent_header=args.user_agent,
+        compliance_user_agent=None,
+        policy_token=policy.config.crawler.product_token,
+        header_source="--user-agent",
+    )
     try:
-        checker = ComplianceChecker(
+        enforcer = Enforcer.from_policy(
             policy,
-            user_agent=product_token(user_agent),
+            identity=identity,
             purpose=args.purpose,
+            audit_path=args.audit_log,
             suffix_list_file=args.suffix_list,
         )
-    except (OSError, ValueError) as exc:
+    except (AuditLogError, OSError) as exc:
+        sys.stderr.write(f"cannot open the audit log {args.audit_log}: {exc}\n")
+        return EXIT_USAGE
+    except ValueError as exc:
         sys.stderr.write(f"cannot load the public suffix list {args.suffix_list}: {exc}\n")
         return EXIT_USAGE
-    audit = None
-    if args.audit_log:
-        from crawler_compliance._policy_audit import open_audit_log
-        from crawler_compliance.audit import AuditLogError
-
-        try:
-            audit = open_audit_log(policy, args.audit_log)
-        except (AuditLogError, OSError) as exc:
-            sys.stderr.write(f"cannot open the audit log {args.audit_log}: {exc}\n")
-            return EXIT_USAGE
-    fetcher = _RobotsFetcher(checker, user_agent, args.timeout, audit)
     any_denied = False
     try:
         for url in args.urls:
-            try:
-                pre = checker.pre_robots(url)
-                robots = None
-                if pre.needs_robots and not args.offline:
-                    assert pre.canonical is not None
-                    robots = fetcher.get(pre.canonical)
-                decision = checker.decide(url, robots, offline=args.offline, pre=pre)
-            except Exception as exc:  # fail closed, never a traceback for an input
-                decision = checker.internal_error(url, exc)
-            if audit is not None:
-                audit.append(
-                    decision, purpose=checker.purpose, policy_fingerprint=checker.policy_fingerprint
-                )
+            decision = decide_url(enforcer, url, offline=args.offline, timeout=args.timeout)
             any_denied = any_denied or not decision.allowed
             if args.json:
                 # ASCII JSON: valid in any locale, and any input string (even
@@ -138,41 +128,52 @@ def run(args: argparse.Namespace) -> int:
             else:
                 print_decision(decision, sys.stdout)
     finally:
-        if audit is not None:
-            audit.close()
+        enforcer.close()
     return EXIT_DENIED if any_denied else EXIT_OK
 
 
-class _RobotsFetcher:
-    """Fetch each origin's robots.txt once per run, registry-checked hop by hop."""
+def decide_url(
+    enforcer: Enforcer, url: str, *, offline: bool, timeout: float, proxy: str | None = None
+) -> Decision:
+    """One URL through the enforcement path, robots.txt fetched with the stdlib fetcher.
 
-    def __init__(self, checker: Any, user_agent: str, timeout: float, audit: Any) -> None:
-        self.checker = checker
-        self.user_agent = user_agent
-        self.timeout = timeout
-        self.audit = audit
-        self._results: dict[tuple[str, str, int], Any] = {}
+    Recorded in the audit log when the enforcer has one; never raises for an
+    input (an internal error denies).
+    """
+    from crawler_compliance._enforcement import AuditWriteFailed
+    from crawler_compliance._route import Route, proxy_host
+    from crawler_compliance.cli._fetch import fetch_robots
 
-    def _allow_hop(self, url: str) -> str | None:
-        decision = self.checker.decide_own_fetch(url)
-        if self.audit is not None:
-            self.audit.append(
-                decision,
-                purpose=self.checker.purpose,
-                policy_fingerprint=self.checker.policy_fingerprint,
-            )
-        return None if decision.allowed else decision.summary()
+    route = Route(proxy=proxy_host(proxy) if proxy else None)
+    try:
+        plan = enforcer.plan(url, route, scrapy_safe=False, offline=offline)
+        for need in plan.missing():
+            own = enforcer.open_own_fetch(need.kind, need.url)
 
-    def get(self, canonical: Any) -> Any:
-        from crawler_compliance.cli._fetch import fetch_robots
+            def allow_hop(hop: str, own: OwnFetch = own) -> str | None:
+                own.urls.add(hop)
+                decision = enforcer.decide_own_fetch(hop, own, route, scrapy_safe=False)
+                return None if decision.allowed else decision.summary()
 
-        origin = canonical.origin
-        if origin not in self._results:
-            self._results[origin] = fetch_robots(
-                canonical.robots_url,
-                user_agent=self.user_agent,
-                timeout=self.timeout,
-                allow_url=self._allow_hop,
-                on_429=self.checker.policy.config.robots.on_429,
-            )
-        return self._results[origin]
+            try:
+                result = fetch_robots(
+                    need.url,
+                    user_agent=enforcer.identity.header,
+                    timeout=timeout,
+                    allow_url=allow_hop,
+                    proxy=proxy,
+                    on_429=enforcer.on_429,
+                    max_bytes=need.max_bytes,
+                )
+            finally:
+                enforcer.close_own_fetch(own)
+            enforcer.supply(plan, need, enforcer.robots_cache.put(need.key, result))
+        return enforcer.conclude(plan, offline=offline)
+    except AuditWriteFailed as exc:
+        return exc.decision
+    except Exception as exc:  # fail closed, never a traceback for an input
+        decision = enforcer.internal_error(url, exc, kind=RecordKind.PAGE)
+        try:
+            return enforcer.record(decision)
+        except AuditWriteFailed as failed:
+            return failed.decision

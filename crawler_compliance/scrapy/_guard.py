@@ -6,11 +6,12 @@ before a decision either. But middlewares that run later may still change
 where a request goes: ``DefaultHeadersMiddleware`` can add a ``Host``
 header, ``HttpProxyMiddleware`` can set a proxy from the environment, a
 custom middleware can rewrite the URL in place. This guard runs last (priority
-990, just before the download handler) and denies — recorded in the same
-audit log — any request whose URL is not the one decided, whose ``Host``
-header or proxy names a host under a cease-and-desist notice, or whose
-``User-Agent`` (set by ``UserAgentMiddleware`` or a UA-rotating middleware
-after the decision) is not the product token robots.txt was matched for.
+990, just before the download handler) and asks the crawl's
+:class:`ComplianceMiddleware` (found through Scrapy's public
+``Crawler.get_downloader_middleware``) to re-check: a URL not the one
+decided is denied, a changed ``Host`` header or proxy is decided again in
+full, a ``User-Agent`` that is not the crawl's is denied, a moved download
+slot is pinned back — each recorded in the same audit log.
 
 A request that another middleware *replaces* (returns a new Request) is sent
 back through the whole chain by Scrapy, so it is decided again from scratch.
@@ -20,11 +21,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from scrapy import Request
+from scrapy import Request, signals
 from scrapy.exceptions import NotConfigured
 
-from crawler_compliance._decision import Check, Outcome, Reason, decide
-from crawler_compliance.scrapy._middleware import _INSTANCES
+from crawler_compliance._decision import Check, Outcome, Reason, RecordKind, decide
+from crawler_compliance.scrapy._exceptions import RequestDenied
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -35,46 +36,43 @@ if TYPE_CHECKING:
 class ComplianceGuardMiddleware:
     """Deny a request that changed, after its decision, in a way that matters."""
 
-    def __init__(self, main: ComplianceMiddleware) -> None:
-        self.main = main
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.main: ComplianceMiddleware | None = None
+        crawler.signals.connect(self.engine_started, signal=signals.engine_started)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ComplianceGuardMiddleware:
-        main = _INSTANCES.get(crawler)
-        if main is None:
-            # ComplianceMiddleware is off (COMPLIANCE_ENABLED=False, recorded) or
-            # not installed: there is nothing to guard.
-            raise NotConfigured("ComplianceMiddleware is not enabled")
-        return cls(main)
+        if not crawler.settings.getbool("COMPLIANCE_ENABLED", True):
+            # ComplianceMiddleware is off too (recorded by it): nothing to guard.
+            raise NotConfigured("COMPLIANCE_ENABLED is False")
+        return cls(crawler)
 
-    def process_request(self, request: Request, spider: Any = None) -> None:
-        main = self.main
-        decided = request.meta.get("_compliance_decided")
-        reasons: list[Reason] = []
-        if not (
-            isinstance(decided, tuple)
-            and len(decided) == 3
-            and decided[0] is main._own_marker
-            and decided[1] == request.url
-        ):
-            what = "was never decided" if decided is None else "changed after it was decided"
-            reasons.append(Reason(Check.URL, Outcome.DENY, f"the request URL {what}"))
-        reasons.extend(main._user_agent_mismatch(request))
-        hosts = tuple(main.route_hosts(request))
-        if not reasons and hosts and decided is not None and hosts != decided[2]:
-            # A Host header or proxy set after the decision: the registry decides it.
-            _, _, found = main.checker.registry_reasons(
-                request.url,
-                extra_hosts=hosts,
-                scrapy_safe=not request.meta.get("verbatim_url"),
+    def engine_started(self) -> None:
+        self.main = self._find_main()
+
+    def _find_main(self) -> ComplianceMiddleware | None:
+        from crawler_compliance.scrapy._middleware import ComplianceMiddleware
+
+        return self.crawler.get_downloader_middleware(ComplianceMiddleware)
+
+    async def process_request(self, request: Request, spider: Any = None) -> None:
+        main = self.main or self._find_main()
+        if main is None:
+            # Checks on but the deciding middleware missing (a project removed it):
+            # nothing was decided, so nothing goes out.
+            raise RequestDenied(
+                decide(
+                    request.url,
+                    [
+                        Reason(
+                            Check.INTERNAL,
+                            Outcome.DENY,
+                            "ComplianceMiddleware is not installed: nothing was decided",
+                        )
+                    ],
+                    kind=RecordKind.GUARD,
+                )
             )
-            reasons.extend(found)
-        if not reasons:
-            return None
-        reasons.append(Reason(Check.URL, Outcome.INFO, "denied by the guard just before download"))
-        decision = decide(request.url, reasons)
-        main._record(decision)
-        if request.meta.get("_compliance_own") is not main._own_marker:
-            main._count("compliance/allowed", -1)  # counted when first decided
-        main._deny(request, decision)
-        return None
+        self.main = main
+        await main.recheck(request)

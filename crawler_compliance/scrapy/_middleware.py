@@ -1,62 +1,75 @@
 """ComplianceMiddleware: every request decided, and recorded, before download.
 
-Per request: canonical host and registry, site records and terms, then
-robots.txt for the request's origin (fetched through the engine, once per
-origin, cached with the engine's TTL rules). The decision is appended to the
-audit log and flushed to the OS before the request goes on; a deny raises
-:class:`RequestDenied`. Any internal error denies (``internal-error``): the
-crawl goes on, the request does not.
+A thin adapter over the crawl's :class:`~crawler_compliance._enforcement.Enforcer`:
+per request it reads the route (URL, ``Host`` headers, proxy, User-Agent),
+asks the enforcer for a plan, fetches the robots.txt files the plan needs
+through the engine (once per origin and route, concurrent requests waiting),
+and lets the enforcer decide and record. A deny raises :class:`RequestDenied`;
+any internal error denies (``internal-error``): the crawl goes on, the
+request does not. Crawl-delay is handed to Scrapy's download slots.
+
+After the download, ``process_response`` hands the enforcer's response
+observers a bounded view of the response; a binding signal drops it.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
-import time
 import weakref
-from collections import OrderedDict
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from scrapy import Request, signals
 from scrapy.exceptions import NotConfigured
+from scrapy.http import Response
 from scrapy.settings import SETTINGS_PRIORITIES
-from scrapy.utils.defer import maybe_deferred_to_future
-from twisted.internet.defer import Deferred
 
-from crawler_compliance._checker import ComplianceChecker
-from crawler_compliance._decision import Check, Decision, Outcome, Reason, decide
-from crawler_compliance._policy_audit import open_audit_log
+from crawler_compliance._decision import Check, Decision, Outcome, Reason, RecordKind, decide
+from crawler_compliance._enforcement import AuditWriteFailed, Enforcer, Plan
+from crawler_compliance._identity import crawl_identity
+from crawler_compliance._responses import BODY_HEAD_BYTES, ResponseView, is_htmlish
+from crawler_compliance._route import Route, proxy_host
+from crawler_compliance._sitefiles import FileNeed
 from crawler_compliance.audit import AuditLog, AuditLogError
 from crawler_compliance.policy import PolicyError, load_policy
-from crawler_compliance.robots import (
-    RobotsCache,
-    RobotsResult,
-    product_token,
-    robots_from_fetch,
-)
+from crawler_compliance.robots import RobotsResult, robots_from_fetch
 from crawler_compliance.scrapy._config import DEFAULT_AUDIT_LOG, ComplianceConfigError, Config
 from crawler_compliance.scrapy._exceptions import RequestDenied
-from crawler_compliance.scrapy._robots_fetch import ROBOTS_MAX_DOWNLOAD, EngineRobotsFetcher
+from crawler_compliance.scrapy._politeness import SlotPoliteness
+from crawler_compliance.scrapy._sitefiles import (
+    OWN_FETCH_META,
+    STATS_NAMES,
+    EngineFileFetcher,
+    Inflight,
+)
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
+    from crawler_compliance.policy import Policy
+
 logger = logging.getLogger(__name__)
 
-# The guard middleware finds the crawl's ComplianceMiddleware here.
-_INSTANCES: weakref.WeakKeyDictionary[Any, ComplianceMiddleware] = weakref.WeakKeyDictionary()
+
+def route_of(request: Request) -> Route:
+    """Everything besides the URL that names where *request* goes, and who it says it is."""
+    headers = request.headers
+    proxy = request.meta.get("proxy")
+    return Route(
+        host_headers=tuple(v.decode("latin-1") for v in headers.getlist(b"Host")),
+        proxy=proxy_host(proxy) if proxy else None,
+        user_agents=tuple(v.decode("latin-1") for v in headers.getlist(b"User-Agent")),
+    )
 
 
-_FLUSH_EVERY = 256
+@dataclass(frozen=True)
+class Stamp:
+    """What was decided for a request, kept beside it (never in its meta)."""
 
-
-@functools.lru_cache(maxsize=256)
-def _proxy_netloc(proxy: str) -> str:
-    """``http://user:pw@proxy:3128`` -> ``proxy:3128`` (credentials never leave here)."""
-    if "://" not in proxy:
-        proxy = "http://" + proxy
-    return urlsplit(proxy).netloc.rpartition("@")[2]
+    url: str
+    route: Route
+    slot: str | None
 
 
 def _priority_name(value: int) -> str:
@@ -79,111 +92,71 @@ def _audit_disabled(crawler: Crawler) -> None:
     log = AuditLog(path)
     try:
         log.append(
-            decide("*", [Reason(Check.POLICY, Outcome.INFO, message)]),
+            decide("*", [Reason(Check.POLICY, Outcome.INFO, message)], kind=RecordKind.CONTROL),
             spider=getattr(crawler.spider, "name", None),
         )
     finally:
         log.close()
 
 
-def _identity(config: Config, policy: Any, spider_agent: str | None) -> tuple[str, str, str]:
-    """(User-Agent header the crawl sends, its product token, token robots.txt is matched for).
-
-    The header is the spider's ``user_agent`` attribute, else ``USER_AGENT``
-    (what Scrapy's UserAgentMiddleware sends). robots.txt is matched for
-    ``COMPLIANCE_USER_AGENT`` when set (like Scrapy's ROBOTSTXT_USER_AGENT),
-    else for the header's token. Disagreements with the header or with the
-    policy's ``crawler.product_token`` are warned about, naming both.
-    """
-    header = spider_agent or config.default_user_agent
-    header_source = "the spider's user_agent attribute" if spider_agent else "USER_AGENT"
-    sent = product_token(header) if header else ""
-    token = product_token(config.user_agent) if config.user_agent else sent
-    if config.user_agent and sent and token.lower() != sent.lower():
-        logger.warning(
-            "crawler-compliance: COMPLIANCE_USER_AGENT matches robots.txt for %(token)r, but "
-            "%(source)s sends the token %(sent)r: sites see %(sent)r",
-            {"token": token, "source": header_source, "sent": sent},
+def build_enforcer(crawler: Crawler, config: Config, policy: Policy) -> Enforcer:
+    """The crawl's one enforcer, from its settings and policy."""
+    spider_agent = getattr(crawler.spider, "user_agent", None)
+    identity = crawl_identity(
+        user_agent_header=spider_agent or config.default_user_agent or None,
+        compliance_user_agent=config.user_agent,
+        policy_token=policy.config.crawler.product_token,
+        header_source="the spider's user_agent attribute" if spider_agent else "USER_AGENT",
+    )
+    for warning in identity.warnings:
+        logger.warning("crawler-compliance: %(warning)s", {"warning": warning})
+    try:
+        return Enforcer.from_policy(
+            policy,
+            identity=identity,
+            purpose=config.purpose,
+            audit_path=config.audit_log,
+            fsync_every=config.audit_fsync_every,
+            fsync_interval=config.audit_fsync_interval,
+            max_bytes=config.audit_max_bytes,
+            redact_key=config.audit_redact_key,
+            robots_cache_size=config.robots_cache_size,
+            suffix_list_file=config.suffix_list,
+            spider=getattr(crawler.spider, "name", None),
+            stats=crawler.stats,
         )
-    declared = policy.config.crawler.product_token
-    if token.lower() != declared.lower():
-        logger.warning(
-            "crawler-compliance: robots.txt is matched for %(token)r (from %(source)s), but "
-            "the policy's crawler.product_token is %(declared)r. Make them agree (e.g. "
-            "USER_AGENT = '%(declared)s/1.0 (+https://your.site/bot)').",
-            {
-                "token": token,
-                "declared": declared,
-                "source": "COMPLIANCE_USER_AGENT" if config.user_agent else header_source,
-            },
-        )
-    return header or token, sent or token, token
+    except ValueError as exc:
+        if not config.suffix_list or isinstance(exc, AuditLogError):
+            raise
+        raise ComplianceConfigError(f"COMPLIANCE_SUFFIX_LIST: {exc}") from exc
 
 
 class ComplianceMiddleware:
     """Scrapy downloader middleware enforcing crawler-compliance's decisions."""
 
-    def __init__(self, crawler: Crawler, config: Config, policy: Any) -> None:
+    def __init__(self, crawler: Crawler, config: Config, policy: Policy) -> None:
         self.crawler = crawler
         self.config = config
-        self.stats = crawler.stats
+        self.enforcer = build_enforcer(crawler, config, policy)
+        self.checker = self.enforcer.checker
         robots_policy = policy.config.robots
-        header, sent_token, token = _identity(
-            config, policy, getattr(crawler.spider, "user_agent", None)
-        )
-        try:
-            self.checker = ComplianceChecker(
-                policy,
-                user_agent=token,
-                purpose=config.purpose,
-                suffix_list_file=config.suffix_list,
-            )
-        except ValueError as exc:
-            if not config.suffix_list:
-                raise
-            raise ComplianceConfigError(f"COMPLIANCE_SUFFIX_LIST: {exc}") from exc
-        self.audit = open_audit_log(
-            policy,
-            config.audit_log,
-            fsync_every=config.audit_fsync_every,
-            fsync_interval=config.audit_fsync_interval,
-            max_bytes=config.audit_max_bytes,
-            redact_key=config.audit_redact_key,
-        )
-        self.robots_cache = RobotsCache(
-            max_origins=config.robots_cache_size,
-            max_stale=robots_policy.max_stale,
-            max_ttl=robots_policy.cache_ttl,
-        )
         self.obey_crawl_delay = (
             robots_policy.obey_crawl_delay
             if config.obey_crawl_delay is None
             else config.obey_crawl_delay
         )
-        self.max_crawl_delay = float(robots_policy.max_crawl_delay)
-        self._own_marker = object()  # unforgeable: a spider cannot set it in meta
-        self._inflight: dict[Any, list[Deferred[RobotsResult]]] = {}
-        self._next_slot: OrderedDict[Any, float] = OrderedDict()
+        self.fetcher = EngineFileFetcher(crawler, self.enforcer, offsite=self._offsite_drops)
+        self.politeness = SlotPoliteness(crawler)
+        self._inflight = Inflight()
+        self._stamps: weakref.WeakKeyDictionary[Request, Stamp] = weakref.WeakKeyDictionary()
         self._logged: set[tuple[str, str]] = set()
-        self._records_written = 0
-        self._sent_token = sent_token
-        self._sent_token_lower = sent_token.lower()
-        self._pending: dict[str, int] = {}
-        self._pending_total = 0
-        self._fetcher = EngineRobotsFetcher(
-            crawler,
-            own_marker=self._own_marker,
-            user_agent=header,
-            on_429=robots_policy.on_429,
-            offsite=self._offsite_drops,
-            # Bounds what a gzip bomb served as robots.txt can inflate to.
-            max_download=min(
-                crawler.settings.getint("DOWNLOAD_MAXSIZE") or ROBOTS_MAX_DOWNLOAD,
-                ROBOTS_MAX_DOWNLOAD,
-            ),
-        )
-        _INSTANCES[crawler] = self
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+        if crawler.settings.getbool("ROBOTSTXT_OBEY"):
+            logger.warning(
+                "crawler-compliance: ROBOTSTXT_OBEY is on, so Scrapy fetches robots.txt a "
+                "second time (unaudited by us, shown apart in the report); crawler-compliance "
+                "already decides robots.txt: set ROBOTSTXT_OBEY = False"
+            )
         logger.info(
             "crawler-compliance: policy %(dir)s (%(fp)s), %(notices)d notices, "
             "%(sites)d site records, product token %(token)r, purpose %(purpose)s, "
@@ -193,7 +166,7 @@ class ComplianceMiddleware:
                 "fp": policy.fingerprint[:12],
                 "notices": len(policy.notices),
                 "sites": len(policy.sites),
-                "token": token,
+                "token": self.enforcer.identity.robots_token,
                 "purpose": self.checker.purpose,
                 "audit": config.audit_log,
             },
@@ -222,124 +195,132 @@ class ComplianceMiddleware:
     # -- the per-request path -------------------------------------------------
 
     async def process_request(self, request: Request, spider: Any = None) -> None:
-        if request.meta.get("_compliance_own") is self._own_marker:
-            # Our robots.txt fetch (first try, redirect hop, retry, or a request
-            # another middleware put in its place): registry-checked and
-            # audited each time it comes by, before it can be sent.
-            self.stats.inc_value("compliance/robots/fetch_count")
-            decision = self.checker.decide_own_fetch(
-                request.url, scrapy_safe=not request.meta.get("verbatim_url")
+        route = route_of(request)
+        own = self.enforcer.own_fetch_of(request.meta.get(OWN_FETCH_META), request.url)
+        if own is not None:
+            # Our own fetch (first try, redirect hop, retry, or a request another
+            # middleware put in its place): registry-checked and audited each
+            # time it comes by, before it can be sent.
+            name = STATS_NAMES[own.kind]
+            self.crawler.stats.inc_value(f"compliance/{name}/fetch_count")  # type: ignore[union-attr]
+            decision = self._recorded(
+                lambda: self.enforcer.decide_own_fetch(
+                    request.url, own, route, scrapy_safe=not request.meta.get("verbatim_url")
+                ),
+                request.url,
             )
-            self._record(decision)
             if not decision.allowed:
-                self.stats.inc_value("compliance/robots/fetch_denied")
+                self.crawler.stats.inc_value(f"compliance/{name}/fetch_denied")  # type: ignore[union-attr]
                 raise RequestDenied(decision)
-            self._mark_decided(request)
+            self._stamps[request] = Stamp(request.url, route, request.meta.get("download_slot"))
             return None
         try:
-            decision, robots, slot = await self._decide(request)
-        except Exception as exc:
-            logger.error(
-                "crawler-compliance: internal error deciding %(request)s",
-                {"request": request},
-                exc_info=True,
-                extra={"spider": self.crawler.spider},
-            )
-            decision, robots, slot = self.checker.internal_error(request.url, exc), None, None
-        self._record(decision)
+            decision, plan = await self._decide(request, route)
+        except AuditWriteFailed as exc:
+            self._audit_failed(exc)
+            raise RequestDenied(exc.decision) from exc
         if not decision.allowed:
             self._deny(request, decision)
-        self._count("compliance/allowed")
-        self._mark_decided(request)
-        if robots is not None and slot is not None and self.obey_crawl_delay:
-            await self._honour_crawl_delay(slot, robots)
+        slot = None
+        if plan is not None and self.obey_crawl_delay and plan.pre.canonical is not None:
+            delay = self.enforcer.crawl_delay(plan)
+            if delay:
+                slot = self.politeness.apply(request, plan.pre.canonical.origin, delay)
+        self._stamps[request] = Stamp(request.url, route, slot)
         return None
 
-    def _mark_decided(self, request: Request) -> None:
-        """Remember, unforgeably, which URL and route were decided (the guard compares)."""
-        request.meta["_compliance_decided"] = (
-            self._own_marker,
-            request.url,
-            tuple(self.route_hosts(request)),
-        )
+    def _recorded(self, make: Any, url: str, kind: RecordKind = RecordKind.PAGE) -> Decision:
+        """Run a decide-and-record step; a failure to decide or record denies."""
+        try:
+            decision: Decision = make()
+            return decision
+        except AuditWriteFailed as exc:
+            self._audit_failed(exc)
+            return exc.decision
+        except Exception as exc:
+            return self._internal_error(url, exc, kind)
 
-    def route_hosts(self, request: Request) -> list[str]:
-        """Other hosts this request names: its ``Host`` header and its proxy."""
-        hosts = []
-        host_header = request.headers.get(b"Host") if request.headers else None
-        if host_header:
-            hosts.append(host_header.decode("latin-1"))
-        proxy = request.meta.get("proxy")
-        if proxy:
-            hosts.append(_proxy_netloc(proxy))
-        return hosts
+    def _internal_error(self, url: str, exc: BaseException, kind: RecordKind) -> Decision:
+        logger.error(
+            "crawler-compliance: internal error deciding %(url)s",
+            {"url": self.enforcer.redact(url)},
+            exc_info=True,
+            extra={"spider": self.crawler.spider},
+        )
+        decision = self.enforcer.internal_error(url, exc, kind=kind)
+        try:
+            return self.enforcer.record(decision)
+        except AuditWriteFailed as failed:
+            self._audit_failed(failed)
+            return failed.decision
 
     async def _decide(
-        self, request: Request
-    ) -> tuple[Decision, RobotsResult | None, tuple[Any, ...] | None]:
-        pre = self.checker.pre_robots(
-            request.url,
-            extra_hosts=self.route_hosts(request),
-            # verbatim_url skips Scrapy's safe_url_string: canonicalise it ourselves.
-            scrapy_safe=not request.meta.get("verbatim_url"),
-        )
-        robots = origin = None
-        context = [
-            Reason(Check.URL, Outcome.INFO, f"redirected from {source}")
-            for source in request.meta.get("redirect_urls", ())[-1:]
-        ]
-        if pre.needs_robots and pre.canonical is not None:
-            origin = pre.canonical.origin
-            # The route matters: robots.txt read through a proxy says nothing
-            # of what a direct connection would see, and vice versa.
-            proxy = request.meta.get("proxy")
-            key = (*origin, _proxy_netloc(proxy) if proxy else None)
-            robots = await self._robots_for(request, pre.canonical, key)
-            context.extend(self._user_agent_mismatch(request))
-        decision = self.checker.decide(request.url, robots, pre=pre, context=context)
-        return decision, robots, origin
-
-    def _user_agent_mismatch(self, request: Request) -> list[Reason]:
-        """A request identifying as another crawler than ours: robots.txt was not asked for it."""
-        header = request.headers.get(b"User-Agent") if request.headers else None
-        if not header:
-            return []
-        token = product_token(header.decode("latin-1"))
-        if token.lower() == self._sent_token_lower:
-            return []
-        return [
-            Reason(
-                Check.ROBOTS,
-                Outcome.DENY,
-                f"the request sends User-Agent {token!r}, not the crawl's {self._sent_token!r} "
-                "for which robots.txt was decided",
-            )
-        ]
-
-    def _record(self, decision: Decision) -> None:
-        """Append to the audit log before anything is fetched; no record, no fetch."""
+        self,
+        request: Request,
+        route: Route,
+        *,
+        kind: RecordKind = RecordKind.PAGE,
+        page: Request | None = None,
+        context: list[Reason] | None = None,
+    ) -> tuple[Decision, Plan | None]:
         try:
-            self.audit.append(
-                decision,
-                spider=getattr(self.crawler.spider, "name", None),
-                purpose=self.checker.purpose,
-                policy_fingerprint=self.checker.policy_fingerprint,
+            reasons = list(context or ())
+            reasons.extend(
+                Reason(Check.URL, Outcome.INFO, f"redirected from {self.enforcer.redact(source)}")
+                for source in request.meta.get("redirect_urls", ())[-1:]
             )
+            plan = self.enforcer.plan(
+                request.url,
+                route,
+                # verbatim_url skips Scrapy's safe_url_string: canonicalise it ourselves.
+                scrapy_safe=not request.meta.get("verbatim_url"),
+                context=reasons,
+            )
+            for need in plan.missing():
+                result = await self._robots(need, page or request)
+                self.enforcer.supply(plan, need, result)
+            return (
+                self.enforcer.conclude(plan, kind=kind, page=page.url if page else None),
+                plan,
+            )
+        except AuditWriteFailed:
+            raise
         except Exception as exc:
+            return self._internal_error(request.url, exc, kind), None
+
+    async def _robots(self, need: FileNeed, page: Request) -> RobotsResult:
+        stats = self.crawler.stats
+        assert stats is not None
+
+        async def produce() -> RobotsResult:
+            fetched = await self.fetcher.fetch(need, page)
+            result = self.enforcer.store_robots(need, fetched)
+            stats.set_value("compliance/robots/cached_origins", len(self.enforcer.robots_cache))
+            return result
+
+        def on_failure(exc: BaseException) -> RobotsResult:
             logger.error(
-                "crawler-compliance: cannot write the audit log %(path)s: %(error)s",
-                {"path": self.config.audit_log, "error": exc},
+                "crawler-compliance: robots.txt fetch for %(url)s failed",
+                {"url": self.enforcer.redact(need.url)},
+                exc_info=exc,
                 extra={"spider": self.crawler.spider},
             )
-            self.stats.inc_value("compliance/audit/write_error")
-            self.stats.inc_value("compliance/denied")
-            raise RequestDenied(
-                decide(
-                    decision.url,
-                    [Reason(Check.INTERNAL, Outcome.DENY, f"audit log not writable: {exc}")],
-                )
-            ) from exc
-        self._records_written += 1
+            # Whatever happened, nobody is left waiting: a disallow-all stands.
+            return robots_from_fetch(status=None, error=f"internal error: {type(exc).__name__}")
+
+        return await self._inflight.run(
+            need.key,
+            produce,
+            on_failure,
+            on_wait=lambda: stats.inc_value("compliance/robots/waited"),
+        )
+
+    def _audit_failed(self, exc: AuditWriteFailed) -> None:
+        logger.error(
+            "crawler-compliance: cannot write the audit log %(path)s: %(error)s",
+            {"path": self.config.audit_log, "error": exc.error},
+            extra={"spider": self.crawler.spider},
+        )
 
     def _deny(self, request: Request, decision: Decision) -> None:
         check = decision.deciding_check or Check.INTERNAL
@@ -350,53 +331,147 @@ class ComplianceMiddleware:
         self._logged.add(key)
         logger.log(
             level,
-            "Denied by crawler-compliance (%(check)s): %(request)s: %(reason)s",
-            {"check": check.value, "request": request, "reason": decision.summary()},
+            "Denied by crawler-compliance (%(check)s): %(url)s: %(reason)s",
+            {
+                "check": check.value,
+                "url": self.enforcer.redact(request.url),
+                "reason": decision.summary(),
+            },
             extra={"spider": self.crawler.spider},
         )
-        self.stats.inc_value("compliance/denied")
-        self.stats.inc_value(f"compliance/{check.value}/denied")
         raise RequestDenied(decision)
 
-    # -- robots.txt -------------------------------------------------------------
+    # -- what the guard asks ----------------------------------------------------
 
-    async def _robots_for(
-        self, request: Request, canonical: Any, key: tuple[Any, ...]
-    ) -> RobotsResult:
-        cached = self.robots_cache.get(key)
-        if cached is not None:
-            self._count("compliance/robots/cache_hit")
-            return cached
-        waiters = self._inflight.get(key)
-        if waiters is not None:
-            self.stats.inc_value("compliance/robots/waited")
-            waiter: Deferred[RobotsResult] = Deferred()
-            waiters.append(waiter)
-            return await maybe_deferred_to_future(waiter)
-        self._inflight[key] = []
-        result = None
-        try:
-            fresh = await self._fetcher.fetch(canonical.robots_url, request)
-            result = self.robots_cache.put(key, fresh)
-            self.stats.set_value("compliance/robots/cached_origins", len(self.robots_cache))
-        except BaseException as exc:
-            logger.error(
-                "crawler-compliance: robots.txt fetch for %(url)s failed",
-                {"url": canonical.robots_url},
-                exc_info=True,
-                extra={"spider": self.crawler.spider},
+    def stamp_of(self, request: Request) -> Stamp | None:
+        return self._stamps.get(request)
+
+    async def recheck(self, request: Request) -> None:
+        """The guard's check just before download: deny what changed since the decision.
+
+        The URL must be the one decided. ``User-Agent`` (usually set by
+        Scrapy's UserAgentMiddleware after the decision) must be the crawl's.
+        A changed ``Host`` header or proxy is decided again in full, as a new
+        request would be. A moved download slot is pinned back.
+        """
+        stamp = self._stamps.get(request)
+        route = route_of(request)
+        reasons: list[Reason] = []
+        if stamp is None or stamp.url != request.url:
+            what = "was never decided" if stamp is None else "changed after it was decided"
+            reasons.append(Reason(Check.URL, Outcome.DENY, f"the request URL {what}"))
+        reasons.extend(self.enforcer.identity_reasons(route))
+        own = self.enforcer.own_fetch_of(request.meta.get(OWN_FETCH_META), request.url)
+        if not reasons and stamp is not None:
+            changed = (route.host_headers, route.proxy) != (
+                stamp.route.host_headers,
+                stamp.route.proxy,
             )
-            result = robots_from_fetch(status=None, error=f"internal error: {exc}")
-            if not isinstance(exc, Exception):
-                raise
-        finally:
-            # Whatever happened, nobody is left waiting: they get the result,
-            # or a disallow-all when there is none.
-            if result is None:
-                result = robots_from_fetch(status=None, error="internal error")
-            for waiter in self._inflight.pop(key, ()):
-                waiter.callback(result)
-        return result
+            if changed and own is not None:
+                decision = self._recorded(
+                    lambda: self.enforcer.decide_own_fetch(request.url, own, route),
+                    request.url,
+                    RecordKind.GUARD,
+                )
+                if not decision.allowed:
+                    self._deny(request, decision)
+            elif changed:
+                context = [
+                    Reason(
+                        Check.URL, Outcome.INFO, "route changed after the decision: decided again"
+                    )
+                ]
+                try:
+                    decision, _ = await self._decide(
+                        request, route, kind=RecordKind.GUARD, context=context
+                    )
+                except AuditWriteFailed as exc:
+                    self._audit_failed(exc)
+                    raise RequestDenied(exc.decision) from exc
+                if not decision.allowed:
+                    self._deny(request, decision)
+            if stamp.slot is not None and request.meta.get("download_slot") != stamp.slot:
+                self.politeness.repin(request, stamp.slot)
+        if not reasons:
+            return None
+        reasons.append(Reason(Check.URL, Outcome.INFO, "denied by the guard just before download"))
+        decision = self._recorded(
+            lambda: self.enforcer.record(decide(request.url, reasons, kind=RecordKind.GUARD)),
+            request.url,
+            RecordKind.GUARD,
+        )
+        self._deny(request, decision)
+
+    # -- after the download -------------------------------------------------------
+
+    def process_response(
+        self, request: Request, response: Response, spider: Any = None
+    ) -> Response:
+        if not self.enforcer.observers:
+            return response
+        if self.enforcer.own_fetch_of(request.meta.get(OWN_FETCH_META), request.url):
+            return response
+        content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
+        body = response.body
+        view = ResponseView(
+            url=response.url,
+            status=response.status,
+            headers={
+                key.decode("latin-1").lower(): tuple(v.decode("latin-1") for v in values)
+                for key, values in response.headers.items()
+            },
+            content_type=content_type,
+            body_head=body[:BODY_HEAD_BYTES] if is_htmlish(content_type) else b"",
+            body_size=len(body),
+        )
+        host = urlsplit(response.url).hostname
+        decision = self._recorded(
+            lambda: self.enforcer.decide_response(view, host=host),
+            response.url,
+            RecordKind.RESPONSE,
+        )
+        if decision is not None and not decision.allowed:
+            self._deny(request, decision)
+        return response
+
+    # -- subresources (rendering download handlers) -----------------------------
+
+    async def decide_url(
+        self,
+        url: str,
+        *,
+        page: Request,
+        kind: RecordKind = RecordKind.SUBRESOURCE,
+        resource_type: str | None = None,
+    ) -> Decision:
+        """Decide and record a URL another client (a browser) is about to fetch for *page*.
+
+        The full page path: registry, site records, the target origin's
+        robots.txt (fetched through the engine the way *page* travels, once
+        per origin). Never raises: failures deny.
+        """
+        what = f"{resource_type} " if resource_type else ""
+        context = [
+            Reason(
+                Check.URL,
+                Outcome.INFO,
+                f"{what}requested by the browser for {self.enforcer.redact(page.url)}",
+            )
+        ]
+        try:
+            request = Request(url, meta={k: v for k, v in page.meta.items() if k == "proxy"})
+        except Exception as exc:
+            return self._internal_error(url, exc, kind)
+        proxy = request.meta.get("proxy")
+        route = Route(proxy=proxy_host(proxy) if proxy else None)
+        try:
+            decision, _ = await self._decide(request, route, kind=kind, page=page, context=context)
+        except AuditWriteFailed as exc:
+            self._audit_failed(exc)
+            return exc.decision
+        return decision
+
+    # -- closing ------------------------------------------------------------------
 
     def _offsite_drops(self, url: str) -> bool:
         """Would Scrapy's offsite filtering drop a request to *url*?"""
@@ -408,56 +483,45 @@ class ComplianceMiddleware:
 
         return not url_is_from_any_domain(url, [d for d in domains if d])
 
-    async def _honour_crawl_delay(self, key: tuple[Any, ...], robots: RobotsResult) -> None:
-        """Space requests to one origin by its Crawl-delay (clamped by the policy)."""
-        if robots.robots is None:
-            return
-        delay = robots.robots.crawl_delay(self.checker.user_agent)
-        if not delay:
-            return
-        delay = min(float(delay), self.max_crawl_delay)
-        now = time.monotonic()
-        start = max(now, self._next_slot.get(key, now))
-        self._next_slot[key] = start + delay
-        self._next_slot.move_to_end(key)
-        while len(self._next_slot) > self.config.robots_cache_size:
-            self._next_slot.popitem(last=False)
-        if start > now:
-            from twisted.internet import reactor
-            from twisted.internet.task import deferLater
-
-            self.stats.inc_value("compliance/robots/crawl_delay_waits")
-            await maybe_deferred_to_future(deferLater(reactor, start - now))  # type: ignore[arg-type]
-
-    # -- closing ------------------------------------------------------------------
-
-    def _count(self, key: str, n: int = 1) -> None:
-        """Per-request counters, handed to the stats collector in batches.
-
-        Scrapy's ``inc_value`` costs about a microsecond; the two counters
-        every allowed request touches are summed here and flushed every
-        ``_FLUSH_EVERY`` requests and when the spider closes.
-        """
-        self._pending[key] = self._pending.get(key, 0) + n
-        self._pending_total += 1
-        if self._pending_total >= _FLUSH_EVERY:
-            self._flush_counts()
-
-    def _flush_counts(self) -> None:
-        for key, count in self._pending.items():
-            self.stats.inc_value(key, count)
-        self._pending.clear()
-        self._pending_total = 0
-
     def spider_closed(self, spider: Any, reason: str) -> None:
-        self._flush_counts()
-        self.audit.close()
-        checkpoint = self.audit.checkpoint
-        self.stats.set_value("compliance/audit/records", self._records_written)
-        self.stats.set_value("compliance/audit/last_seq", checkpoint.seq)
-        self.stats.set_value("compliance/audit/last_hash", checkpoint.hash)
+        audit = self.enforcer.audit
+        assert audit is not None
+        audit.close()
+        checkpoint = audit.checkpoint
+        stats = self.crawler.stats
+        assert stats is not None
+        stats.set_value("compliance/audit/records", self.enforcer.records_written)
+        stats.set_value("compliance/audit/last_seq", checkpoint.seq)
+        stats.set_value("compliance/audit/last_hash", checkpoint.hash)
         logger.info(
             "crawler-compliance: audit log %(path)s checkpoint %(checkpoint)s",
             {"path": self.config.audit_log, "checkpoint": str(checkpoint)},
             extra={"spider": spider},
         )
+        allowed = int(stats.get_value("compliance/allowed", 0))
+        denied = int(stats.get_value("compliance/denied", 0))
+        by_check = ", ".join(
+            f"{check.value} {count}"
+            for check in Check
+            if (count := int(stats.get_value(f"compliance/{check.value}/denied", 0)))
+        )
+        summary = {
+            "allowed": allowed,
+            "denied": denied,
+            "by_check": f" ({by_check})" if by_check else "",
+            "checkpoint": str(checkpoint),
+        }
+        if denied and not allowed:
+            logger.warning(
+                "crawler-compliance: every page request of this crawl was denied: "
+                "%(denied)d denied%(by_check)s, 0 allowed; audit checkpoint %(checkpoint)s",
+                summary,
+                extra={"spider": spider},
+            )
+        else:
+            logger.info(
+                "crawler-compliance: %(allowed)d allowed, %(denied)d denied%(by_check)s; "
+                "audit checkpoint %(checkpoint)s",
+                summary,
+                extra={"spider": spider},
+            )

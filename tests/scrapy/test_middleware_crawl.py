@@ -8,6 +8,7 @@ failed and why, stats and audit records.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -369,17 +370,67 @@ async def test_internal_error_denies_and_the_crawl_goes_on(
     assert result.stats["compliance/internal-error/denied"] == 1
 
 
+def page_times(server: LoopbackServer) -> dict[str, list[float]]:
+    """Arrival time of every page request (not robots.txt), per host, as the server saw it."""
+    times: dict[str, list[float]] = {}
+
+    def note(received) -> None:
+        if received.path != "/robots.txt":
+            times.setdefault(received.host, []).append(time.monotonic())
+
+    server.on_request = note
+    return times
+
+
+def gaps(arrivals: list[float]) -> list[float]:
+    return [b - a for a, b in zip(arrivals, arrivals[1:], strict=False)]
+
+
 @deferred_f_from_coro_f
 async def test_crawl_delay_is_honoured(
     server: LoopbackServer, policy_dir: Path, audit_path: Path
 ) -> None:
-    server.route("slow.example", "/robots.txt", body="User-agent: *\nCrawl-delay: 0.2\n")
-    urls = [f"http://slow.example/p{n}" for n in range(3)]
-    for n in range(3):
+    server.route("slow.example", "/robots.txt", body="User-agent: *\nCrawl-delay: 0.4\n")
+    urls = [f"http://slow.example/p{n}" for n in range(4)]
+    for n in range(4):
         server.route("slow.example", f"/p{n}", body="x")
-    result = await crawl(base_settings(policy_dir, audit_path), urls, proxy=server.proxy)
+    times = page_times(server)
+    # A spider that spreads one origin over many download slots gains nothing.
+    result = await crawl(
+        base_settings(policy_dir, audit_path, DOWNLOAD_DELAY_JITTER=0.9),
+        urls,
+        proxy=server.proxy,
+        spider_cls=SlotSpreadingSpider,
+    )
     assert len(result.spider.failures) == 0
-    assert result.stats["compliance/robots/crawl_delay_waits"] == 2
+    assert len(times["slow.example"]) == 4
+    assert min(gaps(times["slow.example"])) >= 0.39
+
+
+class SlotSpreadingSpider(ListSpider):
+    def make(self, url: str):
+        request = super().make(url)
+        request.meta["download_slot"] = f"slot-{url}"
+        return request
+
+
+@deferred_f_from_coro_f
+async def test_crawl_delay_survives_more_interleaved_origins_than_the_cache_holds(
+    server: LoopbackServer, policy_dir: Path, audit_path: Path
+) -> None:
+    hosts = [f"h{n}.example" for n in range(4)]
+    for host in hosts:
+        server.route(host, "/robots.txt", body="User-agent: *\nCrawl-delay: 0.5\n")
+        for n in range(3):
+            server.route(host, f"/p{n}", body="x")
+    urls = [f"http://{host}/p{n}" for n in range(3) for host in hosts]
+    times = page_times(server)
+    settings = base_settings(policy_dir, audit_path, COMPLIANCE_ROBOTS_CACHE_SIZE=1)
+    result = await crawl(settings, urls, proxy=server.proxy)
+    assert not result.spider.failures
+    for host in hosts:
+        assert len(times[host]) == 3
+        assert min(gaps(times[host])) >= 0.49, host
 
 
 @deferred_f_from_coro_f

@@ -1,0 +1,551 @@
+"""One enforcement path: the object every adapter decides and records through.
+
+The crawl, the guard, ``crawler-compliance check`` and the pytest plugin all
+hold one :class:`Enforcer`. It owns the checker, the audit log, the robots.txt
+cache and the own-fetch rule, so no adapter assembles the pipeline itself and
+none can disagree with another about a URL. It does no I/O beyond the audit
+log: an adapter asks it for a :class:`Plan`, fetches the files the plan says
+are missing (through Scrapy's engine, or urllib in the CLI), hands each back
+with :meth:`Enforcer.supply`, and :meth:`Enforcer.conclude` decides and
+records before returning. A record that cannot be written turns the decision
+into a deny (:class:`AuditWriteFailed`): no record, no fetch.
+
+Routes are decided in full: a ``Host`` header naming another virtual host
+than the URL's brings that host's registry entries, site records and
+robots.txt (fetched through the same connection with that ``Host``) into the
+decision; a proxy's host is checked against the registry; a ``Host`` header
+outside RFC 9110's grammar, or more than one, is ambiguous and denies.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import weakref
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from crawler_compliance._checker import ComplianceChecker, PreCheck
+from crawler_compliance._decision import Check, Decision, Outcome, Reason, RecordKind, decide
+from crawler_compliance._hosts import AmbiguousURL, CanonicalURL
+from crawler_compliance._identity import Identity
+from crawler_compliance._responses import ResponseObserver, ResponseView
+from crawler_compliance._route import Route
+from crawler_compliance._sitefiles import FetchedFile, FileNeed, SiteFile, robots_result
+from crawler_compliance.robots import RobotsCache, RobotsResult, product_token
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from crawler_compliance.audit import AuditLog
+    from crawler_compliance.policy import Policy
+
+__all__ = ["AuditWriteFailed", "Enforcer", "OwnFetch", "Plan", "StatsSink"]
+
+ROBOTS_MAX_BYTES = 4 * 1024 * 1024  # decompressed cap for one robots.txt body
+_NEEDS_MEMO = 8192
+
+
+class StatsSink(Protocol):
+    """What the enforcer counts into (Scrapy's stats collector fits)."""
+
+    def inc_value(self, key: str, count: int = 1, start: int = 0) -> None: ...
+
+
+class _NoStats:
+    def inc_value(self, key: str, count: int = 1, start: int = 0) -> None:
+        return None
+
+
+class AuditWriteFailed(Exception):
+    """The audit record could not be written: the request is denied.
+
+    ``decision`` is the deny that replaces the one that could not be recorded.
+    """
+
+    def __init__(self, decision: Decision, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.decision = decision
+        self.error = error
+
+
+class OwnFetch:
+    """A live mark for one of our own fetches.
+
+    Only objects issued by :meth:`Enforcer.open_own_fetch` and not yet closed
+    count, and only for the URLs of that fetch (the file's URL and each
+    redirect hop as it is followed). A spider cannot forge one, and one it
+    somehow copied stops counting when the fetch ends.
+    """
+
+    __slots__ = ("__weakref__", "kind", "urls")
+
+    def __init__(self, kind: SiteFile, url: str) -> None:
+        self.kind = kind
+        self.urls = {url}
+
+    def __repr__(self) -> str:
+        return f"<OwnFetch {self.kind.value}>"
+
+
+@dataclass
+class Plan:
+    """What deciding one URL takes: the checks so far and the files still needed."""
+
+    url: str
+    route: Route
+    pre: PreCheck
+    context: list[Reason]
+    vhost: str | None = None  # the Host header's host, when not the URL's
+    vhost_pre: PreCheck | None = None
+    needs: list[FileNeed] = field(default_factory=list)
+    results: dict[tuple[object, ...], RobotsResult] = field(default_factory=dict)
+    denied_early: bool = False  # a check that needs no fetch already denies
+
+    @property
+    def settled(self) -> bool:
+        """Nothing to fetch: a reason already denies, or no file is needed."""
+        return not self.needs
+
+    def missing(self) -> list[FileNeed]:
+        return [need for need in self.needs if need.key not in self.results]
+
+    def robots_for(self, need: FileNeed) -> RobotsResult | None:
+        return self.results.get(need.key)
+
+
+class Enforcer:
+    """Decide, and record, every request of one crawl or CLI run."""
+
+    def __init__(
+        self,
+        checker: ComplianceChecker,
+        audit: AuditLog | None,
+        *,
+        identity: Identity,
+        robots_cache: RobotsCache | None = None,
+        redact: Callable[[str], str] = str,
+        on_429: str = "deny",
+        spider: str | None = None,
+        stats: StatsSink | None = None,
+    ) -> None:
+        self.checker = checker
+        self.audit = audit
+        self.identity = identity
+        # (An empty cache is falsy: test for None, not truth.)
+        self.robots_cache = robots_cache if robots_cache is not None else RobotsCache()
+        self.redact = redact
+        self.on_429 = on_429
+        self.spider = spider
+        self.stats: StatsSink = stats if stats is not None else _NoStats()
+        self._sent_token = identity.sent_token.lower()
+        self._live: set[OwnFetch] = set()
+        self.records_written = 0
+        self.observers: list[ResponseObserver] = []
+        self._needs: dict[tuple[object, ...], FileNeed] = {}
+        self._delays: weakref.WeakKeyDictionary[RobotsResult, float] = weakref.WeakKeyDictionary()
+
+    @classmethod
+    def from_policy(
+        cls,
+        policy: Policy,
+        *,
+        identity: Identity,
+        purpose: str | None = None,
+        audit_path: str | Path | None = None,
+        fsync_every: int | None = None,
+        fsync_interval: float | None = None,
+        max_bytes: int | None = None,
+        redact_key: bytes | None = None,
+        robots_cache_size: int = 10_000,
+        suffix_list_file: str | None = None,
+        spider: str | None = None,
+        stats: StatsSink | None = None,
+    ) -> Enforcer:
+        """The one assembly of checker, audit log, cache and redaction from a policy.
+
+        The crawl, the CLI and the pytest plugin all build their enforcer
+        here. Raises ``ValueError`` for a bad suffix list and
+        ``AuditLogError``/``OSError`` for an audit log that cannot be opened.
+        """
+        from crawler_compliance._policy_audit import open_audit_log, redact_params
+        from crawler_compliance.audit import Redactor
+
+        checker = ComplianceChecker(
+            policy,
+            user_agent=identity.robots_token,
+            purpose=purpose,
+            suffix_list_file=suffix_list_file,
+        )
+        audit = None
+        if audit_path is not None:
+            audit = open_audit_log(
+                policy,
+                audit_path,
+                fsync_every=fsync_every,
+                fsync_interval=fsync_interval,
+                max_bytes=max_bytes,
+                redact_key=redact_key,
+            )
+        robots_policy = policy.config.robots
+        return cls(
+            checker,
+            audit,
+            identity=identity,
+            robots_cache=RobotsCache(
+                max_origins=robots_cache_size,
+                max_stale=robots_policy.max_stale,
+                max_ttl=robots_policy.cache_ttl,
+            ),
+            redact=Redactor(redact_params(policy), redact_key).url,
+            on_429=robots_policy.on_429,
+            spider=spider,
+            stats=stats,
+        )
+
+    def close(self) -> None:
+        if self.audit is not None:
+            self.audit.close()
+
+    # -- recording ----------------------------------------------------------------
+
+    def record(self, decision: Decision) -> Decision:
+        """Append *decision* to the audit log and count it; return it.
+
+        Raises :class:`AuditWriteFailed` (carrying a deny) when the record
+        cannot be written: the caller must not fetch.
+        """
+        if self.audit is not None:
+            try:
+                self.audit.append(
+                    decision,
+                    spider=self.spider,
+                    purpose=self.checker.purpose,
+                    policy_fingerprint=self.checker.policy_fingerprint,
+                )
+            except Exception as exc:
+                self.stats.inc_value("compliance/audit/write_error")
+                self.stats.inc_value("compliance/denied")
+                denied = decide(
+                    decision.url,
+                    [Reason(Check.INTERNAL, Outcome.DENY, f"audit log not writable: {exc}")],
+                    host=decision.host,
+                    kind=decision.kind,
+                )
+                raise AuditWriteFailed(denied, exc) from exc
+            self.records_written += 1
+        self._count(decision)
+        return decision
+
+    def _count(self, decision: Decision) -> None:
+        inc = self.stats.inc_value
+        kind = decision.kind
+        if kind is RecordKind.OWN_FETCH:
+            return  # counted by the fetcher (compliance/<file>/fetch_*)
+        if decision.allowed:
+            if kind is RecordKind.PAGE:
+                inc("compliance/allowed")
+            else:
+                inc(f"compliance/{kind.value}/allowed")
+            return
+        check = decision.deciding_check or Check.INTERNAL
+        inc("compliance/denied")
+        inc(f"compliance/{check.value}/denied")
+        if kind is not RecordKind.PAGE:
+            inc(f"compliance/{kind.value}/denied")
+
+    def internal_error(self, url: str, exc: BaseException, *, kind: RecordKind) -> Decision:
+        """Fail closed: a bug or unexpected failure denies the request (not yet recorded)."""
+        message = f"internal error: {type(exc).__name__}: {self.redact(str(exc))}"
+        return decide(url, [Reason(Check.INTERNAL, Outcome.DENY, message)], kind=kind)
+
+    # -- our own fetches ----------------------------------------------------------
+
+    def open_own_fetch(self, kind: SiteFile, url: str) -> OwnFetch:
+        own = OwnFetch(kind, url)
+        self._live.add(own)
+        return own
+
+    def close_own_fetch(self, own: OwnFetch) -> None:
+        self._live.discard(own)
+
+    def own_fetch_of(self, mark: object, url: str) -> OwnFetch | None:
+        """The live own fetch *mark* stands for, if it is one and covers *url*."""
+        if isinstance(mark, OwnFetch) and mark in self._live and url in mark.urls:
+            return mark
+        return None
+
+    def decide_own_fetch(
+        self, url: str, own: OwnFetch, route: Route, *, scrapy_safe: bool = True
+    ) -> Decision:
+        """Decide and record one of our own fetches (or a redirect hop of one).
+
+        Only the URL and registry checks apply — site records and robots.txt
+        govern pages, not reading robots.txt — for the URL, the ``Host`` it is
+        sent with and the proxy: nothing is fetched from a covered host.
+        """
+        reasons: list[Reason] = []
+        hosts = [route.proxy] if route.proxy else []
+        try:
+            vhost = route.vhost()
+        except AmbiguousURL as exc:
+            reasons.append(Reason(Check.URL, Outcome.DENY, f"ambiguous route: {exc}"))
+            vhost = None
+        if vhost is not None:
+            hosts.append(_netloc(*vhost))
+        canonical, registrable, found = self.checker.registry_reasons(
+            url, extra_hosts=hosts, scrapy_safe=scrapy_safe
+        )
+        reasons.extend(found)
+        reasons.append(
+            Reason(Check.ROBOTS, Outcome.INFO, f"{own.kind.value} fetch by crawler-compliance")
+        )
+        decision = decide(
+            url,
+            reasons,
+            host=canonical.host if canonical else None,
+            registrable_domain=registrable,
+            kind=RecordKind.OWN_FETCH,
+            vhost=vhost[0] if vhost else None,
+            proxy=route.proxy,
+        )
+        return self.record(decision)
+
+    # -- pages --------------------------------------------------------------------
+
+    def identity_reasons(self, route: Route) -> list[Reason]:
+        """A request that identifies as someone else than the crawl is denied.
+
+        robots.txt was matched for the crawl's own token; a request sending
+        another (or two ``User-Agent`` values, which servers read either way)
+        would be judged by rules nobody asked about.
+        """
+        agents = route.user_agents
+        if not agents:
+            return []
+        if len(agents) > 1:
+            return [
+                Reason(
+                    Check.ROBOTS,
+                    Outcome.DENY,
+                    f"the request sends {len(agents)} User-Agent values; robots.txt was "
+                    f"decided for {self.identity.sent_token!r} only",
+                )
+            ]
+        token = product_token(agents[0])
+        if token.lower() == self._sent_token:
+            return []
+        return [
+            Reason(
+                Check.ROBOTS,
+                Outcome.DENY,
+                f"the request sends User-Agent {token!r}, not the crawl's "
+                f"{self.identity.sent_token!r} for which robots.txt was decided",
+            )
+        ]
+
+    def plan(
+        self,
+        url: str,
+        route: Route,
+        *,
+        scrapy_safe: bool = True,
+        context: Iterable[Reason] = (),
+        offline: bool = False,
+    ) -> Plan:
+        """The checks that need no fetch, and the robots.txt files still needed."""
+        context_reasons = [*context, *self.identity_reasons(route)]
+        extra_hosts = [route.proxy] if route.proxy else []
+        vhost = None
+        try:
+            vhost = route.vhost()
+        except AmbiguousURL as exc:
+            context_reasons.append(Reason(Check.URL, Outcome.DENY, f"ambiguous route: {exc}"))
+        if vhost is not None:
+            extra_hosts.append(_netloc(*vhost))
+        pre = self.checker.pre_robots(url, extra_hosts=extra_hosts, scrapy_safe=scrapy_safe)
+        plan = Plan(url, route, pre, context_reasons)
+        canonical = pre.canonical
+        if canonical is None:
+            return plan
+        if vhost is not None and (vhost[0], vhost[1] or canonical.port) != (
+            canonical.host,
+            canonical.port,
+        ):
+            plan.vhost = vhost[0]
+            vhost_url = (
+                f"{canonical.scheme}://{_netloc(vhost[0], vhost[1] or canonical.port)}"
+                f"{_path_and_query(canonical)}"
+            )
+            plan.vhost_pre = self.checker.pre_robots(vhost_url)
+        denied = any(r.outcome is Outcome.DENY for r in context_reasons) or pre.denied
+        if plan.vhost_pre is not None:
+            denied = denied or plan.vhost_pre.denied
+        if denied or offline:
+            plan.denied_early = denied
+            return plan
+        if pre.needs_robots:
+            plan.needs.append(self._robots_need(canonical, route, None))
+        if plan.vhost_pre is not None and plan.vhost_pre.needs_robots:
+            plan.needs.append(self._robots_need(canonical, route, route.host_headers[0]))
+        for need in plan.needs:
+            cached = self.robots_cache.get(need.key)
+            if cached is not None:
+                plan.results[need.key] = cached
+        return plan
+
+    def _robots_need(self, canonical: CanonicalURL, route: Route, host: str | None) -> FileNeed:
+        # The route matters: robots.txt read through a proxy, or for another
+        # virtual host, says nothing of what another route would see.
+        key = (*canonical.origin, route.proxy, host.strip().lower() if host else None)
+        need = self._needs.get(key)
+        if need is None:
+            if len(self._needs) >= _NEEDS_MEMO:
+                self._needs.clear()
+            need = FileNeed(SiteFile.ROBOTS, canonical.robots_url, key, ROBOTS_MAX_BYTES, host)
+            self._needs[key] = need
+        return need
+
+    def supply(self, plan: Plan, need: FileNeed, result: RobotsResult) -> None:
+        """Hand the plan the robots.txt result for *need* (see :meth:`store_robots`)."""
+        plan.results[need.key] = result
+
+    def store_robots(self, need: FileNeed, fetched: FetchedFile) -> RobotsResult:
+        """Apply the fetch-status rules to a fetched robots.txt and cache the result."""
+        return self.robots_cache.put(need.key, robots_result(fetched, on_429=self.on_429))
+
+    def conclude(
+        self,
+        plan: Plan,
+        *,
+        kind: RecordKind = RecordKind.PAGE,
+        offline: bool = False,
+        page: str | None = None,
+    ) -> Decision:
+        """The full decision for the plan's URL, recorded before it is returned."""
+        return self.record(self.decision_of(plan, kind=kind, offline=offline, page=page))
+
+    def decision_of(
+        self,
+        plan: Plan,
+        *,
+        kind: RecordKind = RecordKind.PAGE,
+        offline: bool = False,
+        page: str | None = None,
+    ) -> Decision:
+        """The decision for a plan whose files are all supplied (not recorded)."""
+        main = plan.needs[0] if plan.needs and plan.needs[0].host_header is None else None
+        robots = plan.robots_for(main) if main is not None else None
+        pre = plan.pre
+        if plan.denied_early or (plan.needs and main is None):
+            # Settled without the URL's robots.txt: already denied (no fetch was
+            # made, so none is missing), or only the vhost's robots.txt was
+            # needed (the URL's host is settled by an explicit permission).
+            pre = dataclasses.replace(pre, needs_robots=False)
+        reasons, robots_status, robots_fingerprint = self.checker.all_reasons(
+            pre, robots, offline=offline, context=plan.context
+        )
+        if plan.vhost_pre is not None:
+            reasons.extend(self._vhost_reasons(plan))
+        canonical = pre.canonical
+        return decide(
+            plan.url,
+            reasons,
+            host=canonical.host if canonical else None,
+            registrable_domain=pre.registrable_domain,
+            offline=offline,
+            robots_status=robots_status,
+            robots_fingerprint=robots_fingerprint,
+            kind=kind,
+            vhost=plan.vhost,
+            proxy=plan.route.proxy,
+            page=page,
+        )
+
+    def _vhost_reasons(self, plan: Plan) -> list[Reason]:
+        """The other virtual host a ``Host`` header names: its site records and robots.txt."""
+        assert plan.vhost_pre is not None
+        reasons = [
+            Reason(
+                Check.URL,
+                Outcome.INFO,
+                f"the Host header names {plan.vhost}: decided on that host too",
+            ),
+            *plan.vhost_pre.reasons,
+        ]
+        vhost_canonical = plan.vhost_pre.canonical
+        vneed = next((n for n in plan.needs if n.host_header is not None), None)
+        if vneed is not None and vhost_canonical is not None:
+            vrobots = plan.robots_for(vneed)
+            if vrobots is None:
+                reasons.append(
+                    Reason(
+                        Check.ROBOTS,
+                        Outcome.DENY,
+                        f"no robots.txt verdict for {plan.vhost}: fail closed",
+                    )
+                )
+            else:
+                reasons.extend(self.checker.robots_reasons(vhost_canonical, vrobots))
+        return reasons
+
+    # -- after the fetch ----------------------------------------------------------
+
+    def decide_response(self, view: ResponseView, *, host: str | None = None) -> Decision | None:
+        """What the response says about its own use; ``None`` when nothing does.
+
+        Recorded (kind ``response``) whenever an observer has something to say;
+        a deny means the content was fetched and must be discarded. An observer
+        that fails denies: a reservation we could not read is not "none".
+        """
+        reasons: list[Reason] = []
+        for observer in self.observers:
+            try:
+                reasons.extend(observer.observe(view))
+            except Exception as exc:
+                name = type(observer).__name__
+                reasons.append(
+                    Reason(
+                        Check.INTERNAL,
+                        Outcome.DENY,
+                        f"response check {name} failed: {type(exc).__name__}: fail closed",
+                    )
+                )
+        if not reasons:
+            return None
+        if any(r.outcome is Outcome.DENY for r in reasons):
+            reasons.append(
+                Reason(
+                    Check.URL,
+                    Outcome.INFO,
+                    "the content was fetched and discarded: it never reached the spider",
+                )
+            )
+        return self.record(decide(view.url, reasons, host=host, kind=RecordKind.RESPONSE))
+
+    def crawl_delay(self, plan: Plan) -> float | None:
+        """The longest Crawl-delay any robots.txt of the plan sets for us (clamped)."""
+        delays = [delay for result in plan.results.values() if (delay := self._delay_of(result))]
+        if not delays:
+            return None
+        return min(max(delays), float(self.checker.policy.config.robots.max_crawl_delay))
+
+    def _delay_of(self, result: RobotsResult) -> float:
+        """A robots.txt result's Crawl-delay for us (0 for none), worked out once per result."""
+        memo = self._delays
+        found = memo.get(result)
+        if found is None:
+            delay = result.robots.crawl_delay(self.checker.user_agent) if result.robots else None
+            found = memo[result] = float(delay or 0)
+        return found
+
+
+def _netloc(host: str, port: int | None) -> str:
+    return f"{host}:{port}" if port else host
+
+
+def _path_and_query(canonical: CanonicalURL) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(canonical.url)
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
