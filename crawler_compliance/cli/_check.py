@@ -14,6 +14,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from crawler_compliance._decision import Check, Decision, RecordKind
+from crawler_compliance._sitefiles import SiteFile
 from crawler_compliance.cli import EXIT_DENIED, EXIT_OK, EXIT_USAGE
 from crawler_compliance.cli._output import print_line
 
@@ -147,7 +148,9 @@ def decide_url(
     route = Route(proxy=proxy_host(proxy) if proxy else None)
     try:
         plan = enforcer.plan(url, route, scrapy_safe=False, offline=offline)
-        for need in plan.missing():
+        # Re-read after each file: a changed terms page makes robots.txt unneeded.
+        while missing := plan.missing():
+            need = missing[0]
             own = enforcer.open_own_fetch(need.kind, need.url)
 
             def allow_hop(hop: str, own: OwnFetch = own) -> str | None:
@@ -155,6 +158,22 @@ def decide_url(
                 decision = enforcer.decide_own_fetch(hop, own, route, scrapy_safe=False)
                 return None if decision.allowed else decision.summary()
 
+            if need.kind is SiteFile.TERMS:
+                from crawler_compliance.cli._fetch import fetch_page
+
+                try:
+                    fetched = fetch_page(
+                        need.url,
+                        user_agent=enforcer.identity.header,
+                        timeout=timeout,
+                        max_bytes=need.max_bytes,
+                        allow_url=lambda hop, _proxy: allow_hop(hop),  # noqa: B023
+                        proxy=proxy,
+                    )
+                finally:
+                    enforcer.close_own_fetch(own)
+                enforcer.supply_terms(plan, need, enforcer.store_terms(need, fetched))
+                continue
             try:
                 result = fetch_robots(
                     need.url,

@@ -17,10 +17,16 @@ import ssl
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from urllib.parse import urljoin, urlsplit
 
+from crawler_compliance._sitefiles import (
+    CacheUse,
+    FetchedFile,
+    FetchError,
+    classify_exception,
+    next_hop,
+)
 from crawler_compliance.robots import MAX_REDIRECTS, RobotsResult, robots_from_fetch
 from crawler_compliance.robots._fetchstatus import disallow_all
 
@@ -152,24 +158,6 @@ def fetch_robots(
 # --- any small page (terms pages): the same loop, the raw outcome -------------------------
 
 
-@dataclass(frozen=True)
-class FetchedPage:
-    """The raw outcome of :func:`fetch_page`; ``headers`` have lower-case names.
-
-    ``error`` is a short code (``timeout``, ``dns-error``, ``connection-error``,
-    ``tls-error``, ``redirect-loop``, ``too-many-redirects``, ``invalid-url``,
-    ``blocked: <why>``) or ``None``; ``truncated`` says the body was cut at the cap.
-    """
-
-    url: str
-    status: int | None
-    body: bytes = b""
-    headers: Mapping[str, str] = field(default_factory=dict)
-    error: str | None = None
-    redirects: tuple[str, ...] = ()
-    truncated: bool = False
-
-
 def proxy_for(url: str, proxy: str | None) -> str | None:
     """The proxy a fetch of *url* goes through: *proxy* when given, else the
     ``http_proxy`` / ``https_proxy`` environment (``no_proxy`` honoured), like the crawl."""
@@ -192,24 +180,32 @@ def fetch_page(
     allow_url: Callable[[str, str | None], str | None] = lambda u, p: None,
     proxy: str | None = None,
     accept: str = "text/html, text/plain;q=0.9, */*;q=0.1",
-) -> FetchedPage:
-    """Fetch one page; never raises for network errors.
+) -> FetchedFile:
+    """Fetch one page (a terms page); never raises for network errors.
 
-    Redirects (at most :data:`MAX_REDIRECTS`) are followed by hand, and
+    Redirects are followed by hand (the one rule, :func:`next_hop`), and
     ``allow_url(url, proxy)`` is asked before each hop is contacted: a returned
-    string is a deny reason and nothing is sent. ``timeout`` bounds the whole
-    fetch; the body is read up to ``max_bytes`` (``truncated`` says when more
-    was sent). *proxy* overrides the environment's proxies (:func:`proxy_for`).
+    string is a deny reason and nothing is sent (``FetchError.BLOCKED``, the
+    reason in ``detail``). ``timeout`` bounds the whole fetch; a body longer
+    than ``max_bytes`` is ``FetchError.TOO_LARGE``. *proxy* overrides the
+    environment's proxies (:func:`proxy_for`).
     """
+    first = url
     deadline = time.monotonic() + timeout
     chain: list[str] = []
+
+    def failed(error: FetchError, status: int | None = None, detail: str = "") -> FetchedFile:
+        return FetchedFile(
+            first, status, error=error, redirects=tuple(chain), cache=CacheUse.NONE, detail=detail
+        )
+
     while True:
         hop_proxy = proxy_for(url, proxy)
         denied = allow_url(url, hop_proxy)
         if denied is not None:
-            return FetchedPage(url, None, error=f"blocked: {denied}", redirects=tuple(chain))
+            return failed(FetchError.BLOCKED, detail=denied)
         if urlsplit(url).scheme not in ("http", "https"):
-            return FetchedPage(url, None, error="invalid-url", redirects=tuple(chain))
+            return failed(FetchError.INVALID_URL)
         request = urllib.request.Request(
             url,
             headers={
@@ -220,7 +216,7 @@ def fetch_page(
         )
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            return FetchedPage(url, None, error="timeout", redirects=tuple(chain))
+            return failed(FetchError.TIMEOUT)
         try:
             response = _opener(hop_proxy).open(request, timeout=remaining)
         except urllib.error.HTTPError as exc:
@@ -229,31 +225,29 @@ def fetch_page(
             exc.close()
             location = headers.get("location")
             if 300 <= status < 400 and location:
-                target = urljoin(url, location.strip())
-                chain.append(url)
-                if target in chain:
-                    return FetchedPage(url, status, error="redirect-loop", redirects=tuple(chain))
-                if len(chain) > MAX_REDIRECTS:
-                    return FetchedPage(
-                        url, status, error="too-many-redirects", redirects=tuple(chain)
-                    )
+                target, problem = next_hop(chain, url, location)
+                if problem is not None:
+                    return failed(problem, status)
                 url = target
                 continue
-            return FetchedPage(url, status, headers=headers, redirects=tuple(chain))
+            return FetchedFile(
+                first, status, headers=headers, redirects=tuple(chain), cache=CacheUse.NONE
+            )
         except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
-            return FetchedPage(url, None, error=_error_code(exc), redirects=tuple(chain))
+            return failed(classify_exception(exc))
         except ValueError:
-            return FetchedPage(url, None, error="invalid-url", redirects=tuple(chain))
+            return failed(FetchError.INVALID_URL)
         with response:
             status = response.status
             headers = {k.lower(): v for k, v in response.headers.items()}
             try:
                 body = _read_capped(response, max_bytes, deadline)
             except _Deadline:
-                return FetchedPage(url, None, error="timeout", redirects=tuple(chain))
+                return failed(FetchError.TIMEOUT)
             except (OSError, http.client.HTTPException) as exc:
-                return FetchedPage(url, None, error=_error_code(exc), redirects=tuple(chain))
-        truncated = len(body) > max_bytes
-        return FetchedPage(
-            url, status, body[:max_bytes], headers, redirects=tuple(chain), truncated=truncated
+                return failed(classify_exception(exc))
+        if len(body) > max_bytes:
+            return failed(FetchError.TOO_LARGE, status)
+        return FetchedFile(
+            first, status, body, headers, redirects=tuple(chain), cache=CacheUse.NONE
         )

@@ -37,7 +37,7 @@ from crawler_compliance.terms import (
     TermsPage,
     TermsStatus,
     terms_fetch_decision,
-    terms_from_fetch,
+    terms_from_fetched,
     unified_diff,
 )
 
@@ -160,16 +160,7 @@ def fetch_terms(
         allow_url=allow,
         proxy=proxy,
     )
-    return terms_from_fetch(
-        url,
-        status=fetched.status,
-        body=fetched.body,
-        headers=fetched.headers,
-        error=fetched.error,
-        redirects=fetched.redirects,
-        max_bytes=max_bytes,
-        truncated=fetched.truncated,
-    )
+    return terms_from_fetched(fetched, max_bytes=max_bytes)
 
 
 def _record(audit: Any, decision: Any, checker: Any) -> None:
@@ -416,7 +407,7 @@ def pending_findings(records: Iterable[dict[str, Any]], reviewed: set[str]) -> l
             evidence = reason.get("evidence")
             if not isinstance(evidence, list) or not evidence:
                 continue
-            domain = record.get("registrable_domain") or record.get("host")
+            domain = reason.get("site") or record.get("registrable_domain") or record.get("host")
             if not isinstance(domain, str):
                 continue
             domain = domain.lower()

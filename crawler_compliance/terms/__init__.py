@@ -26,13 +26,19 @@ from crawler_compliance.terms._normalize import (
     normalize_html,
     normalize_text,
 )
-from crawler_compliance.terms._page import TermsPage, TermsStatus, terms_from_fetch
+from crawler_compliance.terms._page import (
+    TermsPage,
+    TermsStatus,
+    terms_from_fetch,
+    terms_from_fetched,
+)
 from crawler_compliance.terms._watch import (
     DISCOVERED_EVENT,
     Discovery,
     TermsWatch,
     discovery_reason,
     observe,
+    site_key,
     terms_fetch_decision,
 )
 
@@ -62,7 +68,9 @@ __all__ = [
     "observe",
     "restrictive_clauses",
     "sentences",
+    "site_key",
     "terms_fetch_decision",
     "terms_from_fetch",
+    "terms_from_fetched",
     "unified_diff",
 ]

@@ -25,6 +25,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from crawler_compliance.terms._clauses import RestrictiveClause, restrictive_clauses
 from crawler_compliance.terms._normalize import (
@@ -33,7 +34,7 @@ from crawler_compliance.terms._normalize import (
     normalize_body,
 )
 
-__all__ = ["TermsPage", "TermsStatus", "terms_from_fetch"]
+__all__ = ["TermsPage", "TermsStatus", "terms_from_fetch", "terms_from_fetched"]
 
 
 class TermsStatus(str, enum.Enum):
@@ -120,4 +121,21 @@ def terms_from_fetch(
         normalized,
         redirects=chain,
         clauses=tuple(restrictive_clauses(normalized.text)),
+    )
+
+
+def terms_from_fetched(fetched: Any, *, max_bytes: int = DEFAULT_MAX_BYTES) -> TermsPage:
+    """:func:`terms_from_fetch` for an adapter's ``FetchedFile`` (the engine's fetcher)."""
+    error = fetched.error
+    if error is not None:
+        detail = getattr(fetched, "detail", "")
+        error = f"{error.value}: {detail}" if detail else error.value
+    return terms_from_fetch(
+        fetched.url,
+        status=fetched.status,
+        body=fetched.body,
+        headers=fetched.headers,
+        error=error,
+        redirects=fetched.redirects,
+        max_bytes=max_bytes,
     )

@@ -51,10 +51,14 @@ _HTML_TYPES = ("text/html", "application/xhtml+xml")
 class ResponseLike(Protocol):
     """What :func:`observe` needs of a response (the middleware's ``ResponseView``)."""
 
-    url: str
-    status: int
-    body_head: bytes
-    content_type: str | None
+    @property
+    def url(self) -> str: ...
+    @property
+    def status(self) -> int: ...
+    @property
+    def body_head(self) -> bytes: ...
+    @property
+    def content_type(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -124,6 +128,7 @@ class TermsWatch:
         self.discovery = discovery
         self.clock = clock
         self._held: dict[str, _Held] = {}
+        self._pages: dict[str, TermsPage] = {}
         self._found: dict[str, Discovery] = {}
         self._queue: list[Discovery] = []
 
@@ -147,10 +152,11 @@ class TermsWatch:
         if page.status is TermsStatus.UNREACHABLE:
             wait = min(wait, UNREACHABLE_RETRY)
         self._held[page.url] = _Held(page, self.clock() + wait)
+        self._pages[page.url] = page
 
     def pages(self) -> Mapping[str, TermsPage]:
-        """Every page held, by URL: the checker's ``terms_fingerprints``."""
-        return {url: held.page for url, held in self._held.items()}
+        """Every page held, by URL: the checker's ``terms_fingerprints`` (a live view)."""
+        return self._pages
 
     def page(self, url: str) -> TermsPage | None:
         held = self._held.get(url)
@@ -232,6 +238,7 @@ def discovery_reason(found: Discovery, mode: str) -> Reason:
     }[link.found_by]
     extra: list[tuple[str, Any]] = [
         ("event", DISCOVERED_EVENT),
+        ("site", found.domain),
         ("terms_url", url),
         ("found_by", link.found_by.value),
     ]
