@@ -74,3 +74,11 @@ def test_audit_log_verifies(demo: subprocess.CompletedProcess[str]) -> None:
     match = re.search(r"^Audit log: (\S+)", demo.stdout, re.MULTILINE)
     assert match, demo.stdout
     assert Path(match.group(1)).is_file() or (REPO_ROOT / match.group(1)).is_file()
+
+
+def test_site_whose_terms_changed_gets_only_its_terms_page_and_the_change_is_shown(
+    demo: subprocess.CompletedProcess[str],
+) -> None:
+    assert _received(demo.stdout, "shop.example") == (1, 0, 1)  # /terms, nothing else
+    text = " ".join(demo.stdout.split())  # the decisions table wraps long reasons
+    assert "changed since review: + You may not use any robot, spider," in text
