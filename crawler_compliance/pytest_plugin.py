@@ -143,16 +143,14 @@ def compliance_audit() -> Callable[..., Any]:
 
 
 @pytest.fixture
-def compliance_terms_unchanged(
-    compliance_policy: Any, compliance_checker: Any
-) -> Callable[..., Any]:
+def compliance_terms_unchanged(compliance_enforcer: Any) -> Callable[..., Any]:
     """Assert that a site record's terms page is unchanged since legal's review."""
     from crawler_compliance.cli._terms import RecordError, compare_record
 
     def check(record_id: str, *, proxy: str | None = None, timeout: float = 20.0) -> Any:
         try:
             comparison = compare_record(
-                compliance_policy, compliance_checker, record_id, proxy=proxy, timeout=timeout
+                compliance_enforcer, record_id, proxy=proxy, timeout=timeout
             )
         except RecordError as exc:
             pytest.fail(str(exc), pytrace=False)

@@ -19,14 +19,12 @@ crawl, or ``--proxy``; a proxy's host is checked against the registry too.
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import os
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from crawler_compliance.cli import EXIT_DENIED, EXIT_OK, EXIT_USAGE
 from crawler_compliance.cli._output import print_line
@@ -36,8 +34,6 @@ from crawler_compliance.terms import (
     RestrictiveClause,
     TermsPage,
     TermsStatus,
-    terms_fetch_decision,
-    terms_from_fetched,
     unified_diff,
 )
 
@@ -128,49 +124,44 @@ def register(subparsers: Any) -> None:
 
 
 def fetch_terms(
-    checker: Any,
+    enforcer: Any,
     url: str,
     *,
     proxy: str | None = None,
     timeout: float = 20.0,
     max_bytes: int = DEFAULT_MAX_BYTES,
-    audit: Any = None,
 ) -> TermsPage:
-    """Fetch and read one terms page; each hop is registry-checked (and audited) first."""
+    """Fetch and read one terms page through the enforcement path.
+
+    Each hop is decided (registry: URL and proxy) and recorded before it is
+    sent, as the crawl's own fetches are; what the page says is recorded too.
+    """
+    from crawler_compliance._route import Route, proxy_host
+    from crawler_compliance._sitefiles import FileNeed, SiteFile
     from crawler_compliance.cli._fetch import fetch_page
 
+    own = enforcer.open_own_fetch(SiteFile.TERMS, url)
+
     def allow(hop: str, hop_proxy: str | None) -> str | None:
-        decision = terms_fetch_decision(checker, hop)
-        if decision.allowed and hop_proxy:
-            host = urlsplit(hop_proxy).hostname
-            if host:
-                _, _, covered = checker.registry_reasons(f"http://{host}/")
-                if covered:
-                    decision = terms_fetch_decision(checker, f"http://{host}/")
-        if audit is not None:
-            _record(audit, decision, checker)
-        return None if decision.allowed else decision.summary()
+        own.urls.add(hop)
+        route = Route(proxy=proxy_host(hop_proxy) if hop_proxy else None)
+        decision = enforcer.decide_own_fetch(hop, own, route, scrapy_safe=False)
+        return None if decision.allowed else str(decision.summary())
 
-    user_agent = f"{checker.policy.config.crawler.product_token}/1.0"
-    fetched = fetch_page(
-        url,
-        user_agent=user_agent,
-        timeout=timeout,
-        max_bytes=max_bytes,
-        allow_url=allow,
-        proxy=proxy,
-    )
-    return terms_from_fetched(fetched, max_bytes=max_bytes)
-
-
-def _record(audit: Any, decision: Any, checker: Any) -> None:
-    options: dict[str, Any] = {
-        "purpose": checker.purpose,
-        "policy_fingerprint": checker.policy_fingerprint,
-    }
-    if "kind" in inspect.signature(audit.append).parameters:
-        options["kind"] = "own-fetch"  # RecordKind.OWN_FETCH, once the writer knows kinds
-    audit.append(decision, **options)
+    try:
+        fetched = fetch_page(
+            url,
+            user_agent=enforcer.identity.header,
+            timeout=timeout,
+            max_bytes=max_bytes,
+            allow_url=allow,
+            proxy=proxy,
+        )
+    finally:
+        enforcer.close_own_fetch(own)
+    need = FileNeed(SiteFile.TERMS, url, ("terms", url, proxy), max_bytes)
+    page: TermsPage = enforcer.store_terms(need, fetched)
+    return page
 
 
 @dataclass(frozen=True)
@@ -207,8 +198,9 @@ class RecordError(LookupError):
     """The record does not exist or has nothing to compare."""
 
 
-def compare_record(policy: Any, checker: Any, record_id: str, **fetch: Any) -> TermsComparison:
+def compare_record(enforcer: Any, record_id: str, **fetch: Any) -> TermsComparison:
     """Fetch record *record_id*'s terms page and compare it with the review."""
+    policy = enforcer.checker.policy
     record = next((site for site in policy.sites if site.id == record_id), None)
     if record is None:
         known = ", ".join(sorted(site.id for site in policy.sites)) or "none"
@@ -219,7 +211,7 @@ def compare_record(policy: Any, checker: Any, record_id: str, **fetch: Any) -> T
             f"site record {record_id!r} has no terms.sha256 to compare with "
             f"({record.source}); run 'crawler-compliance terms snapshot URL --out FILE' first"
         )
-    page = fetch_terms(checker, terms.url, **fetch)
+    page = fetch_terms(enforcer, terms.url, **fetch)
     return TermsComparison(
         record_id,
         terms.url,
@@ -232,8 +224,11 @@ def compare_record(policy: Any, checker: Any, record_id: str, **fetch: Any) -> T
 # --- handlers ----------------------------------------------------------------------------
 
 
-def _load(args: argparse.Namespace) -> tuple[Any, Any] | int:
-    from crawler_compliance._checker import ComplianceChecker
+def _enforcer(args: argparse.Namespace) -> Any:
+    """The run's enforcer (policy, registry, audit log); an int exit status on failure."""
+    from crawler_compliance._enforcement import Enforcer
+    from crawler_compliance._identity import crawl_identity
+    from crawler_compliance.audit import AuditLogError
     from crawler_compliance.policy import PolicyError, load_policy
 
     try:
@@ -241,49 +236,35 @@ def _load(args: argparse.Namespace) -> tuple[Any, Any] | int:
     except PolicyError as exc:
         sys.stderr.write(f"{exc}\n")
         return EXIT_USAGE
-    return policy, ComplianceChecker(policy)
-
-
-def _open_audit(args: argparse.Namespace, policy: Any) -> Any:
-    if not getattr(args, "audit_log", None):
-        return None
-    from crawler_compliance._policy_audit import open_audit_log
-
-    return open_audit_log(policy, args.audit_log)
-
-
-def _fetch_options(args: argparse.Namespace, audit: Any) -> dict[str, Any]:
-    return {
-        "proxy": args.proxy,
-        "timeout": args.timeout,
-        "max_bytes": args.max_bytes,
-        "audit": audit,
-    }
-
-
-def _with_audit(args: argparse.Namespace, policy: Any, run: Any) -> int:
-    from crawler_compliance.audit import AuditLogError
-
+    identity = crawl_identity(
+        user_agent_header=None,
+        compliance_user_agent=None,
+        policy_token=policy.config.crawler.product_token,
+    )
     try:
-        audit = _open_audit(args, policy)
+        return Enforcer.from_policy(policy, identity=identity, audit_path=args.audit_log)
     except (AuditLogError, OSError) as exc:
         print_line(f"crawler-compliance terms: cannot open the audit log: {exc}", sys.stderr)
         return EXIT_USAGE
+
+
+def _fetch_options(args: argparse.Namespace) -> dict[str, Any]:
+    return {"proxy": args.proxy, "timeout": args.timeout, "max_bytes": args.max_bytes}
+
+
+def _with_enforcer(args: argparse.Namespace, run: Any) -> int:
+    enforcer = _enforcer(args)
+    if isinstance(enforcer, int):
+        return enforcer
     try:
-        return int(run(audit))
+        return int(run(enforcer))
     finally:
-        if audit is not None:
-            audit.close()
+        enforcer.close()
 
 
 def _snapshot(args: argparse.Namespace) -> int:
-    loaded = _load(args)
-    if isinstance(loaded, int):
-        return loaded
-    policy, checker = loaded
-
-    def run(audit: Any) -> int:
-        page = fetch_terms(checker, args.url, **_fetch_options(args, audit))
+    def run(enforcer: Any) -> int:
+        page = fetch_terms(enforcer, args.url, **_fetch_options(args))
         if args.json:
             sys.stdout.write(json.dumps(_page_json(page)) + "\n")
         else:
@@ -304,7 +285,7 @@ def _snapshot(args: argparse.Namespace) -> int:
                 print_line(f"wrote {args.out} (terms.snapshot; terms.sha256: {page.sha256})")
         return EXIT_OK
 
-    return _with_audit(args, policy, run)
+    return _with_enforcer(args, run)
 
 
 def _page_json(page: TermsPage) -> dict[str, Any]:
@@ -346,16 +327,9 @@ def _print_clauses(clauses: tuple[RestrictiveClause, ...]) -> None:
 
 
 def _diff(args: argparse.Namespace) -> int:
-    loaded = _load(args)
-    if isinstance(loaded, int):
-        return loaded
-    policy, checker = loaded
-
-    def run(audit: Any) -> int:
+    def run(enforcer: Any) -> int:
         try:
-            comparison = compare_record(
-                policy, checker, args.record_id, **_fetch_options(args, audit)
-            )
+            comparison = compare_record(enforcer, args.record_id, **_fetch_options(args))
         except RecordError as exc:
             print_line(f"crawler-compliance terms diff: {exc}", sys.stderr)
             return EXIT_USAGE
@@ -377,7 +351,7 @@ def _diff(args: argparse.Namespace) -> int:
             print_line("(no terms.snapshot in the record: the reviewed text cannot be shown)")
         return EXIT_DENIED
 
-    return _with_audit(args, policy, run)
+    return _with_enforcer(args, run)
 
 
 def _reviewed_domains(policy: Any) -> set[str]:

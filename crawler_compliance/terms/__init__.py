@@ -39,7 +39,6 @@ from crawler_compliance.terms._watch import (
     discovery_reason,
     observe,
     site_key,
-    terms_fetch_decision,
 )
 
 __all__ = [
@@ -69,7 +68,6 @@ __all__ = [
     "restrictive_clauses",
     "sentences",
     "site_key",
-    "terms_fetch_decision",
     "terms_from_fetch",
     "terms_from_fetched",
     "unified_diff",

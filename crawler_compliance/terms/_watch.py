@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from crawler_compliance._decision import Check, Decision, Outcome, Reason, decide
+from crawler_compliance._decision import Check, Outcome, Reason
 from crawler_compliance.audit import DEFAULT_REDACT_PARAMS, redact_url
 from crawler_compliance.terms._discover import FoundBy, TermsLink, find_terms_link, is_terms_path
 from crawler_compliance.terms._page import TermsPage, TermsStatus, terms_from_fetch
@@ -39,7 +39,6 @@ __all__ = [
     "discovery_reason",
     "observe",
     "site_key",
-    "terms_fetch_decision",
 ]
 
 DISCOVERED_EVENT = "terms-discovered"  # the ``event`` field of a discovery reason
@@ -94,22 +93,6 @@ def site_key(host: str, registrable: str | None, *, is_ip: bool) -> str:
     if is_ip:
         return host
     return ".".join(host.split(".")[-2:])
-
-
-def terms_fetch_decision(checker: Any, url: str, *, scrapy_safe: bool = False) -> Decision:
-    """Decide one of our own terms-page fetches (or one redirect hop of it).
-
-    Only the URL and registry checks apply: nothing is ever fetched from a host
-    under a cease-and-desist notice, and the reason says what the fetch is for,
-    under its own check name (``terms``) so reports keep it apart from pages.
-    """
-    canonical, registrable, reasons = checker.registry_reasons(url, scrapy_safe=scrapy_safe)
-    return decide(
-        url,
-        [*reasons, Reason(Check.TERMS, Outcome.INFO, "terms page fetch by crawler-compliance")],
-        host=canonical.host if canonical else None,
-        registrable_domain=registrable,
-    )
 
 
 class TermsWatch:

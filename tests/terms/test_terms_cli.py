@@ -139,10 +139,12 @@ def test_a_covered_host_is_never_contacted_even_after_a_redirect(
         assert server.paths("shop.example") == ["/terms"]
     records = [json.loads(line) for line in audit.read_text().splitlines()]
     assert [(r["url"], r["verdict"]) for r in records] == [
-        ("http://shop.example/terms", "allow"),
-        ("http://www.youtube.com/t/terms", "deny"),
+        ("http://shop.example/terms", "allow"),  # the first hop, decided before it was sent
+        ("http://www.youtube.com/t/terms", "deny"),  # the redirect hop, never sent
+        ("http://shop.example/terms", "allow"),  # what came of it: not read
     ]
     assert records[0]["reasons"][-1]["check"] == "terms"
+    assert records[2]["reasons"][0]["terms_status"] == "blocked"
     assert main(["audit", "verify", str(audit)]) == 0
 
 
