@@ -44,6 +44,7 @@ __all__ = [
 DISCOVERED_EVENT = "terms-discovered"  # the ``event`` field of a discovery reason
 UNREACHABLE_RETRY = 3600.0  # an unreachable terms page is tried again after at most an hour
 MAX_DOMAINS = 10_000  # discovery entries kept; flagged domains are never dropped
+PAGES_LOOKED_AT = 5  # pages of one site searched for a terms link before discovery gives up
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 
 
@@ -114,6 +115,7 @@ class TermsWatch:
         self._pages: dict[str, TermsPage] = {}
         self._found: dict[str, Discovery] = {}
         self._queue: list[Discovery] = []
+        self._looked: dict[str, int] = {}  # pages searched per site without a terms link
 
     @classmethod
     def from_policy(cls, policy: Any, *, clock: Callable[[], float] = time.time) -> TermsWatch:
@@ -149,6 +151,23 @@ class TermsWatch:
 
     def finding(self, domain: str) -> Discovery | None:
         return self._found.get(domain)
+
+    def worth_looking(self, domain: str) -> bool:
+        """Whether to search another page of *domain* for a terms link.
+
+        A site's footer links its terms from every page, so a few pages
+        without one mean there is none to find: discovery stops parsing
+        that site's pages (bounded cost per site, not per page).
+        """
+        if domain in self._found:
+            return False
+        seen = self._looked.get(domain, 0)
+        if seen >= PAGES_LOOKED_AT:
+            return False
+        if len(self._looked) >= MAX_DOMAINS and domain not in self._looked:
+            self._looked.clear()
+        self._looked[domain] = seen + 1
+        return True
 
     def findings(self) -> list[Discovery]:
         return list(self._found.values())
@@ -276,9 +295,7 @@ def observe(view: ResponseLike, checker: Any, watch: TermsWatch) -> list[Reason]
     domain = site_key(canonical.host, registrable, is_ip=canonical.is_ip)
     if checker.sites.records_for(canonical.host):
         return []
-    if watch.finding(domain) is not None:
-        return []
-    if is_terms_path(view.url):
+    if is_terms_path(view.url) and watch.finding(domain) is None:
         # The crawl fetched the terms page itself: read it now, no second fetch.
         link = TermsLink(view.url, FoundBy.PATH, "")
         watch.take_candidate(domain, link)
@@ -289,6 +306,8 @@ def observe(view: ResponseLike, checker: Any, watch: TermsWatch) -> list[Reason]
             headers={"content-type": view.content_type or "text/html"},
         )
         return watch.discovered(domain, link, page)
+    if not watch.worth_looking(domain):
+        return []
     found = find_terms_link(view.body_head, view.url)
     if found is None:
         return []

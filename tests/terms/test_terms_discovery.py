@@ -291,3 +291,17 @@ def test_watched_pages_are_due_again_after_the_interval() -> None:
 def test_the_demo_policy_discovers_by_default() -> None:
     policy = load_policy(REPO / "policies")
     assert TermsWatch.from_policy(policy).discovery == "flag"
+
+
+def test_discovery_gives_up_on_a_site_without_a_terms_link(checker) -> None:
+    watch = TermsWatch(discovery="flag")
+    plain = b"<html><body><p>No footer links here.</p></body></html>"
+    for n in range(5):
+        assert observe(View(f"https://plain.example/{n}", plain), checker, watch) == []
+    linked = b'<html><body><a href="/terms">Terms</a></body></html>'
+    # Five pages without a link: the sixth is not parsed at all.
+    assert observe(View("https://plain.example/6", linked), checker, watch) == []
+    assert watch.next_fetch() is None
+    # ... but the site's terms page itself, if the crawl fetches it, is still read.
+    [reason] = observe(View("https://plain.example/terms", RESTRICTIVE), checker, watch)
+    assert reason.to_dict()["evidence"]
