@@ -311,16 +311,21 @@ def observe(view: ResponseLike, checker: Any, watch: TermsWatch) -> list[Reason]
     found = find_terms_link(view.body_head, view.url)
     if found is None:
         return []
-    target, _, covered = checker.registry_reasons(found.url)
+    target, target_registrable, covered = checker.registry_reasons(found.url)
+    why = None
     if target is None or covered:
         # Never an extra fetch to a covered host: the link is noted, not followed.
+        why = "; ".join(r.message for r in covered) or "not a fetchable URL"
+    elif site_key(target.host, target_registrable, is_ip=target.is_ip) != domain:
+        # A page cannot send our own fetches to another site.
+        why = "it is on another site; add a site record for it if it matters"
+    if why is not None:
         watch.take_candidate(domain, found)
         return [
             Reason(
                 Check.TERMS,
                 Outcome.INFO,
-                f"terms page of {domain} linked at {_shown(found.url)} is not fetched: "
-                + ("; ".join(r.message for r in covered) or "not a fetchable URL"),
+                f"terms page of {domain} linked at {_shown(found.url)} is not fetched: {why}",
                 rule="discovered",
                 extra=(("terms_url", _shown(found.url)), ("found_by", found.found_by.value)),
             )

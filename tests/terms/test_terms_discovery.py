@@ -305,3 +305,11 @@ def test_discovery_gives_up_on_a_site_without_a_terms_link(checker) -> None:
     # ... but the site's terms page itself, if the crawl fetches it, is still read.
     [reason] = observe(View("https://plain.example/terms", RESTRICTIVE), checker, watch)
     assert reason.to_dict()["evidence"]
+
+
+def test_a_terms_link_to_another_site_is_noted_not_fetched(checker) -> None:
+    watch = TermsWatch(discovery="flag")
+    html = b'<html><body><a href="http://10.0.0.1/admin">Terms</a></body></html>'
+    [reason] = observe(View("https://fan.example/", html), checker, watch)
+    assert "is on another site" in reason.message
+    assert watch.next_fetch() is None
