@@ -103,13 +103,14 @@ class ComplianceChecker:
         self.purpose = purpose or config.crawler.purpose
         self.ai_opt_out = bool(config.robots.ai_training_opt_out)
         self.clock = clock
+        self._policy_fingerprint = str(policy.fingerprint)
         self._day: tuple[float, float, dt.date] = (0.0, 0.0, dt.date.min)
         self._host_memo: dict[tuple[Any, ...], tuple[tuple[Reason, ...], str | None]] = {}
         self._ai_named: dict[str, tuple[str, ...]] = {}
 
     @property
     def policy_fingerprint(self) -> str:
-        return str(self.policy.fingerprint)
+        return self._policy_fingerprint
 
     def _today(self) -> dt.date:
         """Today's UTC date (notices and permissions start and end on dates)."""

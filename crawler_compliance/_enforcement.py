@@ -48,6 +48,7 @@ from crawler_compliance.terms import (
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from crawler_compliance._policy_audit import Transparency
     from crawler_compliance.audit import AuditLog
     from crawler_compliance.policy import Policy
 
@@ -157,6 +158,9 @@ class Enforcer:
         self.on_429 = on_429
         self.spider = spider
         self.stats: StatsSink = stats if stats is not None else _NoStats()
+        # Bound once: Scrapy's stats collector routes every attribute lookup
+        # through a deprecation shim, which costs on the per-request path.
+        self._inc = self.stats.inc_value
         self._sent_token = identity.sent_token.lower()
         self._live: set[OwnFetch] = set()
         self.records_written = 0
@@ -180,6 +184,7 @@ class Enforcer:
         fsync_interval: float | None = None,
         max_bytes: int | None = None,
         redact_key: bytes | None = None,
+        transparency: Transparency | None = None,
         robots_cache_size: int = 10_000,
         suffix_list_file: str | None = None,
         spider: str | None = None,
@@ -209,6 +214,7 @@ class Enforcer:
                 fsync_interval=fsync_interval,
                 max_bytes=max_bytes,
                 redact_key=redact_key,
+                transparency=transparency,
             )
         robots_policy = policy.config.robots
         return cls(
@@ -261,7 +267,7 @@ class Enforcer:
         return decision
 
     def _count(self, decision: Decision) -> None:
-        inc = self.stats.inc_value
+        inc = self._inc
         kind = decision.kind
         if kind is RecordKind.OWN_FETCH:
             return  # counted by the fetcher (compliance/<file>/fetch_*)

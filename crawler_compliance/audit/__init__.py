@@ -1,11 +1,14 @@
-"""The tamper-evident audit log: one hash-chained JSON Lines record per decision.
+"""The tamper-evident audit log: one hash-chained JSON Lines record per decision,
+each a leaf of an RFC 9162 Merkle tree with signed C2SP checkpoints.
 
 Plain Python: no Scrapy, no Twisted. See ``README.md`` for the record
-format, durability, rotation, redaction and the ``audit`` CLI.
+format, durability, rotation, redaction, the transparency log and the
+``audit`` CLI.
 """
 
 from __future__ import annotations
 
+from crawler_compliance.audit._note import NoteError, Signer, TreeHead, Verifier
 from crawler_compliance.audit._read import iter_records
 from crawler_compliance.audit._records import (
     GENESIS_HASH,
@@ -16,7 +19,22 @@ from crawler_compliance.audit._records import (
     log_files,
 )
 from crawler_compliance.audit._redact import DEFAULT_REDACT_PARAMS, Redactor, redact_url
-from crawler_compliance.audit._verify import VerifyReport, verify_log
+from crawler_compliance.audit._tlog import (
+    OldCheckpoint,
+    ProofBundleError,
+    ProvenRecord,
+    consistency,
+    prove,
+    verify_bundle,
+    verify_tlog,
+)
+from crawler_compliance.audit._verify import (
+    SignatureStatus,
+    VerifyReport,
+    VerifyStatus,
+    verify_log,
+)
+from crawler_compliance.audit._witness import Witness
 from crawler_compliance.audit._writer import AuditLog
 
 __all__ = [
@@ -28,9 +46,23 @@ __all__ = [
     "AuditLogError",
     "AuditRecord",
     "Checkpoint",
+    "NoteError",
+    "OldCheckpoint",
+    "ProofBundleError",
+    "ProvenRecord",
+    "SignatureStatus",
+    "Signer",
+    "TreeHead",
+    "Verifier",
     "VerifyReport",
+    "VerifyStatus",
+    "Witness",
+    "consistency",
     "iter_records",
     "log_files",
+    "prove",
     "redact_url",
+    "verify_bundle",
     "verify_log",
+    "verify_tlog",
 ]

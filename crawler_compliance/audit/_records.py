@@ -19,7 +19,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""Version 2 added ``run`` (a random id per opened log) and the optional ``kind``."""
+SUPPORTED_VERSIONS = (1, 2)
 GENESIS_HASH = "0" * 64
 """The ``prev`` of the first record of a chain."""
 
@@ -43,6 +45,7 @@ RECORD_KEYS = (
     "registrable_domain",
     "robots_fingerprint",
     "robots_status",
+    "run",
     "seq",
     "spider",
     "ts",
@@ -50,7 +53,14 @@ RECORD_KEYS = (
     "v",
     "verdict",
 )
-"""The keys of a record without ``hash``, sorted: the canonical order."""
+"""The keys of a record without ``hash``, sorted: the canonical order.
+
+``kind`` (what the record is about: a page, our own fetch, ...) is written
+between ``host`` and ``offline`` when the caller gives one.
+"""
+OPTIONAL_KEYS = frozenset({"kind", "page", "proxy", "vhost"})
+"""Written only when set: the record kind, a subresource's page, the proxy, a Host vhost."""
+V1_KEYS = frozenset(RECORD_KEYS) - {"run"}
 
 
 def _value(value: Any) -> str:
@@ -61,22 +71,31 @@ def _value(value: Any) -> str:
     return canonical_json(value)
 
 
-def encode_record(r: dict[str, Any]) -> str:
+def encode_record(r: dict[str, Any], reasons_json: str | None = None) -> str:
     """``canonical_json(r)`` for a record with exactly :data:`RECORD_KEYS`, by hand.
 
     The same text, about twice as fast as the general encoder on the append
     path (the tests compare the two on varied records). ``offline`` must be a
-    bool and ``seq`` / ``v`` ints.
+    bool and ``seq`` / ``v`` ints. ``reasons_json``, when given, is
+    ``canonical_json(r["reasons"])`` already encoded.
     """
+
+    def optional(key: str) -> str:
+        value = r.get(key)
+        return "" if value is None else f',"{key}":{_value(value)}'
+
     return (
-        f'{{"host":{_value(r["host"])},"offline":{"true" if r["offline"] else "false"},'
-        f'"policy_fingerprint":{_value(r["policy_fingerprint"])},"prev":{_value(r["prev"])},'
-        f'"purpose":{_value(r["purpose"])},"reasons":{canonical_json(r["reasons"])},'
+        f'{{"host":{_value(r["host"])}{optional("kind")},'
+        f'"offline":{"true" if r["offline"] else "false"}{optional("page")},'
+        f'"policy_fingerprint":{_value(r["policy_fingerprint"])},"prev":{_value(r["prev"])}'
+        f'{optional("proxy")},"purpose":{_value(r["purpose"])},'
+        f'"reasons":{canonical_json(r["reasons"]) if reasons_json is None else reasons_json},'
         f'"registrable_domain":{_value(r["registrable_domain"])},'
         f'"robots_fingerprint":{_value(r["robots_fingerprint"])},'
-        f'"robots_status":{_value(r["robots_status"])},"seq":{r["seq"]:d},'
+        f'"robots_status":{_value(r["robots_status"])},"run":{_value(r["run"])},'
+        f'"seq":{r["seq"]:d},'
         f'"spider":{_value(r["spider"])},"ts":{_value(r["ts"])},"url":{_value(r["url"])},'
-        f'"v":{r["v"]:d},"verdict":{_value(r["verdict"])}}}'
+        f'"v":{r["v"]:d},"verdict":{_value(r["verdict"])}{optional("vhost")}}}'
     )
 
 
@@ -96,6 +115,7 @@ MAX_LINE_BYTES = 1 << 20
 """The longest line (newline included) the writer writes and the readers accept."""
 
 _KEYS_WITH_HASH = frozenset((*RECORD_KEYS, "hash"))
+_V1_KEYS_WITH_HASH = V1_KEYS | {"hash"}
 
 _HEX64 = re.compile(r"[0-9a-f]{64}\Z")
 _TS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z\Z")
@@ -269,13 +289,13 @@ def check_line(raw: bytes) -> dict[str, Any]:
     if type(seq) is not int:
         raise RecordError("record has no valid 'seq' (edited)")
     version = record.get("v")
-    if type(version) is not int or version != SCHEMA_VERSION:
+    if type(version) is not int or version not in SUPPORTED_VERSIONS:
         shown = repr(version)
         if len(shown) > 40:
             shown = shown[:39] + "…"
         raise RecordError(
             f"seq {seq} has unsupported schema version {shown} "
-            f"(this verifier knows {SCHEMA_VERSION})"
+            f"(this verifier knows {', '.join(map(str, SUPPORTED_VERSIONS))})"
         )
     digest = record.pop("hash", None)
     try:
@@ -306,9 +326,11 @@ def field_problem(record: dict[str, Any]) -> str | None:
     (``spider``, ``purpose``, ``host``, …) are recorded as given.
     """
     keys = record.keys()
-    if keys != _KEYS_WITH_HASH:
-        missing = sorted(_KEYS_WITH_HASH - keys)
-        extra = sorted(k[:40] for k in keys - _KEYS_WITH_HASH)[:5]
+    wanted = _V1_KEYS_WITH_HASH if record.get("v") == 1 else _KEYS_WITH_HASH
+    optional = OPTIONAL_KEYS if record.get("v") != 1 else frozenset()
+    if keys != wanted and keys - optional != wanted:
+        missing = sorted(wanted - keys)
+        extra = sorted(k[:40] for k in keys - wanted - optional)[:5]
         parts = []
         if missing:
             parts.append(f"lacks field(s) {', '.join(missing)}")
@@ -324,6 +346,11 @@ def field_problem(record: dict[str, Any]) -> str | None:
         return "has no valid 'prev' or 'hash'"
     if type(record["url"]) is not str or type(record["verdict"]) is not str:
         return "has a 'url' or 'verdict' that is not text"
+    for key in sorted(OPTIONAL_KEYS):
+        if key in record and type(record[key]) is not str:
+            return f"has a {key!r} that is not text"
+    if "run" in record and type(record["run"]) is not str:
+        return "has a 'run' that is not text"
     if type(record["offline"]) is not bool:
         return "has an 'offline' that is not true or false"
     reasons = record["reasons"]

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+from collections.abc import Collection
+from enum import Enum
 from pathlib import Path
 from typing import NamedTuple
 
+from crawler_compliance.audit._merkle import CompactRange
 from crawler_compliance.audit._records import (
     GENESIS_HASH,
     MAX_LINE_BYTES,
@@ -21,8 +25,32 @@ from crawler_compliance.audit._records import (
     segment_name,
 )
 
+_sha256 = hashlib.sha256
 _SEQ_IN_LINE = re.compile(rb'"seq":(\d+)')
 _LOOKAHEAD_LINES = 10_000  # how far to look for a "missing" record that was moved
+
+
+class VerifyStatus(str, Enum):
+    """What ``audit verify`` concluded (the first word it prints; ``status`` in JSON)."""
+
+    OK = "OK"
+    TAMPERED = "TAMPERED"  # a record was edited, deleted, inserted or moved
+    TRUNCATED = "TRUNCATED"  # records are missing from the end against a checkpoint
+    TORN = "TORN"  # the last line is incomplete: a writer crashed mid-write
+    REWRITTEN = "REWRITTEN"  # the tree no longer matches a checkpoint of the same size
+    BAD_SIGNATURE = "BAD_SIGNATURE"  # a checkpoint is not signed by the given key
+    UNWITNESSED = "UNWITNESSED"  # fewer witnesses cosigned than the quorum asks
+    BAD_TIMESTAMP = "BAD_TIMESTAMP"  # an RFC 3161 token does not verify against the roots
+    UNTIMESTAMPED = "UNTIMESTAMPED"  # TSA roots were given but no checkpoint has a token
+
+
+class SignatureStatus(str, Enum):
+    """Whether the log's checkpoints are signed, and whether that was checked."""
+
+    SIGNED = "signed"  # every checkpoint verified with the given key
+    UNSIGNED = "unsigned"  # the checkpoints carry no signature
+    NOT_CHECKED = "signed, not checked (no key given)"
+    NO_CHECKPOINTS = "no checkpoints"
 
 
 class VerifyReport(NamedTuple):
@@ -45,6 +73,13 @@ class VerifyReport(NamedTuple):
     last_seq: int
     last_hash: str
     files: list[str]
+    status: VerifyStatus = VerifyStatus.OK
+    tree_size: int = 0
+    root: str = ""
+    checkpoints: int = 0
+    signature: SignatureStatus = SignatureStatus.NO_CHECKPOINTS
+    witnessed: dict[str, int] | None = None
+    timestamped: tuple[int, str] | None = None  # (size, UTC time) of the newest verified token
 
     @property
     def checkpoint(self) -> Checkpoint:
@@ -62,6 +97,17 @@ class _Problem(Exception):
 def verify_log(
     path: str | os.PathLike[str], checkpoint: Checkpoint | str | None = None
 ) -> VerifyReport:
+    """Verify the hash chain of a log (see :func:`verify_chain`); for checkpoints,
+    signatures and witnesses see :func:`crawler_compliance.audit.verify_tlog`."""
+    return verify_chain(path, checkpoint)[0]
+
+
+def verify_chain(
+    path: str | os.PathLike[str],
+    checkpoint: Checkpoint | str | None = None,
+    *,
+    tree_sizes: Collection[int] = (),
+) -> tuple[VerifyReport, dict[int, bytes]]:
     """Verify the log at ``path`` and its rotated files, oldest first.
 
     Checks that every record's hash matches its content, that each ``prev`` is
@@ -69,6 +115,8 @@ def verify_log(
     sequence numbers start at 1 and rise by exactly one, and that timestamps
     never go backwards. With a ``checkpoint`` (``Checkpoint`` or
     ``"SEQ:HASH"``), also that the log still reaches that record unchanged.
+    Also builds the RFC 9162 tree over the intact records; returns the report
+    and the root hash at each of ``tree_sizes`` the intact records reach.
 
     Raises ``OSError`` (``FileNotFoundError`` when neither the file nor any
     rotated file exists) when the log cannot be read.
@@ -79,7 +127,7 @@ def verify_log(
     files = log_files(live)
     if not files:
         raise FileNotFoundError(2, "no audit log (nor rotated files) at this path", str(path))
-    state = _State(checkpoint)
+    state = _State(checkpoint, frozenset(tree_sizes))
     problem: _Problem | None = None
     # Rotated numbers run 1, 2, 3 ... with no gaps; a gap is a deleted file.
     numbers = [n for n, _ in rotated_segments(live)]
@@ -120,7 +168,16 @@ def verify_log(
             f"{checkpoint.seq} ({lost} record(s) missing from the end)"
             + (f"; also: {message}" if message else "")
         )
+    if message is None:
+        status = VerifyStatus.OK
+    elif message.startswith("truncated"):
+        status = VerifyStatus.TRUNCATED
+    else:
+        status = VerifyStatus.TORN if torn else VerifyStatus.TAMPERED
     return VerifyReport(
+        status=status,
+        tree_size=state.tree.size,
+        root=state.tree.root().hex(),
         ok=message is None,
         records=state.records,
         intact=state.intact,
@@ -129,7 +186,7 @@ def verify_log(
         last_seq=state.last_seq,
         last_hash=state.last_hash,
         files=[str(f) for f in files],
-    )
+    ), state.roots
 
 
 class _State:
@@ -142,9 +199,15 @@ class _State:
         "last_ts",
         "moved",
         "_looked",
+        "tree",
+        "roots",
+        "_sizes",
     )
 
-    def __init__(self, checkpoint: Checkpoint | None) -> None:
+    def __init__(self, checkpoint: Checkpoint | None, sizes: frozenset[int] = frozenset()) -> None:
+        self.tree = CompactRange()
+        self.roots: dict[int, bytes] = {}
+        self._sizes = sizes
         self.checkpoint = checkpoint
         self.records = 0
         self.intact = 0
@@ -206,6 +269,10 @@ class _State:
             )
         self.last_seq, self.last_hash, self.last_ts = seq, digest, ts
         self.intact += 1
+        tree = self.tree
+        tree.append(_sha256(b"\x00" + raw[:-1]).digest())  # RFC 9162 leaf of this line
+        if tree.size in self._sizes:
+            self.roots[tree.size] = tree.root()
 
     def _break(
         self,

@@ -5,12 +5,22 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import secrets
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from crawler_compliance.audit._checkpoints import (
+    EntryType,
+    Sidecar,
+    last_checkpoint_entry,
+    sidecar_path,
+    stored_range,
+)
+from crawler_compliance.audit._merkle import CompactRange
+from crawler_compliance.audit._note import Signer, TreeHead, make_checkpoint
 from crawler_compliance.audit._records import (
     GENESIS_HASH,
     MAX_LINE_BYTES,
@@ -20,8 +30,10 @@ from crawler_compliance.audit._records import (
     Checkpoint,
     RecordError,
     Timestamps,
+    canonical_json,
     check_line,
     encode_record,
+    log_files,
     read_marker,
     rotated_segments,
     rotation_marker,
@@ -29,6 +41,13 @@ from crawler_compliance.audit._records import (
     segment_name,
 )
 from crawler_compliance.audit._redact import DEFAULT_REDACT_PARAMS, Redactor
+
+if TYPE_CHECKING:
+    from crawler_compliance.audit._tsa import TimestampAuthority
+    from crawler_compliance.audit._witness import Witness, WitnessPool
+
+DEFAULT_CHECKPOINT_EVERY = 1000
+_MAX_CACHED_REASONS = 4096
 
 try:  # POSIX: refuse a second writer on the same file.
     import fcntl
@@ -52,9 +71,13 @@ class AuditLog:
     Every :meth:`append` writes its line with one ``write(2)`` on an
     ``O_APPEND`` descriptor before it returns, so a killed process loses no
     record it returned; ``fsync`` (which also survives power loss) is batched:
-    after ``fsync_every`` records, or at the first append once
-    ``fsync_interval`` seconds have passed since the last one, and at
-    :meth:`close`.
+    after ``fsync_every`` records, or once ``fsync_interval`` seconds have
+    passed since the last one, and at :meth:`close`. The batched fsync runs on
+    a background thread, so the caller (the crawl's reactor thread) never
+    waits for the disk; the bound on what a power cut can lose is the same.
+    A failed background fsync fails every later append (fail closed). With
+    ``fsync_interval=0`` or ``fsync_every=1`` every append fsyncs before it
+    returns.
 
     Opening an existing log continues its chain. A log whose last line is
     incomplete (the writer died mid-write) is refused with
@@ -76,6 +99,18 @@ class AuditLog:
     (``0600`` / ``0700``), whatever the umask. A record longer than
     :data:`MAX_LINE_BYTES` is refused (``AuditLogError``).
 
+    Every record is also a leaf of an RFC 9162 Merkle tree (leaf = SHA-256 of
+    0x00 and the line without its newline), kept as a compact range: O(log n)
+    hashes, the log is never read back to extend it. A C2SP checkpoint (origin,
+    size, root; signed with ``signer`` when given, else unsigned) is appended to
+    ``<name>.checkpoints`` when the log is opened, every ``checkpoint_every``
+    records and at :meth:`close` (the log is fsynced first, so a checkpoint
+    never covers records that could be lost). With ``witnesses``, each signed
+    checkpoint is also sent to them from a background thread (C2SP
+    tlog-witness); their cosignatures land in the sidecar too. With ``tsa``,
+    each checkpoint also gets an RFC 3161 timestamp token, fetched on that
+    same thread.
+
     Thread-safe. Usable as a context manager.
     """
 
@@ -89,7 +124,17 @@ class AuditLog:
         redact_params: Iterable[str] = DEFAULT_REDACT_PARAMS,
         redact_key: bytes | None = None,
         clock: Callable[[], float] = time.time,
+        origin: str | None = None,
+        signer: Signer | None = None,
+        checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
+        witnesses: Sequence[Witness] = (),
+        witness_timeout: float = 10.0,
+        tsa: TimestampAuthority | None = None,
     ) -> None:
+        if checkpoint_every < 1:
+            raise ValueError(f"checkpoint_every must be at least 1, got {checkpoint_every!r}")
+        if witnesses and signer is None:
+            raise ValueError("witnesses cosign only signed checkpoints: give a signing key")
         if fsync_every < 1:
             raise ValueError(f"fsync_every must be at least 1, got {fsync_every!r}")
         if fsync_interval < 0:
@@ -101,6 +146,7 @@ class AuditLog:
         self._fsync_every = fsync_every
         self._max_bytes = max_bytes
         self._redactor = Redactor(redact_params, redact_key)
+        self._reason_cache: dict[Any, tuple[dict[str, Any], str]] = {}
         self._lock = threading.Lock()
         self._failed: BaseException | None = None
         self._fd: int | None = None
@@ -130,6 +176,49 @@ class AuditLog:
         self._timestamps = Timestamps(clock, last_ts)
         self._unsynced = 0
         self._last_sync = _monotonic()
+        self._sync_wanted = threading.Event()
+        self._sync_thread: threading.Thread | None = None
+        if fsync_interval > 0 and fsync_every > 1:
+            self._sync_thread = threading.Thread(
+                target=self._sync_loop, name="crawler-compliance-audit-fsync", daemon=True
+            )
+            self._sync_thread.start()
+        self.run = secrets.token_hex(8)
+        """The random id written as ``run`` in every record of this opened log."""
+        self.origin = _check_origin(
+            origin if origin is not None else _default_origin(self.path, signer)
+        )
+        self._signer = signer
+        self._checkpoint_every = checkpoint_every
+        self.checkpoint_errors = 0
+        self.last_checkpoint_note: str | None = None
+        self._witness: WitnessPool | None = None
+        try:
+            self._tree = self._restore_tree()
+            try:
+                self._sidecar = Sidecar(sidecar_path(self.path), _FILE_MODE)
+            except OSError as exc:
+                raise AuditLogError(
+                    f"{sidecar_path(self.path)}: cannot open the checkpoint file: "
+                    f"{exc.strerror or exc}"
+                ) from exc
+        except BaseException:
+            self._close_fd()
+            raise
+        if witnesses or tsa is not None:
+            from crawler_compliance.audit._witness import WitnessPool
+
+            self._witness = WitnessPool(
+                self.path,
+                self._sidecar,
+                list(witnesses),
+                self._tree.copy(),
+                timeout=witness_timeout,
+                tsa=tsa,
+            )
+        self._cp_size = -1
+        with self._lock:
+            self._write_checkpoint()
 
     # -- public API ---------------------------------------------------------
 
@@ -137,6 +226,7 @@ class AuditLog:
         self,
         decision: Any,
         *,
+        kind: str | None = None,
         spider: str | None = None,
         purpose: str | None = None,
         policy_fingerprint: str | None = None,
@@ -156,12 +246,25 @@ class AuditLog:
             "registrable_domain": decision.registrable_domain,
             "purpose": purpose,
             "verdict": getattr(verdict, "value", verdict),
-            "reasons": [redactor.reason(r.to_dict()) for r in decision.reasons],
+            "reasons": None,
             "policy_fingerprint": policy_fingerprint,
             "robots_fingerprint": decision.robots_fingerprint,
             "robots_status": decision.robots_status,
             "offline": bool(decision.offline),
+            "run": self.run,
         }
+        # The kind travels on the decision; an explicit ``kind`` wins.
+        kind = kind if kind is not None else getattr(decision, "kind", None)
+        if kind is not None:
+            record["kind"] = getattr(kind, "value", kind)
+        for key in ("vhost", "proxy"):
+            value = getattr(decision, key, None)
+            if value is not None:
+                record[key] = value
+        page = getattr(decision, "page", None)
+        if page is not None:
+            record["page"] = redactor.url(page)
+        record["reasons"], reasons_json = self._encoded_reasons(decision.reasons)
         with self._lock:
             if self._fd is None:
                 raise AuditLogError(f"{self.path}: the audit log is closed")
@@ -175,7 +278,7 @@ class AuditLog:
             record["ts"] = self._timestamps.next()
             record["prev"] = self._hash
             try:
-                data = encode_record(record).encode("utf-8")
+                data = encode_record(record, reasons_json).encode("utf-8")
             except UnicodeEncodeError:  # rare: lone surrogates; record U+FFFD instead
                 record = scrub_surrogates(record)
                 data = encode_record(record).encode("utf-8")
@@ -201,15 +304,73 @@ class AuditLog:
             self._hash = digest
             self._size += len(line)
             self._unsynced += 1
+            leaf = _sha256(b"\x00" + line[:-1]).digest()  # RFC 9162 leaf: no newline
+            self._tree.append(leaf)
+            if self._witness is not None:
+                self._witness.add_leaf(leaf)
             if self._marker_pending:  # once per rotation: its first record is written
                 self._end_rotation()
             if (
                 self._unsynced >= self._fsync_every
                 or _monotonic() - self._last_sync >= self._fsync_interval
             ):
-                self._fsync()
+                if self._sync_thread is None:
+                    self._fsync()
+                else:
+                    self._sync_wanted.set()
+            if seq - self._cp_size >= self._checkpoint_every:
+                self._write_checkpoint()
         record["hash"] = digest
         return AuditRecord(seq, digest, record)
+
+    def _encoded_reasons(self, reasons: Iterable[Any]) -> tuple[list[dict[str, Any]], str]:
+        """Redacted reason dicts and their canonical JSON, memoised per Reason.
+
+        A crawl records the same few reasons over and over (one robots.txt
+        rule, one registry finding per site); each is redacted and encoded
+        once. Reasons that cannot be hashed are done every time.
+        """
+        cache = self._reason_cache
+        dicts: list[dict[str, Any]] = []
+        parts: list[str] = []
+        for reason in reasons:
+            try:
+                hit = cache.get(reason)
+                hashable = True
+            except TypeError:  # an unhashable value in its extras
+                hit, hashable = None, False
+            if hit is None:
+                data = self._redactor.reason(reason.to_dict())
+                hit = (data, canonical_json(data))
+                if hashable:
+                    if len(cache) >= _MAX_CACHED_REASONS:
+                        cache.clear()
+                    cache[reason] = hit
+            dicts.append(dict(hit[0]))  # callers get their own copy
+            parts.append(hit[1])
+        return dicts, f"[{','.join(parts)}]"
+
+    @property
+    def tree_head(self) -> TreeHead:
+        """Origin, size and RFC 9162 root hash of the records written so far."""
+        with self._lock:
+            return TreeHead(self.origin, self._tree.size, self._tree.root())
+
+    @property
+    def signed(self) -> bool:
+        return self._signer is not None
+
+    @property
+    def witness_stats(self) -> tuple[int, int]:
+        """``(cosignatures received, failed submissions)`` so far."""
+        pool = self._witness
+        return (pool.cosigned, pool.errors) if pool is not None else (0, 0)
+
+    @property
+    def timestamp_stats(self) -> tuple[int, int]:
+        """``(RFC 3161 tokens received, failed TSA requests)`` so far."""
+        pool = self._witness
+        return (pool.timestamps, pool.timestamp_errors) if pool is not None else (0, 0)
 
     @property
     def checkpoint(self) -> Checkpoint:
@@ -231,8 +392,18 @@ class AuditLog:
             try:
                 if self._failed is None and self._unsynced:
                     self._fsync()
+                if self._failed is None and self._tree.size != self._cp_size:
+                    self._write_checkpoint()
             finally:
                 self._close_fd()
+        if self._sync_thread is not None:
+            self._sync_wanted.set()  # it sees the log closed and ends
+            self._sync_thread.join(timeout=30)
+        try:
+            if self._witness is not None:  # its thread sends the last checkpoint
+                self._witness.close()
+        finally:
+            self._sidecar.close()
 
     @property
     def closed(self) -> bool:
@@ -248,6 +419,55 @@ class AuditLog:
         return f"<AuditLog {str(self.path)!r} seq={self._seq}>"
 
     # -- internals (called with the lock held) --------------------------------
+
+    def _restore_tree(self) -> CompactRange:
+        """The compact range at ``self._seq``: from the sidecar's last checkpoint
+        when it is there (a clean close), else rebuilt once from the records."""
+        entry = last_checkpoint_entry(sidecar_path(self.path))
+        if entry is not None and entry.head is not None and entry.head.size == self._seq:
+            compact = stored_range(entry)
+            if compact is not None:
+                return compact
+        compact = CompactRange()
+        for file in log_files(self.path):
+            with open(file, "rb") as handle:
+                for raw in iter(lambda: handle.readline(MAX_LINE_BYTES + 1), b""):
+                    if raw[-1:] == b"\n":
+                        compact.append(_sha256(b"\x00" + raw[:-1]).digest())
+        if compact.size != self._seq:
+            raise AuditLogError(
+                f"{self.path}: the files hold {compact.size} complete line(s) but the chain "
+                f"ends at seq {self._seq}; run 'crawler-compliance audit verify {self.path}'"
+            )
+        return compact
+
+    def _write_checkpoint(self) -> None:
+        """Append a checkpoint of the tree as it stands (best effort: a failure is
+        counted in ``checkpoint_errors``; the records themselves are safe)."""
+        if self._fd is None:
+            return
+        tree = self._tree
+        try:
+            if self._unsynced and self._failed is None:
+                self._fsync()  # never a checkpoint over records a crash could lose
+            head = TreeHead(self.origin, tree.size, tree.root())
+            note = make_checkpoint(head, self._signer)
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            self._sidecar.write(
+                {
+                    "type": EntryType.CHECKPOINT,
+                    "note": note,
+                    "range": [h.hex() for h in tree.hashes],
+                    "ts": stamp,
+                },
+            )  # not fsynced: a checkpoint lost to a power cut is rewritten, records are not
+        except (OSError, AuditLogError):
+            self.checkpoint_errors += 1
+            return
+        self._cp_size = tree.size
+        self.last_checkpoint_note = note
+        if self._witness is not None:
+            self._witness.submit(head, note)
 
     def _resume(
         self, segments: list[tuple[int, Path]], marked: int | None
@@ -324,6 +544,34 @@ class AuditLog:
             self._failed = exc
             raise AuditLogError(f"{self.path}: cannot write audit record: {exc}") from exc
 
+    def _sync_loop(self) -> None:
+        """The background fsync: on request, or every ``fsync_interval`` seconds.
+
+        It syncs a duplicate of the descriptor outside the lock, so appends go
+        on while the disk works, and a rotation or close meanwhile cannot make
+        it sync another file.
+        """
+        while True:
+            self._sync_wanted.wait(self._fsync_interval)
+            self._sync_wanted.clear()
+            with self._lock:
+                if self._fd is None:
+                    return
+                if self._failed is not None or not self._unsynced:
+                    continue
+                fd, pending = os.dup(self._fd), self._unsynced
+            try:
+                _sync(fd)
+            except OSError as exc:
+                with self._lock:
+                    self._failed = exc  # every later append fails: fail closed
+                continue
+            finally:
+                os.close(fd)
+            with self._lock:
+                self._unsynced = max(0, self._unsynced - pending)
+                self._last_sync = _monotonic()
+
     def _fsync(self) -> None:
         assert self._fd is not None
         try:
@@ -351,6 +599,25 @@ class AuditLog:
         self._fd = self._open_live()
         self._size = 0
         _fsync_dir(self.path.parent)
+
+
+_sha256 = hashlib.sha256
+
+
+def _default_origin(path: Path, signer: Signer | None) -> str:
+    # C2SP tlog-checkpoint: the log's key name SHOULD match the origin line.
+    if signer is not None:
+        return signer.name
+    name = "".join(
+        c if c.isprintable() and not 0xD800 <= ord(c) <= 0xDFFF else "_" for c in path.name
+    )
+    return f"crawler-compliance/{name}"
+
+
+def _check_origin(origin: str) -> str:
+    if not origin or any(c in origin for c in "\n\r") or not origin.isprintable():
+        raise ValueError(f"{origin!r} is not a checkpoint origin: one non-empty line of text")
+    return origin
 
 
 def _fsync_dir(directory: Path) -> None:

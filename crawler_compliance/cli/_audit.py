@@ -1,4 +1,5 @@
-"""``crawler-compliance audit verify | show | report``.
+"""``crawler-compliance audit verify | show | report`` (and, from ``_proofs``,
+``keygen | prove | verify-proof | consistency``).
 
 Exit codes (stable, documented in README.md):
 0 intact; 1 tampered, truncated against a checkpoint, reordered or torn
@@ -13,7 +14,7 @@ import sys
 from collections import Counter
 from typing import Any
 
-from crawler_compliance.audit import Checkpoint, VerifyReport, verify_log
+from crawler_compliance.audit import Checkpoint, verify_log
 from crawler_compliance.audit._read import (
     deciding_reason,
     host_matches,
@@ -21,7 +22,7 @@ from crawler_compliance.audit._read import (
     record_reasons,
 )
 from crawler_compliance.cli import EXIT_DENIED as EXIT_FAILED
-from crawler_compliance.cli import EXIT_OK, EXIT_USAGE
+from crawler_compliance.cli import EXIT_OK, EXIT_USAGE, _proofs
 from crawler_compliance.cli._output import print_line as _print
 from crawler_compliance.cli._output import safe as _safe
 from crawler_compliance.cli._output import write as _out
@@ -48,7 +49,7 @@ def _text(value: Any) -> str:
 def register(subparsers: Any) -> None:
     audit = subparsers.add_parser(
         "audit",
-        help="verify, show and summarise audit logs",
+        help="verify, show, summarise and prove audit logs",
         description="Verify, show and summarise a crawler-compliance audit log "
         "(the file and its rotated siblings FILE.000001, FILE.000002, ...).",
     )
@@ -71,7 +72,6 @@ def register(subparsers: Any) -> None:
         "longer reaches it or holds a different record there",
     )
     verify.add_argument("--json", action="store_true", help="print the report as JSON")
-    verify.set_defaults(handler=_verify)
 
     show = commands.add_parser(
         "show",
@@ -97,6 +97,8 @@ def register(subparsers: Any) -> None:
     report.add_argument("--json", action="store_true", help="print the summary as JSON")
     report.set_defaults(handler=_report)
 
+    _proofs.register(commands, verify)  # keygen, prove, verify-proof, consistency; verify --key
+
 
 def _checkpoint(text: str) -> Checkpoint:
     try:
@@ -109,46 +111,6 @@ def _unreadable(path: str, exc: OSError) -> int:
     reason = exc.strerror or str(exc)
     _out(_safe(f"crawler-compliance audit: cannot read {path}: {reason}") + "\n", sys.stderr)
     return EXIT_USAGE
-
-
-def _verify(args: argparse.Namespace) -> int:
-    try:
-        report = verify_log(args.file, args.checkpoint)
-    except OSError as exc:
-        return _unreadable(args.file, exc)
-    if args.json:
-        data = report._asdict()
-        data["status"] = _status(report)
-        _out(json.dumps(data, indent=2, ensure_ascii=True) + "\n")
-        return EXIT_OK if report.ok else EXIT_FAILED
-    files = f"{len(report.files)} file{'s' if len(report.files) != 1 else ''}"
-    if report.ok:
-        reached = (
-            f", reaches checkpoint seq {args.checkpoint.seq}" if args.checkpoint is not None else ""
-        )
-        _print(f"OK: {args.file}: {report.intact} record(s) in {files}, chain intact{reached}")
-        _print(f"checkpoint: {report.checkpoint}")
-        return EXIT_OK
-    _print(f"{_status(report)}: {report.problem}")
-    _print(
-        f"{report.intact} of {report.records} record(s) intact before the problem "
-        f"({files}); last intact: seq {report.last_seq}"
-    )
-    if _status(report) == "TORN":
-        _print(
-            "This is what a crash mid-write leaves behind: the records before the torn "
-            "line are intact. Keep the file (and its rotated files) as evidence, and "
-            "point the crawl at a NEW file name."
-        )
-    return EXIT_FAILED
-
-
-def _status(report: VerifyReport) -> str:
-    if report.ok:
-        return "OK"
-    if report.problem and report.problem.startswith("truncated"):
-        return "TRUNCATED"
-    return "TORN" if report.torn_tail else "TAMPERED"
 
 
 def _skip_warning(location: str, reason: str) -> None:
@@ -222,7 +184,7 @@ def _report(args: argparse.Namespace) -> int:
         return _unreadable(args.file, exc)
     summary["chain"] = {
         "ok": verification.ok,
-        "status": _status(verification),
+        "status": verification.status.value,
         "problem": verification.problem,
         "checkpoint": str(verification.checkpoint),
     }

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, get_args
 
+from crawler_compliance._policy_audit import Transparency, load_signer
+from crawler_compliance.audit._witness import Witness
 from crawler_compliance.policy._models import Purpose
 
 DEFAULT_AUDIT_LOG = "compliance-audit.jsonl"
@@ -27,6 +29,7 @@ class Config:
     audit_fsync_interval: float | None
     audit_max_bytes: int | None
     audit_redact_key: bytes | None
+    audit_transparency: Transparency
     obey_crawl_delay: bool | None
     policy_dir: str
     purpose: str | None
@@ -69,7 +72,9 @@ class Config:
             raise ComplianceConfigError(
                 "COMPLIANCE_AUDIT_MAX_BYTES must be 0 (no rotation) or a size in bytes"
             )
+        transparency = _transparency(settings, optional)
         return cls(
+            audit_transparency=transparency,
             audit_log=str(settings.get("COMPLIANCE_AUDIT_LOG") or DEFAULT_AUDIT_LOG),
             audit_fsync_every=fsync_every,
             audit_fsync_interval=fsync_interval,
@@ -89,3 +94,60 @@ class Config:
             user_agent=settings.get("COMPLIANCE_USER_AGENT") or None,
             default_user_agent=str(settings.get("USER_AGENT") or ""),
         )
+
+
+def _transparency(settings: Any, optional: Any) -> Transparency:
+    """``COMPLIANCE_AUDIT_CHECKPOINT_EVERY``, ``_ORIGIN``, ``_SIGNING_KEY``, ``_TSA_URL``,
+    ``_WITNESSES``."""
+    every = optional("COMPLIANCE_AUDIT_CHECKPOINT_EVERY", int)
+    if every is not None and every < 1:
+        raise ComplianceConfigError("COMPLIANCE_AUDIT_CHECKPOINT_EVERY must be at least 1")
+    origin = optional("COMPLIANCE_AUDIT_ORIGIN", str)
+    if origin is not None and (not origin.isprintable() or not origin.strip()):
+        raise ComplianceConfigError(
+            "COMPLIANCE_AUDIT_ORIGIN must be one line of printable text, e.g. example.com/crawl"
+        )
+    signer = None
+    key_file = optional("COMPLIANCE_AUDIT_SIGNING_KEY", str)
+    if key_file is not None:
+        try:
+            signer = load_signer(key_file)
+        except ValueError as exc:
+            raise ComplianceConfigError(f"COMPLIANCE_AUDIT_SIGNING_KEY: {exc}") from None
+    raw = (
+        settings.getlist("COMPLIANCE_AUDIT_WITNESSES")
+        if settings.get("COMPLIANCE_AUDIT_WITNESSES")
+        else []
+    )
+    witnesses = []
+    for entry in raw:
+        try:
+            witnesses.append(Witness.parse(str(entry)))
+        except ValueError as exc:
+            raise ComplianceConfigError(f"COMPLIANCE_AUDIT_WITNESSES: {exc}") from None
+    if witnesses and signer is None:
+        raise ComplianceConfigError(
+            "COMPLIANCE_AUDIT_WITNESSES is set but COMPLIANCE_AUDIT_SIGNING_KEY is not: "
+            "witnesses cosign only signed checkpoints"
+        )
+    tsa = None
+    tsa_url = optional("COMPLIANCE_AUDIT_TSA_URL", str)
+    if tsa_url is not None:
+        from crawler_compliance.audit._tsa import TimestampAuthority, available
+
+        if not available():
+            raise ComplianceConfigError(
+                "COMPLIANCE_AUDIT_TSA_URL needs the rfc3161-client library: "
+                "pip install 'crawler-compliance[tsa]'"
+            )
+        try:
+            tsa = TimestampAuthority(tsa_url)
+        except ValueError as exc:
+            raise ComplianceConfigError(f"COMPLIANCE_AUDIT_TSA_URL: {exc}") from None
+    return Transparency(
+        tsa=tsa,
+        origin=origin,
+        signer=signer,
+        checkpoint_every=every if every is not None else Transparency.checkpoint_every,
+        witnesses=tuple(witnesses),
+    )

@@ -56,12 +56,22 @@ logger = logging.getLogger(__name__)
 def route_of(request: Request) -> Route:
     """Everything besides the URL that names where *request* goes, and who it says it is."""
     headers = request.headers
+    # Scrapy's Headers is a dict keyed by title-cased names holding lists of
+    # values (Headers.normkey); reading it as a dict skips a normalisation per
+    # lookup on the hot path and sees exactly what getlist() would.
+    hosts = dict.get(headers, b"Host")
+    agents = dict.get(headers, b"User-Agent")
     proxy = request.meta.get("proxy")
+    if not (hosts or agents or proxy):
+        return _NO_ROUTE
     return Route(
-        host_headers=tuple(v.decode("latin-1") for v in headers.getlist(b"Host")),
+        host_headers=tuple(v.decode("latin-1") for v in hosts or ()),
         proxy=proxy_host(proxy) if proxy else None,
-        user_agents=tuple(v.decode("latin-1") for v in headers.getlist(b"User-Agent")),
+        user_agents=tuple(v.decode("latin-1") for v in agents or ()),
     )
+
+
+_NO_ROUTE = Route()
 
 
 @dataclass(frozen=True)
@@ -121,6 +131,7 @@ def build_enforcer(crawler: Crawler, config: Config, policy: Policy) -> Enforcer
             fsync_interval=config.audit_fsync_interval,
             max_bytes=config.audit_max_bytes,
             redact_key=config.audit_redact_key,
+            transparency=config.audit_transparency,
             robots_cache_size=config.robots_cache_size,
             suffix_list_file=config.suffix_list,
             spider=getattr(crawler.spider, "name", None),
@@ -564,9 +575,20 @@ class ComplianceMiddleware:
         stats.set_value("compliance/audit/records", self.enforcer.records_written)
         stats.set_value("compliance/audit/last_seq", checkpoint.seq)
         stats.set_value("compliance/audit/last_hash", checkpoint.hash)
+        note = audit.last_checkpoint_note or ""
+        stats.set_value("compliance/audit/checkpoint", note)
+        cosigned, failed = audit.witness_stats
+        if self.config.audit_transparency.witnesses:
+            stats.set_value("compliance/audit/witness/cosigned", cosigned)
+            stats.set_value("compliance/audit/witness/errors", failed)
+        if self.config.audit_transparency.tsa is not None:
+            stamped, failed = audit.timestamp_stats
+            stats.set_value("compliance/audit/timestamp/tokens", stamped)
+            stats.set_value("compliance/audit/timestamp/errors", failed)
         logger.info(
-            "crawler-compliance: audit log %(path)s checkpoint %(checkpoint)s",
-            {"path": self.config.audit_log, "checkpoint": str(checkpoint)},
+            "crawler-compliance: audit log %(path)s checkpoint %(checkpoint)s; "
+            "tree checkpoint (keep it to prove the log later):\n%(note)s",
+            {"path": self.config.audit_log, "checkpoint": str(checkpoint), "note": note},
             extra={"spider": spider},
         )
         allowed = int(stats.get_value("compliance/allowed", 0))

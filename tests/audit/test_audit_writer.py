@@ -25,6 +25,8 @@ from tests.audit.audit_helpers import make_decision, read_lines, records, tickin
 
 FIELDS = {
     "v",
+    "run",
+    "kind",
     "seq",
     "ts",
     "spider",
@@ -201,17 +203,37 @@ def test_an_existing_world_readable_log_is_tightened(log_path: Path) -> None:
     assert stat.S_IMODE(log_path.stat().st_mode) == 0o600
 
 
-def test_fsync_is_batched_by_count_and_on_close(log_path: Path, monkeypatch) -> None:
-    calls: list[int] = []
-    monkeypatch.setattr(_writer, "_sync", calls.append)
+def _wait_for(predicate, timeout: float = 10.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return predicate()
+
+
+def test_fsync_is_batched_by_count_off_the_appending_thread_and_on_close(
+    log_path: Path, monkeypatch
+) -> None:
+    import threading
+
+    calls: list[str] = []
+    monkeypatch.setattr(_writer, "_sync", lambda fd: calls.append(threading.current_thread().name))
     log = AuditLog(log_path, fsync_every=10, fsync_interval=3600)
-    for _ in range(25):
+    for _ in range(9):
         log.append(make_decision())
+    assert calls == []  # under the batch size: nothing yet
+    log.append(make_decision())
+    assert _wait_for(lambda: len(calls) == 1)
+    assert calls == ["crawler-compliance-audit-fsync"]  # the caller never waited for the disk
+    for _ in range(5):
+        log.append(make_decision())
+    log.close()  # the last five are synced before close returns, on the caller's thread
+    assert calls == ["crawler-compliance-audit-fsync", threading.current_thread().name]
+    log.close()
     assert len(calls) == 2
-    log.close()
-    assert len(calls) == 3
-    log.close()
-    assert len(calls) == 3
 
 
 def test_fsync_is_batched_by_time(log_path: Path, monkeypatch) -> None:
@@ -220,14 +242,45 @@ def test_fsync_is_batched_by_time(log_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(_writer, "_sync", calls.append)
     monkeypatch.setattr(_writer, "_monotonic", lambda: now[0])
     log = AuditLog(log_path, fsync_every=10_000, fsync_interval=1.0)
-    for _ in range(5):  # 0.4 s apart: only the 3rd (1.2 s after opening) syncs;
-        now[0] += 0.4  # the 5th is 0.8 s after that sync
+    for _ in range(2):  # 0.4 s apart: under the interval, no sync asked for
+        now[0] += 0.4
         log.append(make_decision())
-    assert len(calls) == 1
-    now[0] += 0.6
+    assert calls == []
+    now[0] += 0.4  # 1.2 s after opening: this append asks for one
     log.append(make_decision())
-    assert len(calls) == 2
+    assert _wait_for(lambda: len(calls) == 1)
     log.close()
+
+
+def test_every_append_fsyncs_when_asked_to(log_path: Path, monkeypatch) -> None:
+    calls: list[int] = []
+    monkeypatch.setattr(_writer, "_sync", calls.append)
+    log = AuditLog(log_path, fsync_every=100, fsync_interval=0)
+    for n in range(3):
+        log.append(make_decision())
+        assert len(calls) == n + 1  # before append returned
+    log.close()
+
+
+def test_a_failed_background_fsync_fails_every_later_append(log_path: Path, monkeypatch) -> None:
+    def broken(fd: int) -> None:
+        raise OSError(5, "I/O error")
+
+    log = AuditLog(log_path, fsync_every=2, fsync_interval=3600)
+    monkeypatch.setattr(_writer, "_sync", broken)
+    log.append(make_decision())
+    log.append(make_decision())  # asks the background thread, which fails
+    assert _wait_for(lambda: _appends_fail(log))
+    with pytest.raises(AuditLogError):
+        log.append(make_decision())
+
+
+def _appends_fail(log: AuditLog) -> bool:
+    try:
+        log.append(make_decision())
+    except AuditLogError:
+        return True
+    return False
 
 
 def test_a_failed_write_fails_closed(log_path: Path, monkeypatch) -> None:
@@ -291,7 +344,9 @@ def test_concurrent_appends_from_threads_form_one_chain(log_path: Path) -> None:
 
 def test_rotation_keeps_one_chain_across_files(log_path: Path) -> None:
     log = write_log(log_path, 40, max_bytes=4000)
-    segments = sorted(p.name for p in log_path.parent.iterdir() if p != log_path)
+    segments = sorted(
+        p.name for p in log_path.parent.iterdir() if p != log_path and p.suffix != ".checkpoints"
+    )
     assert len(segments) >= 3
     assert segments[:3] == ["audit.jsonl.000001", "audit.jsonl.000002", "audit.jsonl.000003"]
     files = [log_path.parent / name for name in segments] + [log_path]
@@ -312,7 +367,9 @@ def test_rotation_keeps_one_chain_across_files(log_path: Path) -> None:
 
 def test_reopen_after_a_crash_between_rename_and_first_record(log_path: Path) -> None:
     write_log(log_path, 10, max_bytes=2500)
-    segments = sorted(p for p in log_path.parent.iterdir() if p != log_path)
+    segments = sorted(
+        p for p in log_path.parent.iterdir() if p != log_path and p.suffix != ".checkpoints"
+    )
     following = int(segments[-1].name.rsplit(".", 1)[1]) + 1
     # What the writer leaves behind: the marker, then the rename.
     rotation_marker(log_path).write_text(f"{following}\n")
@@ -393,6 +450,10 @@ def test_the_hand_built_line_is_the_canonical_json(value: object) -> None:
     assert encode_record(record) == canonical_json(record)
     record["offline"] = False
     assert encode_record(record) == canonical_json(record)
+    if value is not None:  # the optional fields, in sorted place (omitted when None)
+        for key in ("kind", "page", "proxy", "vhost"):
+            record[key] = value
+            assert encode_record(record) == canonical_json(record)
 
 
 def test_an_odd_typed_argument_still_hashes_canonically(log_path: Path) -> None:

@@ -86,7 +86,8 @@ async def test_unchanged_terms_are_fetched_once_and_allow(
     assert sorted(result.fetched_urls) == PAGES
     assert server.paths("shop.example").count("/terms") == 1
     own = [r for r in result.records if r["url"] == "http://shop.example/terms"]
-    assert len(own) == 2  # the hop decided before it was sent, then what the page says
+    # The hop decided before it was sent, then what the page says: both own fetches.
+    assert [r["kind"] for r in own] == ["own-fetch", "own-fetch"]
     assert own[0]["reasons"][-1] == {
         "check": "terms",
         "outcome": "info",
@@ -164,7 +165,7 @@ async def test_terms_on_a_covered_host_are_never_contacted(
     assert server.paths("www.youtube.com") == []
     assert result.fetched_urls == []
     [hop] = [r for r in result.records if r["url"] == "http://www.youtube.com/t/terms"][:1]
-    assert hop["verdict"] == "deny"
+    assert hop["verdict"] == "deny" and hop["kind"] == "own-fetch"
     [reason] = terms_reasons(result.decisions_for(PAGES[0])[0])
     assert reason["outcome"] == "deny" and "could not be checked" in reason["message"]
     assert reason["terms_status"] == "blocked"
