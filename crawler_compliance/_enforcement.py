@@ -166,7 +166,11 @@ class Enforcer:
         self.records_written = 0
         self.observers: list[ResponseObserver] = []
         # Watched terms pages and discovery (issue 8): one state per crawl or CLI run.
-        self.terms = terms if terms is not None else TermsWatch.from_policy(checker.policy)
+        self.terms = (
+            terms
+            if terms is not None
+            else TermsWatch.from_policy(checker.policy, clock=checker.clock)
+        )
         if self.terms.discovery != "off":
             self.observers.append(TermsDiscovery(self))
         self._needs: dict[tuple[object, ...], FileNeed] = {}

@@ -112,7 +112,8 @@ class TermsWatch:
         self.discovery = discovery
         self.clock = clock
         self._held: dict[str, _Held] = {}
-        self._pages: dict[str, TermsPage] = {}
+        self._pages: dict[str, TermsPage] = {}  # the pages not yet due again
+        self._next_due = float("inf")
         self._found: dict[str, Discovery] = {}
         self._queue: list[Discovery] = []
         self._looked: dict[str, int] = {}  # pages searched per site without a terms link
@@ -136,11 +137,24 @@ class TermsWatch:
         wait = self.refetch_interval
         if page.status is TermsStatus.UNREACHABLE:
             wait = min(wait, UNREACHABLE_RETRY)
-        self._held[page.url] = _Held(page, self.clock() + wait)
+        due_at = self.clock() + wait
+        self._held[page.url] = _Held(page, due_at)
         self._pages[page.url] = page
+        self._next_due = min(self._next_due, due_at)
 
     def pages(self) -> Mapping[str, TermsPage]:
-        """Every page held, by URL: the checker's ``terms_fingerprints`` (a live view)."""
+        """The pages not yet due again, by URL: the checker's ``terms_fingerprints``.
+
+        A page past its interval is left out, so the decision asks for it to
+        be fetched again instead of relying on it (a stale "changed" or
+        "unreachable" would otherwise never be looked at again).
+        """
+        now = self.clock()
+        if now >= self._next_due:
+            self._pages = {url: h.page for url, h in self._held.items() if now < h.due_at}
+            self._next_due = min(
+                (h.due_at for h in self._held.values() if now < h.due_at), default=float("inf")
+            )
         return self._pages
 
     def page(self, url: str) -> TermsPage | None:

@@ -321,3 +321,27 @@ async def test_friendly_terms_and_recorded_sites_are_not_flagged(
     result = await crawl(settings, urls, proxy=server.proxy)
     assert sorted(result.fetched_urls) == sorted(urls)
     assert main(["terms", "pending", str(audit_path), "--policies", str(policy_dir)]) == 0
+
+
+@deferred_f_from_coro_f
+async def test_terms_redirects_are_decided_hop_by_hop(
+    server: LoopbackServer, policy_dir: Path, audit_path: Path
+) -> None:
+    watch(policy_dir)
+    serve_shop(server, "", status=301, location="/legal/terms")
+    server.route(
+        "shop.example", "/legal/terms", body=reviewed_page(), headers={"Content-Type": "text/html"}
+    )
+    result = await crawl(base_settings(policy_dir, audit_path), PAGES, proxy=server.proxy)
+    assert sorted(result.fetched_urls) == PAGES
+    hops = [r["url"] for r in result.records if "/terms" in r["url"]]
+    assert hops[:2] == ["http://shop.example/terms", "http://shop.example/legal/terms"]
+
+    # A hop to a covered host is refused before it is sent.
+    server.route("shop.example", "/legal/terms", status=302, location="http://www.youtube.com/tos")
+    audit2 = audit_path.with_name("audit2.jsonl")
+    result = await crawl(base_settings(policy_dir, audit2), PAGES, proxy=server.proxy)
+    assert server.paths("www.youtube.com") == []
+    assert result.fetched_urls == []
+    [reason] = terms_reasons(result.decisions_for(PAGES[0])[0])
+    assert reason["terms_status"] == "blocked"
