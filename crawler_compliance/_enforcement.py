@@ -467,8 +467,11 @@ class Enforcer:
         canonical = pre.canonical
         if canonical is None:
             return None
+        records = self.checker.sites.records_for(canonical.host)
+        if not records:  # the common case: no site record, nothing watched
+            return None
         rules = {r.rule for r in pre.reasons if r.check is Check.TERMS}
-        for record in self.checker.sites.records_for(canonical.host):
+        for record in records:
             terms = record.terms
             if terms is None or record.id not in rules:
                 continue
