@@ -257,3 +257,32 @@ def test_pending_on_a_log_without_findings_and_older_logs(capsys, tmp_path) -> N
     assert code == 0 and out.startswith("nothing pending")
     code, _, err = run(capsys, "terms", "pending", str(tmp_path / "missing.jsonl"))
     assert code == 2 and "cannot read" in err
+
+
+def test_check_fetches_a_watched_terms_page_and_denies_when_changed(policies, tmp_path) -> None:
+    from crawler_compliance._enforcement import Enforcer
+    from crawler_compliance._identity import crawl_identity
+    from crawler_compliance.cli._check import decide_url
+    from crawler_compliance.policy import load_policy
+
+    with LoopbackServer() as server:
+        server.route("shop.example", "/terms", body=TERMS_HTML.format(build="a", extra=""),
+                     headers={"Content-Type": "text/html"})  # fmt: skip
+        reviewed(policies, server, TERMS_HTML)
+        policy = load_policy(policies)
+        identity = crawl_identity(
+            user_agent_header=None, compliance_user_agent=None, policy_token="ComplianceDemoBot"
+        )
+        enforcer = Enforcer.from_policy(policy, identity=identity, audit_path=tmp_path / "a.jsonl")
+        ok = decide_url(enforcer, "http://shop.example/x", offline=False, timeout=5,
+                        proxy=server.proxy)  # fmt: skip
+        assert ok.allowed, ok.summary()
+        server.route("shop.example", "/terms", body=TERMS_HTML.format(build="a", extra=RESTRICTIVE),
+                     headers={"Content-Type": "text/html"})  # fmt: skip
+        enforcer.close()
+        enforcer = Enforcer.from_policy(policy, identity=identity, audit_path=tmp_path / "b.jsonl")
+        denied = decide_url(enforcer, "http://shop.example/x", offline=False, timeout=5,
+                            proxy=server.proxy)  # fmt: skip
+        enforcer.close()
+    assert not denied.allowed and denied.deciding_check.value == "terms"
+    assert server.paths("shop.example").count("/robots.txt") == 1  # not fetched once changed
