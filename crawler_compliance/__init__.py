@@ -24,6 +24,7 @@ from crawler_compliance._decision import (
     Verdict,
     decide,
 )
+from crawler_compliance._version import __version__
 
 if TYPE_CHECKING:
     from crawler_compliance._checker import ComplianceChecker, PreCheck
@@ -116,6 +117,7 @@ __all__ = [
     "load_policy",
     "parse_host_header",
     "verify_log",
+    "__version__",
 ]
 
 

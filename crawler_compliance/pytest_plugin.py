@@ -7,7 +7,9 @@ changes a test run that does not use them.
 Options (or ini keys without the dashes, e.g. ``compliance_policies``):
 
 ``--compliance-policies DIR``
-    the policy directory (default ``policies``).
+    the policy directory (default ``policies``). A relative path is relative to
+    pytest's rootdir (where ``pytest.ini`` / ``pyproject.toml`` is), not to the
+    directory pytest happens to be started from.
 ``--compliance-purpose PURPOSE``
     the declared crawl purpose (default: the policy's).
 
@@ -26,8 +28,14 @@ Fixtures:
     records), through the enforcer: assert ``.allowed`` or inspect ``.reasons``.
 ``compliance_spiders``
     ``compliance_spiders(project_dir=".") -> list[SpiderFinding]``: every
-    spider of a Scrapy project with the decision for each of its
-    ``start_urls`` and ``allowed_domains``.
+    spider of a Scrapy project (relative to the rootdir) with the decision for
+    each of its ``start_urls``, ``allowed_domains`` and each request its
+    ``start()`` / ``start_requests()`` yield (run with the network refused);
+    a spider whose start cannot be evaluated is a finding with
+    ``decision=None`` and ``unchecked`` saying why.
+``compliance_notices``
+    ``compliance_notices() -> list[NoticeProblem]``: every entry of an active
+    notice whose URL that notice does not deny (empty when all deny).
 ``compliance_audit``
     ``compliance_audit(path, checkpoint=None) -> VerifyReport``: verify an
     audit log (and rotated files) against its hash chain and, when given,
@@ -37,16 +45,29 @@ Fixtures:
     fetch the site record's terms page (registry-checked, ``http_proxy`` /
     ``https_proxy`` honoured) and fail the test, with the diff, unless it is
     unchanged since legal's review; returns the fetched ``TermsPage``.
+
+Assertion helpers (failures name the spider, the notice, its file and line, in
+full, never truncated): :func:`assert_allowed`, :func:`assert_denied`,
+:func:`assert_spiders_compliant`, :func:`assert_notices_deny`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from crawler_compliance._decision import Decision
+
+__all__ = [
+    "assert_allowed",
+    "assert_denied",
+    "assert_notices_deny",
+    "assert_spiders_compliant",
+]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -56,7 +77,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="compliance_policies",
         default=None,
         metavar="DIR",
-        help="policy directory for compliance_* fixtures (default: policies)",
+        help="policy directory for compliance_* fixtures, relative to the rootdir "
+        "(default: policies)",
     )
     group.addoption(
         "--compliance-purpose",
@@ -65,7 +87,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="declared crawl purpose for compliance_* fixtures",
     )
     parser.addini(
-        "compliance_policies", "policy directory for compliance_* fixtures", default="policies"
+        "compliance_policies",
+        "policy directory for compliance_* fixtures (relative to the rootdir)",
+        default="policies",
     )
     parser.addini("compliance_purpose", "declared crawl purpose", default="")
 
@@ -78,11 +102,20 @@ def _option(config: pytest.Config, name: str) -> str | None:
     return str(ini) if ini else None
 
 
+def _from_rootdir(config: pytest.Config, value: str | os.PathLike[str]) -> Path:
+    path = Path(os.path.expanduser(os.fspath(value)))
+    if not path.is_absolute():
+        path = Path(config.rootpath) / path
+    return Path(os.path.abspath(path))
+
+
 @pytest.fixture(scope="session")
 def compliance_policy(pytestconfig: pytest.Config) -> Any:
     from crawler_compliance.policy import PolicyError, load_policy
 
-    directory = _option(pytestconfig, "compliance_policies") or "policies"
+    directory = _from_rootdir(
+        pytestconfig, _option(pytestconfig, "compliance_policies") or "policies"
+    )
     try:
         return load_policy(directory)
     except PolicyError as exc:
@@ -120,11 +153,25 @@ def compliance_check(compliance_enforcer: Any) -> Callable[[str], Decision]:
 
 
 @pytest.fixture
-def compliance_spiders(compliance_checker: Any) -> Callable[..., list[Any]]:
+def compliance_spiders(
+    pytestconfig: pytest.Config, compliance_enforcer: Any
+) -> Callable[..., list[Any]]:
     from crawler_compliance.scrapy._spiders import check_project_spiders
 
-    def run(project_dir: str = ".") -> list[Any]:
-        return check_project_spiders(compliance_checker, project_dir)
+    def run(project_dir: str | os.PathLike[str] = ".", **options: Any) -> list[Any]:
+        return check_project_spiders(
+            compliance_enforcer, _from_rootdir(pytestconfig, project_dir), **options
+        )
+
+    return run
+
+
+@pytest.fixture
+def compliance_notices(compliance_checker: Any) -> Callable[[], list[Any]]:
+    from crawler_compliance._notices import notices_that_do_not_deny
+
+    def run() -> list[Any]:
+        return notices_that_do_not_deny(compliance_checker)
 
     return run
 
@@ -137,6 +184,65 @@ def compliance_audit() -> Callable[..., Any]:
         return verify_log(path, checkpoint)
 
     return verify
+
+
+# --- assertion helpers ------------------------------------------------------------------
+# pytest.fail(..., pytrace=False) prints the whole message as it is: pytest's
+# assertion rewriting would truncate a long explanation at default verbosity.
+
+
+def _reason_lines(decision: Decision) -> list[str]:
+    reasons = decision.denying_reasons or decision.reasons
+    return [f"    {reason}" for reason in reasons]
+
+
+def assert_allowed(decision: Decision) -> None:
+    """Fail, naming every denying reason (notice, file and line), unless ``decision`` allows."""
+    __tracebackhide__ = True
+    if not decision.allowed:
+        pytest.fail(
+            "\n".join([f"{decision.url} is denied:", *_reason_lines(decision)]), pytrace=False
+        )
+
+
+def assert_denied(decision: Decision, *, by: str | None = None) -> None:
+    """Fail unless ``decision`` denies (and, with ``by``, a reason names that notice/rule)."""
+    __tracebackhide__ = True
+    if decision.allowed:
+        pytest.fail(
+            "\n".join([f"{decision.url} is allowed:", *_reason_lines(decision)]), pytrace=False
+        )
+    if by is not None and not any(r.rule == by for r in decision.denying_reasons):
+        pytest.fail(
+            "\n".join([f"{decision.url} is denied, but not by {by!r}:", *_reason_lines(decision)]),
+            pytrace=False,
+        )
+
+
+def assert_spiders_compliant(findings: Iterable[Any], *, allow_unchecked: bool = False) -> None:
+    """Fail listing every denied URL (spider, source, notice, file and line) and every
+    unchecked spider, unless there are none."""
+    __tracebackhide__ = True
+    findings = list(findings)
+    bad = [f for f in findings if f.denied or (f.decision is None and not allow_unchecked)]
+    if bad:
+        pytest.fail(
+            f"{len(bad)} spider finding(s) fail the policy:\n"
+            + "\n".join(finding.describe() for finding in bad),
+            pytrace=False,
+        )
+
+
+def assert_notices_deny(problems: Iterable[Any]) -> None:
+    """Fail listing every active notice entry (file and line) that does not deny."""
+    __tracebackhide__ = True
+    problems = list(problems)
+    if problems:
+        pytest.fail(
+            f"{len(problems)} notice entr{'y' if len(problems) == 1 else 'ies'} do not deny:\n"
+            + "\n".join(str(problem) for problem in problems),
+            pytrace=False,
+        )
 
 
 # --- terms of service (issue 8) ----------------------------------------------------------

@@ -23,7 +23,8 @@ _COMMAND_MODULES = (
     "crawler_compliance.cli._check",  # check
     "crawler_compliance.cli._spiders",  # spiders
     "crawler_compliance.cli._robots",  # robots
-    "crawler_compliance.cli._audit",  # audit verify / show
+    "crawler_compliance.cli._audit",  # audit verify / show / report
+    "crawler_compliance.cli._notices",  # notices list / show / new / check
     "crawler_compliance.cli._terms",  # terms snapshot / diff / pending
 )
 
@@ -42,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Check URLs against cease-and-desist notices, site policy and robots.txt; "
         "validate policy files; verify audit logs.",
     )
+    from crawler_compliance._version import __version__
+
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     subparsers.required = True
     for name in _COMMAND_MODULES:

@@ -11,19 +11,19 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections import Counter
+from importlib import import_module
 from typing import Any
+from urllib.parse import urlsplit
 
-from crawler_compliance.audit import Checkpoint, verify_log
+from crawler_compliance._decision import Check
+from crawler_compliance.audit import Checkpoint
 from crawler_compliance.audit._read import (
     deciding_reason,
     host_matches,
     iter_records,
     record_reasons,
 )
-from crawler_compliance.cli import EXIT_DENIED as EXIT_FAILED
 from crawler_compliance.cli import EXIT_OK, EXIT_USAGE, _proofs
-from crawler_compliance.cli._output import print_line as _print
 from crawler_compliance.cli._output import safe as _safe
 from crawler_compliance.cli._output import write as _out
 
@@ -82,22 +82,37 @@ def register(subparsers: Any) -> None:
     show.add_argument("file", metavar="FILE")
     show.add_argument("--denied", action="store_true", help="only denied requests")
     show.add_argument(
-        "--host", metavar="H", help="only this host, its subdomains, or this registrable domain"
+        "--host",
+        metavar="H",
+        type=_host_arg,
+        help="only this host, its subdomains, or this registrable domain (a URL is accepted: "
+        "its host is used)",
+    )
+    show.add_argument(
+        "--check",
+        metavar="CHECK",
+        choices=[check.value for check in Check],
+        help="only records with a reason from this check: "
+        + ", ".join(check.value for check in Check),
     )
     show.add_argument("--json", action="store_true", help="one JSON record per line")
     show.set_defaults(handler=_show)
 
-    report = commands.add_parser(
-        "report",
-        help="counts per verdict, check, host and notice",
-        description="Summarise a log: decisions per verdict, denials per check, "
-        "per host and per cease-and-desist notice, and whether the chain verifies.",
-    )
-    report.add_argument("file", metavar="FILE")
-    report.add_argument("--json", action="store_true", help="print the summary as JSON")
-    report.set_defaults(handler=_report)
-
+    import_module("crawler_compliance.cli._report").register(commands)
     _proofs.register(commands, verify)  # keygen, prove, verify-proof, consistency; verify --key
+
+
+def _host_arg(text: str) -> str:
+    """A host, or the host of a URL (``https://www.example.com/x`` -> ``www.example.com``)."""
+    if "://" in text:
+        try:
+            host = urlsplit(text.strip()).hostname
+        except ValueError:
+            host = None
+        if not host:
+            raise argparse.ArgumentTypeError(f"{text!r} is a URL without a host")
+        return host
+    return text
 
 
 def _checkpoint(text: str) -> Checkpoint:
@@ -128,6 +143,10 @@ def _show(args: argparse.Namespace) -> int:
                 continue
             if args.host and not host_matches(record, args.host):
                 continue
+            if args.check and not any(
+                _text(r.get("check")) == args.check for r in record_reasons(record)
+            ):
+                continue
             if args.json:
                 # ASCII-only: lone surrogates and control characters come out as
                 # \u escapes, never raw (and never an encoding error).
@@ -144,7 +163,7 @@ def _show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-_ROW = "{:>6}  {:<20}  {:<7}  {:<30}  {:<14}  {:<50}  {}\n"
+_ROW = "{:>6}  {:<20}  {:<7}  {:<30}  {:<14}  {:<90}  {}\n"
 
 
 def _clip(value: Any, width: int) -> str:
@@ -159,7 +178,10 @@ def _table_row(record: dict[str, Any]) -> str:
         check = reason.get("check")
         summary = _text(reason.get("message"))
         rule = _text(reason.get("rule"))
-        if rule and rule not in summary:
+        if rule and check in ("registry", "site"):
+            # The notice or site record id first: visible however long the message.
+            summary = f"[{rule}] {summary}"
+        elif rule and rule not in summary:
             summary = f"{summary} [{rule}]"
     elif record.get("verdict") == "allow":
         summary = "allowed"
@@ -171,88 +193,6 @@ def _table_row(record: dict[str, Any]) -> str:
         _clip(record.get("verdict"), 7),
         _clip(record.get("host"), 30),
         _clip(check, 14),
-        _clip(summary, 50),
+        _clip(summary, 90),
         _safe(_text(record.get("url"))) or "-",
     )
-
-
-def _report(args: argparse.Namespace) -> int:
-    try:
-        verification = verify_log(args.file)
-        summary = summarise(iter_records(args.file))
-    except OSError as exc:
-        return _unreadable(args.file, exc)
-    summary["chain"] = {
-        "ok": verification.ok,
-        "status": verification.status.value,
-        "problem": verification.problem,
-        "checkpoint": str(verification.checkpoint),
-    }
-    if args.json:
-        _out(json.dumps(summary, indent=2, ensure_ascii=True) + "\n")
-    else:
-        _print_summary(args.file, summary, len(verification.files))
-    return EXIT_OK if verification.ok else EXIT_FAILED
-
-
-def summarise(records: Any) -> dict[str, Any]:
-    """Counts per verdict, denials per check / host / notice, decisions per host."""
-    verdicts: Counter[str] = Counter()
-    checks: Counter[str] = Counter()
-    notices: Counter[str] = Counter()
-    hosts: dict[str, Counter[str]] = {}
-    total = 0
-    for record in records:
-        total += 1
-        verdict = _text(record.get("verdict")) or "-"
-        verdicts[verdict] += 1
-        host = _text(record.get("host")) or "-"
-        hosts.setdefault(host, Counter())[verdict] += 1
-        if verdict != "deny":
-            continue
-        for reason in record_reasons(record):
-            if reason.get("outcome") != "deny":
-                continue
-            checks[_text(reason.get("check")) or "-"] += 1
-            if reason.get("check") == "registry" and reason.get("rule"):
-                notices[_text(reason["rule"])] += 1
-    by_host = sorted(
-        hosts.items(), key=lambda item: (-item[1]["deny"], -sum(item[1].values()), item[0])
-    )
-    return {
-        "records": total,
-        "verdicts": dict(verdicts.most_common()),
-        "denials_by_check": dict(checks.most_common()),
-        "denials_by_notice": dict(notices.most_common()),
-        "hosts": {host: {"allow": c["allow"], "deny": c["deny"]} for host, c in by_host},
-    }
-
-
-def _print_summary(path: str, summary: dict[str, Any], files: int) -> None:
-    chain = summary["chain"]
-    _print(f"audit report: {path} ({summary['records']} record(s), {files} file(s))")
-    if chain["ok"]:
-        _print(f"chain: intact, checkpoint {chain['checkpoint']}")
-    else:
-        _print(f"chain: {chain['status']}: {chain['problem']}")
-    _print()
-    _print("verdicts:")
-    for verdict, count in summary["verdicts"].items():
-        _print(f"  {verdict:<30} {count:>8}")
-    for title, key in (
-        ("denials by check:", "denials_by_check"),
-        ("denials by notice:", "denials_by_notice"),
-    ):
-        _print()
-        _print(title)
-        if not summary[key]:
-            _print("  (none)")
-        for name, count in summary[key].items():
-            _print(f"  {name:<30} {count:>8}")
-    hosts = summary["hosts"]
-    shown = list(hosts.items())[:_TOP]
-    _print()
-    _print(f"hosts (most denied first{', top ' + str(_TOP) if len(hosts) > _TOP else ''}):")
-    _print(f"  {'HOST':<40} {'DENY':>8} {'ALLOW':>8}")
-    for host, counts in shown:
-        _print(f"  {_clip(host, 40):<40} {counts['deny']:>8} {counts['allow']:>8}")

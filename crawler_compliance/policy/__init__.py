@@ -13,7 +13,7 @@ and validates it; every problem in every file is reported at once, gcc-style
 from __future__ import annotations
 
 from crawler_compliance.policy._errors import PolicyError, PolicyIssue
-from crawler_compliance.policy._load import MAX_FILE_BYTES, Policy, load_policy
+from crawler_compliance.policy._load import MAX_FILE_BYTES, Policy, load_policy, validate_file
 from crawler_compliance.policy._models import (
     DEFAULT_REDACT_QUERY_PARAMS,
     AuditConfig,
@@ -56,5 +56,6 @@ __all__ = [
     "Terms",
     "TermsConfig",
     "load_policy",
+    "validate_file",
     "policy_json_schema",
 ]

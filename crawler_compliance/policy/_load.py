@@ -10,14 +10,15 @@ is raised, so one run of ``crawler-compliance validate`` shows everything.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from crawler_compliance.policy._errors import PolicyError, PolicyIssue, issues_from_validation
 from crawler_compliance.policy._models import (
@@ -26,6 +27,7 @@ from crawler_compliance.policy._models import (
     PolicyModel,
     SiteRecord,
     SourceRef,
+    notice_cross_field_errors,
 )
 from crawler_compliance.policy._yaml import Document, Position, YamlError, decode, parse
 from crawler_compliance.policy._yaml import Path as DocPath
@@ -59,7 +61,7 @@ class Policy:
     fingerprint: str
     directory: Path
     files: tuple[str, ...]
-    terms_snapshots: Mapping[str, str] = field(default_factory=dict)
+    terms_snapshots: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
 @dataclass
@@ -133,6 +135,12 @@ def _load_file(
                 exc.errors(include_url=False), model, display, document.positions
             )
         )
+        # Cross-field checks run only on a valid model; run them on the fields that
+        # are valid, so one run shows every problem of the file.
+        seen = {(i.loc, i.message) for i in file_issues}
+        for issue in _cross_field_issues(model, document, display):
+            if (issue.loc, issue.message) not in seen:
+                file_issues.append(issue)
     else:
         lines = {path: pos.line for path, pos in document.positions.items()}
         id_pos = document.positions.get(("id",))
@@ -141,6 +149,38 @@ def _load_file(
             valid = instance
     issues.extend(sorted(file_issues, key=lambda i: (i.line, i.col)))
     return _Loaded.of(document, display, valid)
+
+
+def _cross_field_issues(model: type[M], document: Document, display: str) -> list[PolicyIssue]:
+    if model is not Notice or not isinstance(document.data, dict):
+        return []
+    values: dict[str, Any] = {}
+    for name, field in Notice.model_fields.items():
+        if name not in document.data:
+            if not field.is_required():
+                values[name] = field.get_default(call_default_factory=True)
+            continue
+        annotation: Any = field.annotation
+        if field.metadata:
+            annotation = Annotated.__class_getitem__((annotation, *field.metadata))  # type: ignore[attr-defined]
+        adapter: TypeAdapter[Any] = TypeAdapter(annotation)
+        try:
+            values[name] = adapter.validate_python(document.data[name])
+        except ValidationError:
+            continue
+    issues = []
+    for error in notice_cross_field_errors(values):
+        pos = next(
+            (
+                document.positions[p]
+                for p in (error.field, ("status",), ("id",))
+                if p in document.positions
+            ),
+            None,
+        )
+        line, col = (pos.line, pos.col) if pos else (1, 1)
+        issues.append(PolicyIssue(display, line, col, ".".join(map(str, error.field)), str(error)))
+    return issues
 
 
 def _yaml_files(
@@ -392,3 +432,26 @@ def load_policy(directory: str | os.PathLike[str]) -> Policy:
         files=tuple(_display(display_dir, relative) for relative in sorted(contents)),
         terms_snapshots=snapshots,
     )
+
+
+FILE_MODELS: dict[str, type[PolicyModel]] = {
+    "policy": PolicyConfig,
+    "notice": Notice,
+    "site": SiteRecord,
+}
+
+
+def validate_file(path: str | os.PathLike[str], kind: str) -> tuple[Any, list[PolicyIssue]]:
+    """Validate one file on its own as a ``policy``, ``notice`` or ``site`` file.
+
+    Returns ``(model or None, issues)``; the checks between files of a directory
+    (unique ids, superseded_by targets, one record per domain) need
+    :func:`load_policy`.
+    """
+    display = os.fspath(path)
+    raw = _read(Path(path), display)
+    if isinstance(raw, PolicyIssue):
+        return None, [raw]
+    issues: list[PolicyIssue] = []
+    loaded = _load_file(raw, display, FILE_MODELS[kind], issues)
+    return (loaded.model if loaded else None), issues

@@ -39,6 +39,7 @@ from crawler_compliance._domains import (
 from crawler_compliance.audit import DEFAULT_REDACT_PARAMS
 
 __all__ = [
+    "notice_cross_field_errors",
     "AuditConfig",
     "Block",
     "CrawlerConfig",
@@ -472,30 +473,50 @@ class Notice(PolicyModel):
 
     @model_validator(mode="after")
     def _dates_and_status(self) -> Notice:
-        if self.expires is not None and self.expires < self.received:
-            raise FieldError(
+        errors = notice_cross_field_errors(dict(self))
+        if errors:
+            raise errors[0]
+        return self
+
+
+def notice_cross_field_errors(values: dict[str, Any]) -> list[FieldError]:
+    """Every cross-field problem of a notice, from the fields that are themselves valid
+    (a missing key is skipped), so ``validate`` reports them next to field errors."""
+    errors = []
+    received, expires = values.get("received"), values.get("expires")
+    effective = values.get("effective") or received
+    status, superseded_by = values.get("status"), values.get("superseded_by")
+    if expires is not None and received is not None and expires < received:
+        errors.append(
+            FieldError(
                 ("expires",),
-                f"the notice expires ({self.expires}) before it was received ({self.received})",
+                f"the notice expires ({expires}) before it was received ({received})",
             )
-        if self.expires is not None and self.expires < self.effective_date:
-            raise FieldError(
+        )
+    elif expires is not None and effective is not None and expires < effective:
+        errors.append(
+            FieldError(
                 ("expires",),
-                f"the notice expires ({self.expires}) before it takes effect "
-                f"({self.effective_date})",
+                f"the notice expires ({expires}) before it takes effect ({effective})",
             )
-        if self.status == "superseded" and not self.superseded_by:
-            raise FieldError(
+        )
+    if status == "superseded" and "superseded_by" in values and not superseded_by:
+        errors.append(
+            FieldError(
                 ("superseded_by",),
                 "status is 'superseded' but superseded_by does not name the replacing notice",
             )
-        if self.superseded_by and self.status != "superseded":
-            raise FieldError(
+        )
+    if superseded_by and status is not None and status != "superseded":
+        errors.append(
+            FieldError(
                 ("superseded_by",),
-                f"superseded_by is set but status is {self.status!r}, not 'superseded'",
+                f"superseded_by is set but status is {status!r}, not 'superseded'",
             )
-        if self.superseded_by == self.id:
-            raise FieldError(("superseded_by",), "a notice cannot supersede itself")
-        return self
+        )
+    if superseded_by and superseded_by == values.get("id"):
+        errors.append(FieldError(("superseded_by",), "a notice cannot supersede itself"))
+    return errors
 
 
 # --- sites/*.yaml -----------------------------------------------------------------------

@@ -269,7 +269,28 @@ def _build(node: Node, path: Path, positions: dict[Path, Position], issues: list
 def _mark_message(exc: yaml.MarkedYAMLError) -> str:
     parts = [p for p in (exc.context, exc.problem) if p]
     text = "; ".join(parts) if parts else "cannot be read as YAML"
-    return f"invalid YAML: {text}"
+    return f"invalid YAML: {text}{_hint(exc)}"
+
+
+def _text_at(mark: Any, length: int) -> str:
+    buffer = getattr(mark, "buffer", None)
+    pointer = getattr(mark, "pointer", None)
+    if not isinstance(buffer, str) or not isinstance(pointer, int):
+        return ""
+    return buffer[pointer : pointer + length]
+
+
+def _hint(exc: yaml.MarkedYAMLError) -> str:
+    """What people most often did wrong, for the two raw errors they meet most."""
+    problem = exc.problem or ""
+    if "'\\t'" in problem or "\t" in problem or "tab character" in problem:
+        return " (a tab character: YAML does not allow tabs for indentation; indent with spaces)"
+    if "alias" in (exc.context or "") and _text_at(exc.context_mark, 2) == "*.":
+        return (
+            " (an unquoted '*.' starts a YAML alias: drop the `*.`, a domain entry "
+            "already covers every host under it, e.g. write example.com for *.example.com)"
+        )
+    return ""
 
 
 def parse(text: str) -> Document:

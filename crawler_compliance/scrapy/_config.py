@@ -7,6 +7,7 @@ involved, so a crawl never starts half-configured.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, get_args
 
 from crawler_compliance._policy_audit import Transparency, load_signer
@@ -16,6 +17,17 @@ from crawler_compliance.policy._models import Purpose
 DEFAULT_AUDIT_LOG = "compliance-audit.jsonl"
 DEFAULT_ROBOTS_CACHE_SIZE = 10_000
 PURPOSES: tuple[str, ...] = get_args(Purpose)
+
+
+def project_policy_dir(value: str) -> Path:
+    """``COMPLIANCE_POLICY_DIR`` as an absolute path. A relative value is relative to
+    the project (the directory of the closest ``scrapy.cfg`` at or above the current
+    directory, as ``scrapy crawl`` finds it), else to the current directory; so a
+    crawl started from a sub-directory reads the same policy as one started at the top,
+    and a missing directory is reported with the absolute path that was tried."""
+    from crawler_compliance.scrapy._spiders import find_project_root, resolve_policy_dir
+
+    return resolve_policy_dir(value, find_project_root())
 
 
 class ComplianceConfigError(ValueError):
@@ -87,7 +99,7 @@ class Config:
                 "COMPLIANCE_OBEY_CRAWL_DELAY",
                 lambda v: settings.getbool("COMPLIANCE_OBEY_CRAWL_DELAY"),
             ),
-            policy_dir=str(policy_dir),
+            policy_dir=str(project_policy_dir(str(policy_dir))),
             purpose=purpose,
             robots_cache_size=cache_size,
             suffix_list=optional("COMPLIANCE_SUFFIX_LIST", str),

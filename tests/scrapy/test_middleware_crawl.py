@@ -386,6 +386,12 @@ def gaps(arrivals: list[float]) -> list[float]:
     return [b - a for a, b in zip(arrivals, arrivals[1:], strict=False)]
 
 
+# Arrival times are taken by the server's threads on a shared 2-core machine:
+# a thread woken late shortens the next gap it measures. The middleware adds
+# a 50 ms margin to every delay; the tests allow 5 % of the delay on top.
+JITTER = 0.05
+
+
 @deferred_f_from_coro_f
 async def test_crawl_delay_is_honoured(
     server: LoopbackServer, policy_dir: Path, audit_path: Path
@@ -404,7 +410,7 @@ async def test_crawl_delay_is_honoured(
     )
     assert len(result.spider.failures) == 0
     assert len(times["slow.example"]) == 4
-    assert min(gaps(times["slow.example"])) >= 0.39
+    assert min(gaps(times["slow.example"])) >= 0.4 * (1 - JITTER)
 
 
 class SlotSpreadingSpider(ListSpider):
@@ -430,7 +436,7 @@ async def test_crawl_delay_survives_more_interleaved_origins_than_the_cache_hold
     assert not result.spider.failures
     for host in hosts:
         assert len(times[host]) == 3
-        assert min(gaps(times[host])) >= 0.49, host
+        assert min(gaps(times[host])) >= 0.5 * (1 - JITTER), host
 
 
 @deferred_f_from_coro_f
