@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench validate clean
+.PHONY: demo test lint bench validate clean system-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,20 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/python -m examples.demo
 
-test: lint
+# Servers and the browser some tests use (Redis, PostgreSQL, Chromium), from
+# Debian's packages, installed when missing. It needs root (or sudo); without
+# either it says so, and those tests skip — except under CI (CI=true), where a
+# missing server fails them.
+system-deps:
+	@for script in tools/ensure-*.sh; do \
+	  if [ "$$(id -u)" = 0 ] || sudo -n true 2>/dev/null; then \
+	    bash "$$script" || exit 1; \
+	  else \
+	    echo "$$script: not root and no sudo: skipped (tests needing it will skip)"; \
+	  fi; \
+	done
+
+test: lint system-deps
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
@@ -31,6 +44,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_robots.py
 	$(BIN)/python benchmarks/bench_middleware.py
 	$(BIN)/python benchmarks/bench_audit.py
+	$(BIN)/python benchmarks/bench_signals.py
+	$(BIN)/python benchmarks/bench_browser.py
 	$(BIN)/python benchmarks/bench_terms.py
 
 clean:

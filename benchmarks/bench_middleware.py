@@ -92,6 +92,13 @@ def ours(tmp: Path):
     middleware = ComplianceMiddleware.from_crawler(crawler)
     result = robots_from_fetch(status=200, body=ROBOTS)
     middleware.enforcer.robots_cache.put(("https", "bench.example", 443, None, None), result)
+    # Steady state for the opt-out files too: the origin has no tdmrep.json (404).
+    from crawler_compliance._hosts import canonicalize
+    from crawler_compliance._sitefiles import FetchedFile
+
+    files = middleware.enforcer.signal_files
+    for need in files.needs(canonicalize("https://bench.example/"), result):
+        files.supply(need, FetchedFile(need.url, 404))
     guard = ComplianceGuardMiddleware.from_crawler(crawler)
     guard.main = middleware
     return Both(middleware, guard)
@@ -176,6 +183,11 @@ class _Site(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802
         body = ROBOTS if self.path == "/robots.txt" else b"<html>page</html>"
+        if self.path == "/.well-known/tdmrep.json":  # no TDMRep file on this site
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(len(body)))

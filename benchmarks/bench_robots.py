@@ -19,7 +19,14 @@ from pathlib import Path
 
 from crawler_compliance.robots import RobotsTxt, robots_from_fetch
 
-CORPUS = Path(__file__).resolve().parents[1] / ".." / "shared" / "corpora" / "robots-real-world"
+CORPUS = next(
+    (
+        p / "shared" / "corpora" / "robots-real-world"
+        for p in Path(__file__).resolve().parents
+        if (p / "shared" / "corpora" / "robots-real-world").is_dir()
+    ),
+    Path("/nonexistent"),
+)
 AGENTS = ("Googlebot", "Bingbot", "MyCrawler")
 FIXED = ("/", "/index.html", "/search?q=x", "/admin/", "/wp-admin/admin-ajax.php")
 RULE_VALUE = re.compile(r"^\s*(?:dis)?allow\s*:\s*(\S+)", re.IGNORECASE | re.MULTILINE)
@@ -140,6 +147,12 @@ def hostile_bodies() -> dict[str, bytes]:
         "20k wildcard rules": b"User-agent: *\n"
         + b"".join(b"Disallow: /*%d*a*b*c*d*e*f*g*h*i*j$\n" % i for i in range(20_000)),
         "/*a*a...(20)*b vs 100k 'a'": b"User-agent: *\nDisallow: /*" + b"a*" * 20 + b"b\n",
+        "4 MiB of distinct rules (parsed whole)": head
+        + b"".join(b"Disallow: /p%d\n" % i for i in range(380_000)),
+        "4 MiB gzip of distinct rules": gzip.compress(
+            head + b"".join(b"Allow: /q%d\n" % i for i in range(400_000))
+        ),
+        "1 MB line of '**a' (stars collapsed)": b"User-agent: *\nAllow: /" + b"**a" * 350_000,
     }
 
 
@@ -164,6 +177,23 @@ def bench_hostile() -> None:
                 parsed.can_fetch(url, "bot")
             line += f"   protego {(time.perf_counter() - started) * 1e3:8.1f} ms"
         print(line)
+
+
+def bench_hostile_paths() -> None:
+    """Every path a server could resolve a hostile request path to (hole 4): linear."""
+    from crawler_compliance._hosts import path_candidates
+
+    print("\nhostile request paths (path_candidates: decoded 0-2 times, strict and lenient):")
+    for name, path in {
+        "200 kB of '..%2F'": "/" + "..%2F" * 40_000 + "x",
+        "200 kB of '%252e'": "/" + "%252e" * 40_000,
+        "200 kB of 'a/'": "/" + "a/" * 100_000,
+        "200 kB of '%2e%2e%5c;'": "/" + "%2e%2e%5c;" * 20_000,
+    }.items():
+        started = time.perf_counter()
+        found = path_candidates(path)
+        elapsed = (time.perf_counter() - started) * 1e3
+        print(f"  {name:<28} {elapsed:8.1f} ms  -> {len(found)} candidates")
 
 
 _RERP_WILDCARDS = """
@@ -223,4 +253,5 @@ def bench_rerp_failures() -> None:
 if __name__ == "__main__":
     bench_corpus()
     bench_hostile()
+    bench_hostile_paths()
     bench_rerp_failures()

@@ -24,6 +24,7 @@ from crawler_compliance._decision import (
     Verdict,
     decide,
 )
+from crawler_compliance._purpose import Purpose
 from crawler_compliance._version import __version__
 
 if TYPE_CHECKING:
@@ -101,6 +102,7 @@ __all__ = [
     "Policy",
     "PolicyError",
     "PreCheck",
+    "Purpose",
     "Reason",
     "RecordKind",
     "RequestDenied",

@@ -10,10 +10,11 @@ testable without a network.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from crawler_compliance._decision import Check, Decision, Outcome, Reason, decide
@@ -21,11 +22,19 @@ from crawler_compliance._hosts import (
     CanonicalURL,
     UnfetchableURL,
     canonicalize,
-    resolved_path,
+    path_candidates,
 )
+from crawler_compliance._policy_audit import redact_params
+from crawler_compliance._purpose import AI_PURPOSES, parse_purpose
 from crawler_compliance._registry import Registry
 from crawler_compliance._sites import SiteRules
+from crawler_compliance.audit._redact import Redactor
+from crawler_compliance.robots import RobotsMatch, RobotsResult, RobotsTxt
+from crawler_compliance.signals import OptOuts, Signal
 from crawler_compliance.terms._page import TermsPage
+
+if TYPE_CHECKING:
+    from crawler_compliance.policy import Policy
 
 __all__ = ["AI_TRAINING_AGENTS", "ComplianceChecker", "PreCheck"]
 
@@ -43,15 +52,11 @@ AI_TRAINING_AGENTS = (
     "Bytespider",
 )
 AI_TRAINING_PURPOSE = "ai-training"
-# Content-Signal (contentsignals.org) and IETF aipref Content-Usage values
-# that refuse a use, by the crawl purpose they bind.
-_PURPOSE_OPT_OUTS = {
-    AI_TRAINING_PURPOSE: {("ai-train", "no"), ("train-ai", "n"), ("train-genai", "n")},
-    "search-indexing": {("search", "no"), ("search", "n")},
-}
 
 
 _HOST_MEMO_SIZE = 8192
+# (scheme, host, is_ip, other hosts named, day): what registry reasons depend on.
+_HostKey = tuple[str, str, bool, tuple[str, ...], dt.date]
 
 
 @dataclass(frozen=True)
@@ -59,13 +64,16 @@ class PreCheck:
     """Checks that need no network: the canonical URL and their reasons.
 
     ``needs_robots`` is false when the request is already settled (a deny, or
-    an explicit permission from legal).
+    an explicit permission from legal). ``signals_only``: a permission settles
+    the robots.txt rules, but robots.txt is still read for the AI opt-outs in
+    it (Content-Signal / Content-Usage), which only an override naming them lifts.
     """
 
     canonical: CanonicalURL | None
     registrable_domain: str | None
     reasons: tuple[Reason, ...]
     needs_robots: bool
+    signals_only: bool = False
 
     @property
     def denied(self) -> bool:
@@ -76,19 +84,27 @@ class ComplianceChecker:
     """Answer "may we fetch this URL?" from one loaded policy.
 
     Built once per crawl (or CLI run); ``decide`` is called per request.
+
+    ``redactor`` redacts every URL and path before a reason message is built
+    from it; pass the audit log's (``AuditLog.redactor``) so messages and
+    records show the same tokens. Without one, the policy's parameter list is
+    used with a random key for this checker: tokens are stable within the run
+    and cannot be tested against guesses.
     """
 
     def __init__(
         self,
-        policy: Any,
+        policy: Policy,
         *,
         registry: Registry | None = None,
         user_agent: str | None = None,
         purpose: str | None = None,
         clock: Callable[[], float] = time.time,
         suffix_list_file: str | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
         self.policy = policy
+        self.redactor = redactor or Redactor(redact_params(policy), os.urandom(32))
         config = policy.config
         self.registry = registry or Registry.from_policy(policy, suffix_list_file=suffix_list_file)
         self.sites = SiteRules(
@@ -100,12 +116,13 @@ class ComplianceChecker:
             snapshots=getattr(policy, "terms_snapshots", None),
         )
         self.user_agent = user_agent or config.crawler.product_token
-        self.purpose = purpose or config.crawler.purpose
+        self.purpose = parse_purpose(purpose or config.crawler.purpose)
         self.ai_opt_out = bool(config.robots.ai_training_opt_out)
         self.clock = clock
         self._policy_fingerprint = str(policy.fingerprint)
         self._day: tuple[float, float, dt.date] = (0.0, 0.0, dt.date.min)
-        self._host_memo: dict[tuple[Any, ...], tuple[tuple[Reason, ...], str | None]] = {}
+        self.opt_outs = OptOuts.from_checker(self)
+        self._host_memo: dict[_HostKey, tuple[tuple[Reason, ...], str | None]] = {}
         self._ai_named: dict[str, tuple[str, ...]] = {}
 
     @property
@@ -177,7 +194,23 @@ class ComplianceChecker:
             on=today,
             terms_fingerprints=terms_fingerprints,
         )
+        if outcome.settled and self._permission_needs_signals(canonical, outcome.reasons):
+            return PreCheck(
+                canonical, registrable, outcome.reasons, needs_robots=True, signals_only=True
+            )
         return PreCheck(canonical, registrable, outcome.reasons, needs_robots=not outcome.settled)
+
+    def _permission_needs_signals(
+        self, canonical: CanonicalURL, reasons: tuple[Reason, ...]
+    ) -> bool:
+        """Under a permission, an AI crawl still reads robots.txt's AI opt-outs unless the
+        agreement overrides both of them (see ``signals.OptOuts``)."""
+        if self.purpose not in AI_PURPOSES or not self.ai_opt_out:
+            return False
+        if any(r.outcome is Outcome.DENY for r in reasons):
+            return False
+        lifted = {o.signal for o in self.opt_outs.overrides_for(canonical.url)}
+        return not {Signal.CONTENT_SIGNAL, Signal.CONTENT_USAGE} <= lifted
 
     def _host_facts(
         self, canonical: CanonicalURL, extra_hosts: tuple[str, ...], today: dt.date
@@ -209,23 +242,25 @@ class ComplianceChecker:
         self._host_memo[key] = facts
         return facts
 
-    def robots_reasons(self, canonical: CanonicalURL, robots: Any) -> list[Reason]:
-        """The robots.txt verdict for the URL, plus AI-training opt-outs when they apply."""
-        url = canonical.url
-        match = robots.explain(url, self.user_agent)
+    def robots_reasons(self, canonical: CanonicalURL, robots: RobotsResult) -> list[Reason]:
+        """The robots.txt verdict for the URL, plus AI-training opt-outs when they apply.
+
+        A server may decode and resolve the path before serving it
+        (``/x/..%2Fprivate`` is ``/private``): every path it could serve must
+        be allowed, and an opt-out that covers any of them binds.
+        """
+        urls = _candidate_urls(canonical)
         source = canonical.robots_url
-        resolved = resolved_path(canonical.path)
-        if match.allowed and resolved != canonical.path:
-            # The server will serve the resolved path: its rules bind too.
-            parts = urlsplit(url)
-            other = robots.explain(parts._replace(path=resolved).geturl(), self.user_agent)
-            if not other.allowed:
-                match = other
+        match = robots.explain(urls[0], self.user_agent)
+        for other_url in urls[1:]:
+            if not match.allowed:
+                break
+            match = robots.explain(other_url, self.user_agent)
         reasons = [
             Reason(
                 Check.ROBOTS,
                 Outcome.ALLOW if match.allowed else Outcome.DENY,
-                match.reason,
+                self._robots_message(match, robots),
                 rule=match.rule,
                 source=source,
                 line=match.line,
@@ -233,49 +268,70 @@ class ComplianceChecker:
             )
         ]
         if robots.robots is not None:
-            reasons.extend(self._content_signals(url, robots.robots, source))
+            signals = self._content_signals(urls[0], robots.robots, source)
+            for url in urls[1:]:
+                if any(r.outcome is Outcome.DENY for r in signals):
+                    break
+                other = self._content_signals(url, robots.robots, source)
+                if any(r.outcome is Outcome.DENY for r in other):
+                    signals = other
+            reasons.extend(signals)
             if self.purpose == AI_TRAINING_PURPOSE and self.ai_opt_out:
-                reasons.extend(self._ai_agent_opt_outs(url, robots.robots, source))
+                for url in urls:
+                    opt_outs = self._ai_agent_opt_outs(url, robots.robots, source)
+                    if opt_outs:
+                        reasons.extend(opt_outs)
+                        break
         return reasons
 
-    def _content_signals(self, url: str, parsed: Any, source: str) -> list[Reason]:
-        """Content-Signal / Content-Usage lines: binding for the purpose they name.
+    def _robots_message(self, match: RobotsMatch, robots: RobotsResult) -> str:
+        """The robots.txt verdict in words, built from the *redacted* path.
 
-        ``search=no`` binds a search-indexing crawl, ``ai-train=no`` (or aipref's
-        ``train-ai=n``) an AI-training crawl; other signals are recorded as
-        information so the audit log shows what the site said.
+        ``RobotsMatch.reason`` quotes the request path and query as matched
+        (a secret in the query included), so it is not used as it is.
         """
-        signals = parsed.content_signals(self.user_agent, url)
-        if not signals:
-            return []
-        opt_outs = _PURPOSE_OPT_OUTS.get(self.purpose or "", set())
-        if self.purpose == AI_TRAINING_PURPOSE and not self.ai_opt_out:
-            opt_outs = set()
-        found = [
-            Reason(
-                Check.ROBOTS,
-                Outcome.DENY,
-                f"the site opts out of this use ({key}={value}) "
-                f"and this crawl's purpose is {self.purpose}",
-                rule=f"{key}={value}",
-                source=source,
-            )
-            for key, value in signals.items()
-            if (key, value) in opt_outs
-        ]
-        if not found:
-            listed = ", ".join(f"{k}={v}" for k, v in sorted(signals.items()))
-            found.append(
+        if match.line is None and match.group is None:
+            # No request path in it (allow-all, disallow-all, /robots.txt, no group), but
+            # a fetch reason may name a redirect hop's URL: redacted like any URL.
+            return self.redactor.text(match.reason)
+        path = match.path if match.path is not None else ""
+        shown = self.redactor.url(path)
+        if match.line is None:
+            agents = ", ".join(match.group or ())
+            return f"no rule in the group for {agents} matches {shown}: allowed"
+        verb = "allows" if match.allowed else "disallows"
+        return f"line {match.line} {verb} {shown} (longest matching rule)"
+
+    def redirected_from(self, url: str) -> Reason:
+        """The "redirected from" context reason, with *url* redacted first."""
+        shown = self.redactor.url(url)
+        return Reason(Check.URL, Outcome.INFO, f"redirected from {shown}")
+
+    def _content_signals(self, url: str, parsed: RobotsTxt, source: str) -> list[Reason]:
+        """Content-Signal / Content-Usage lines, through the one purpose table
+        (``crawler_compliance.signals``): each binds the purposes it names; the
+        rest are recorded as information so the audit log shows what the site said."""
+        return self.opt_outs.robots_reasons(url, parsed, source)
+
+    def _signals_only_reasons(self, canonical: CanonicalURL, robots: RobotsResult) -> list[Reason]:
+        """Under a permission: robots.txt's AI opt-outs only, not its rules."""
+        source = canonical.robots_url
+        if robots.robots is not None:
+            return self._content_signals(canonical.url, robots.robots, source)
+        if robots.kind == "disallow-all":
+            return [
                 Reason(
                     Check.ROBOTS,
-                    Outcome.INFO,
-                    f"content signals {listed}: none binds purpose {self.purpose}",
+                    Outcome.DENY,
+                    f"robots.txt could not be read ({robots.status}), so its AI opt-outs are "
+                    "unknown; the site permission does not override them: fail closed",
                     source=source,
+                    extra=(("robots_status", robots.status),),
                 )
-            )
-        return found
+            ]
+        return []
 
-    def _named_ai_agents(self, parsed: Any) -> tuple[str, ...]:
+    def _named_ai_agents(self, parsed: RobotsTxt) -> tuple[str, ...]:
         """The AI-training crawlers this robots.txt addresses by name (not via ``*``).
 
         Depends only on the file, so it is worked out once per file body.
@@ -294,7 +350,7 @@ class ComplianceChecker:
             self._ai_named[key] = named
         return named
 
-    def _ai_agent_opt_outs(self, url: str, parsed: Any, source: str) -> list[Reason]:
+    def _ai_agent_opt_outs(self, url: str, parsed: RobotsTxt, source: str) -> list[Reason]:
         for agent in self._named_ai_agents(parsed):
             match = parsed.explain(url, agent)
             if not match.allowed:
@@ -314,7 +370,7 @@ class ComplianceChecker:
     def decide(
         self,
         url: str,
-        robots: Any = None,
+        robots: RobotsResult | None = None,
         *,
         offline: bool = False,
         pre: PreCheck | None = None,
@@ -347,7 +403,7 @@ class ComplianceChecker:
     def all_reasons(
         self,
         pre: PreCheck,
-        robots: Any,
+        robots: RobotsResult | None,
         *,
         offline: bool = False,
         context: Iterable[Reason] = (),
@@ -356,7 +412,10 @@ class ComplianceChecker:
         reasons = [*context, *pre.reasons]
         robots_status = robots_fingerprint = None
         if pre.needs_robots and pre.canonical is not None:
-            if robots is not None:
+            if robots is not None and pre.signals_only:
+                reasons.extend(self._signals_only_reasons(pre.canonical, robots))
+                robots_status, robots_fingerprint = robots.status, robots.fingerprint
+            elif robots is not None:
                 reasons.extend(self.robots_reasons(pre.canonical, robots))
                 robots_status, robots_fingerprint = robots.status, robots.fingerprint
             elif offline:
@@ -410,3 +469,12 @@ class ComplianceChecker:
             url,
             [Reason(Check.INTERNAL, Outcome.DENY, f"internal error: {type(exc).__name__}: {exc}")],
         )
+
+
+def _candidate_urls(canonical: CanonicalURL) -> list[str]:
+    """The URL as sent, then the same URL with each other path a server could serve."""
+    candidates = path_candidates(canonical.path)
+    if len(candidates) == 1:
+        return [canonical.url]
+    parts = urlsplit(canonical.url)
+    return [canonical.url, *(parts._replace(path=c).geturl() for c in candidates[1:])]

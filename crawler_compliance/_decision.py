@@ -44,6 +44,7 @@ class Check(str, enum.Enum):
     SITE = "site"  # legal's per-site records: blocks, permissions
     TERMS = "terms"  # terms-of-service review state
     ROBOTS = "robots"  # robots.txt (RFC 9309) and purpose-specific opt-outs
+    OPT_OUT = "opt-out"  # TDMRep, RSL licences, X-Robots-Tag, meta tags, Content-Usage header
     POLICY = "policy"  # the policy could not be loaded
     INTERNAL = "internal-error"  # a bug or unexpected failure: fail closed
 
@@ -65,7 +66,7 @@ class Reason:
     rule: str | None = None
     source: str | None = None
     line: int | None = None
-    extra: tuple[tuple[str, Any], ...] = ()
+    extra: tuple[tuple[str, object], ...] = ()  # JSON-like values, written as given
 
     def __post_init__(self) -> None:
         # Typed vocabulary: Reason(check, "Deny", ...) must fail, never allow.
@@ -156,11 +157,37 @@ class Decision:
         return data
 
 
-def decide(url: str, reasons: list[Reason] | tuple[Reason, ...], **kwargs: Any) -> Decision:
+def decide(
+    url: str,
+    reasons: list[Reason] | tuple[Reason, ...],
+    *,
+    host: str | None = None,
+    registrable_domain: str | None = None,
+    offline: bool = False,
+    robots_fingerprint: str | None = None,
+    robots_status: str | None = None,
+    kind: RecordKind = RecordKind.PAGE,
+    vhost: str | None = None,
+    proxy: str | None = None,
+    page: str | None = None,
+) -> Decision:
     """Build a decision: deny when any reason denies.
 
     Callers always include the reason of every check that ran; a decision
     with no reasons at all is an allow only because nothing objected.
     """
     verdict = Verdict.DENY if any(r.outcome is Outcome.DENY for r in reasons) else Verdict.ALLOW
-    return Decision(url=url, verdict=verdict, reasons=tuple(reasons), **kwargs)
+    return Decision(
+        url=url,
+        verdict=verdict,
+        reasons=tuple(reasons),
+        host=host,
+        registrable_domain=registrable_domain,
+        offline=offline,
+        robots_fingerprint=robots_fingerprint,
+        robots_status=robots_status,
+        kind=kind,
+        vhost=vhost,
+        proxy=proxy,
+        page=page,
+    )

@@ -35,8 +35,10 @@ class _ClosingFileAdapter(FileAdapter):
     with the stock adapter leaks the open file (a ``ResourceWarning``).
     """
 
-    def send(self, request, **kwargs):  # type: ignore[no-untyped-def]
-        response = super().send(request, **kwargs)
+    def send(
+        self, request: requests.PreparedRequest, *args: Any, **kwargs: Any
+    ) -> requests.Response:
+        response: requests.Response = super().send(request, *args, **kwargs)
         raw = response.raw
         if raw is not None:
             try:

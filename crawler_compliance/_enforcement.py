@@ -33,6 +33,7 @@ from crawler_compliance._responses import ResponseObserver, ResponseView
 from crawler_compliance._route import Route
 from crawler_compliance._sitefiles import FetchedFile, FileNeed, SiteFile, robots_result
 from crawler_compliance.robots import RobotsCache, RobotsResult, product_token
+from crawler_compliance.signals import SignalFiles
 from crawler_compliance.terms import DEFAULT_MAX_BYTES as TERMS_MAX_BYTES
 from crawler_compliance.terms import (
     Discovery,
@@ -116,6 +117,9 @@ class Plan:
     terms: dict[tuple[object, ...], TermsPage] = field(default_factory=dict)  # watched pages
     extra_hosts: tuple[str, ...] = ()  # the route's other hosts, to decide again with terms
     scrapy_safe: bool = True
+    # Opt-out files (tdmrep.json, RSL licences): None until the adapter asks for them
+    # (Enforcer.signal_needs), then the ones this URL takes.
+    signal_needs: list[FileNeed] | None = None
 
     @property
     def settled(self) -> bool:
@@ -164,7 +168,9 @@ class Enforcer:
         self._sent_token = identity.sent_token.lower()
         self._live: set[OwnFetch] = set()
         self.records_written = 0
-        self.observers: list[ResponseObserver] = []
+        # Machine-readable opt-outs in responses (X-Robots-Tag, meta, TDMRep, Content-Usage).
+        self.observers: list[ResponseObserver] = [checker.opt_outs]
+        self.signal_files = SignalFiles(checker.opt_outs, clock=checker.clock)
         # Watched terms pages and discovery (issue 8): one state per crawl or CLI run.
         self.terms = (
             terms
@@ -203,11 +209,15 @@ class Enforcer:
         from crawler_compliance._policy_audit import open_audit_log, redact_params
         from crawler_compliance.audit import Redactor
 
+        # One redactor for the reasons the checker writes, the log lines and the
+        # records' url field: all show the same tokens.
+        redactor = Redactor(redact_params(policy), redact_key)
         checker = ComplianceChecker(
             policy,
             user_agent=identity.robots_token,
             purpose=purpose,
             suffix_list_file=suffix_list_file,
+            redactor=redactor,
         )
         audit = None
         if audit_path is not None:
@@ -230,7 +240,7 @@ class Enforcer:
                 max_stale=robots_policy.max_stale,
                 max_ttl=robots_policy.cache_ttl,
             ),
-            redact=Redactor(redact_params(policy), redact_key).url,
+            redact=redactor.url,
             on_429=robots_policy.on_429,
             spider=spider,
             stats=stats,
@@ -607,20 +617,13 @@ class Enforcer:
         page: str | None = None,
     ) -> Decision:
         """The decision for a plan whose files are all supplied (not recorded)."""
-        robots_needs = [need for need in plan.needs if need.kind is SiteFile.ROBOTS]
-        main = robots_needs[0] if robots_needs and robots_needs[0].host_header is None else None
-        robots = plan.robots_for(main) if main is not None else None
-        pre = plan.pre
-        if plan.denied_early or (robots_needs and main is None):
-            # Settled without the URL's robots.txt: already denied (no fetch was
-            # made, so none is missing), or only the vhost's robots.txt was
-            # needed (the URL's host is settled by an explicit permission).
-            pre = dataclasses.replace(pre, needs_robots=False)
+        pre, robots = self._pre_and_robots(plan)
         reasons, robots_status, robots_fingerprint = self.checker.all_reasons(
             pre, robots, offline=offline, context=plan.context
         )
         if plan.vhost_pre is not None:
             reasons.extend(self._vhost_reasons(plan))
+        reasons.extend(self._signal_file_reasons(plan, robots, reasons, offline=offline))
         canonical = pre.canonical
         return decide(
             plan.url,
@@ -634,6 +637,73 @@ class Enforcer:
             vhost=plan.vhost,
             proxy=plan.route.proxy,
             page=page,
+        )
+
+    # -- opt-out files: tdmrep.json and RSL licences (crawler_compliance.signals) -----
+
+    def signal_needs(self, plan: Plan) -> list[FileNeed]:
+        """The tdmrep.json and licences *plan*'s URL still needs, once its robots.txt is in.
+
+        Asked only when everything else allows (only read what is needed). The
+        adapter fetches each as an own fetch and hands it to :meth:`supply_signal_file`.
+        """
+        plan.signal_needs = []
+        canonical = plan.pre.canonical
+        if canonical is None or plan.denied_early or plan.missing():
+            return []
+        pre, robots = self._pre_and_robots(plan)
+        needs = self.signal_files.all_needs(canonical, robots, proxy=plan.route.proxy)
+        if not needs:
+            return []  # the common case: nothing to read, nothing more to work out
+        plan.signal_needs = needs
+        missing = self.signal_files.needs(canonical, robots, proxy=plan.route.proxy, needs=needs)
+        if not missing:
+            return []  # all cached: the decision reads them
+        reasons, _, _ = self.checker.all_reasons(pre, robots, context=plan.context)
+        if any(r.outcome is Outcome.DENY for r in reasons):
+            return []  # denied anyway: fetch nothing more
+        return missing
+
+    def supply_signal_file(self, need: FileNeed, fetched: FetchedFile) -> None:
+        """Parse and cache one fetched opt-out file."""
+        self.signal_files.supply(need, fetched)
+
+    def _pre_and_robots(self, plan: Plan) -> tuple[PreCheck, RobotsResult | None]:
+        """The pre-check and the URL's own robots.txt result a decision is made from."""
+        # robots.txt needs only: a terms page need comes first when one is due.
+        robots_needs = [need for need in plan.needs if need.kind is SiteFile.ROBOTS]
+        main = robots_needs[0] if robots_needs and robots_needs[0].host_header is None else None
+        robots = plan.robots_for(main) if main is not None else None
+        pre = plan.pre
+        if plan.denied_early or (robots_needs and main is None):
+            # Settled without the URL's robots.txt: already denied (no fetch was
+            # made, so none is missing), or only the vhost's robots.txt was
+            # needed (the URL's host is settled by an explicit permission).
+            pre = dataclasses.replace(pre, needs_robots=False)
+        return pre, robots
+
+    def _signal_file_reasons(
+        self, plan: Plan, robots: RobotsResult | None, reasons: list[Reason], *, offline: bool
+    ) -> list[Reason]:
+        canonical = plan.pre.canonical
+        if canonical is None or any(r.outcome is Outcome.DENY for r in reasons):
+            return []
+        if plan.signal_needs is None:
+            if offline or not self.signal_files.all_needs(
+                canonical, robots, proxy=plan.route.proxy
+            ):
+                return []
+            return [
+                Reason(
+                    Check.OPT_OUT,
+                    Outcome.INFO,
+                    "tdmrep.json and RSL licences not checked: this caller does not fetch them",
+                )
+            ]
+        if not plan.signal_needs:
+            return []
+        return self.signal_files.reasons(
+            canonical, robots, proxy=plan.route.proxy, needs=plan.signal_needs
         )
 
     def _vhost_reasons(self, plan: Plan) -> list[Reason]:

@@ -20,7 +20,7 @@ import functools
 import ipaddress
 import re
 from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, unquote_to_bytes, urlsplit
 
 from w3lib.url import safe_url_string
 
@@ -30,6 +30,8 @@ __all__ = [
     "UnfetchableURL",
     "canonicalize",
     "host_suffixes",
+    "path_candidates",
+    "proxy_hostport",
     "resolved_path",
 ]
 
@@ -225,6 +227,16 @@ def canonicalize(url: str, *, scrapy_safe: bool = False) -> CanonicalURL:
 
 
 _DOT_SEGMENT = re.compile(r"%2e", re.IGNORECASE)
+# What stays raw when a decoded path is written back as a URL path: RFC 3986
+# pchar and "/". A decoded "?", "#" or "%" is data in the path and re-escaped.
+_PATH_SAFE = "/:@!$&'()*+,;=~-._"
+# Decoding passes a server chain may apply before resolving dot segments: none
+# (RFC 3986: ``%2E`` *is* ``.``), once (nginx, Apache, IIS, Python's
+# http.server, Node's static servers), twice (a decoding proxy in front of a
+# decoding server; IIS's historic double decode).
+_MAX_DECODES = 2
+# How many candidates a path can have: (decodes + 1) x (strict, lenient) + raw.
+MAX_PATH_CANDIDATES = (_MAX_DECODES + 1) * 2 + 1
 
 
 def resolved_path(path: str) -> str:
@@ -234,14 +246,27 @@ def resolved_path(path: str) -> str:
     all reach ``/private/x`` on common servers, so rules that name
     ``/private/`` must see them as such (RFC 3986 §5.2.4, plus the ``//``
     merging nginx and Apache do). Returns *path* itself when nothing changes.
+    See :func:`path_candidates` for the paths servers that decode first reach.
     """
     if "." not in path and "%" not in path and "//" not in path:
         return path
-    decoded = _DOT_SEGMENT.sub(".", path)
+    return _remove_dot_segments(_DOT_SEGMENT.sub(".", path), lenient=False)
+
+
+def _remove_dot_segments(path: str, *, lenient: bool) -> str:
+    """RFC 3986 §5.2.4 plus ``//`` merging; *lenient* also reads ``\\`` as ``/``
+    (IIS, Node on Windows) and ``..;x`` as ``..`` (Tomcat, Jetty path parameters)."""
+    if lenient:
+        path = path.replace("\\", "/")
     output: list[str] = []
-    segments = decoded.split("/")
+    segments = path.split("/")
+    final = len(segments) - 1
     for index, segment in enumerate(segments):
-        last = index == len(segments) - 1
+        last = index == final
+        if lenient and ";" in segment:
+            bare = segment.partition(";")[0]
+            if bare in (".", ".."):
+                segment = bare
         if segment == "..":
             if len(output) > 1:
                 output.pop()
@@ -260,6 +285,55 @@ def resolved_path(path: str) -> str:
     return result
 
 
+_IIS_ESCAPE = re.compile(r"%[uU]00([0-7][0-9A-Fa-f])")
+
+
+def _decode_once(path: str) -> str:
+    """Percent-decode every escape, byte for byte (Latin-1 keeps octets as characters).
+
+    IIS's ``%u002e`` form of an ASCII character is decoded too.
+    """
+    if "%u" in path or "%U" in path:
+        path = _IIS_ESCAPE.sub(r"%\1", path)
+    raw = path.encode("latin-1", "backslashreplace") if not path.isascii() else path.encode()
+    return unquote_to_bytes(raw).decode("latin-1")
+
+
+def _encode_path(decoded: str) -> str:
+    """A decoded path written back as URL path text (octets as escapes)."""
+    return quote(decoded, safe=_PATH_SAFE, encoding="latin-1", errors="backslashreplace")
+
+
+def path_candidates(path: str) -> tuple[str, ...]:
+    """Every path a common server could resolve the request path *path* to.
+
+    The path as sent comes first, then each distinct result of decoding it
+    zero, one or two times (``%2e%2e%2f``, ``..%2F``, ``..%5C``, ``%252e%252e``,
+    any hex case) and removing dot segments, once strictly (RFC 3986, ``//``
+    merged) and once leniently (``\\`` is ``/``, ``..;x`` is ``..``). Results are
+    in URL path form (decoded octets that need it are percent-encoded again), so
+    they compare with robots.txt rules and policy paths like any path.
+
+    robots.txt must allow every candidate, and a permission's paths must cover
+    every candidate. At most :data:`MAX_PATH_CANDIDATES`; time linear in *path*.
+    *path* is the path alone (no query).
+    """
+    if "/." not in path and "%" not in path and "\\" not in path and "//" not in path:
+        return (path,)
+    found = dict.fromkeys((path,))
+    layer = path
+    for depth in range(_MAX_DECODES + 1):
+        if depth:
+            if "%" not in layer:
+                break
+            layer = _decode_once(layer)
+        source = _DOT_SEGMENT.sub(".", layer) if depth == 0 else layer
+        for lenient in (False, True):
+            resolved = _remove_dot_segments(source, lenient=lenient)
+            found[_encode_path(resolved) if depth else resolved] = None
+    return tuple(found)
+
+
 def host_suffixes(host: str) -> list[str]:
     """``a.b.example.com`` -> itself, ``b.example.com``, ``example.com``, ``com``.
 
@@ -268,3 +342,24 @@ def host_suffixes(host: str) -> list[str]:
     """
     labels = host.split(".")
     return [".".join(labels[index:]) for index in range(len(labels))]
+
+
+@functools.lru_cache(maxsize=256)
+def proxy_hostport(proxy: str) -> str:
+    """The ``host:port`` a proxy setting connects to, never its credentials.
+
+    Read exactly as Scrapy's ``HttpProxyMiddleware`` reads ``meta["proxy"]``
+    (``urllib.request``'s proxy parser): the authority runs to the first ``/``
+    after the ``@``, so ``http://user:pa#ss?x@proxy:3128`` is ``proxy:3128``
+    (``urlsplit`` would stop at the ``#`` and return the password's start as
+    the host). Raises :class:`AmbiguousURL` when the setting cannot be read.
+    """
+    from urllib.request import _parse_proxy  # type: ignore[attr-defined]
+
+    try:
+        hostport = _parse_proxy(proxy)[3]
+    except (ValueError, TypeError, AttributeError):
+        raise AmbiguousURL("the proxy setting is not a URL or host:port") from None
+    if not isinstance(hostport, str) or not hostport or "@" in hostport:
+        raise AmbiguousURL("the proxy setting names no single host")
+    return hostport

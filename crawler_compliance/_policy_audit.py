@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from crawler_compliance.audit import DEFAULT_REDACT_PARAMS, AuditLog
 from crawler_compliance.audit._note import NoteError, Signer
@@ -45,14 +45,18 @@ def load_signer(path: str | Path) -> Signer:
         raise ValueError(f"{path}: {exc}") from None
 
 
-def redact_params(policy: Any) -> frozenset[str]:
+if TYPE_CHECKING:
+    from crawler_compliance.policy import Policy
+
+
+def redact_params(policy: Policy) -> frozenset[str]:
     """Built-in secret parameter names plus the policy's own."""
     added = policy.config.audit.redact_query_params
     return DEFAULT_REDACT_PARAMS | {name.lower() for name in added}
 
 
 def open_audit_log(
-    policy: Any,
+    policy: Policy,
     path: str | Path,
     *,
     fsync_every: int | None = None,

@@ -28,7 +28,7 @@ from __future__ import annotations
 import datetime
 import functools
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -76,7 +76,7 @@ class _Entry:
     line: int
 
 
-def _entries(notices: Iterable[Notice]):
+def _entries(notices: Iterable[Notice]) -> Iterator[tuple[str, str, _Entry]]:
     for notice in notices:
         for s_index, scope in enumerate(notice.scopes):
             for kind, values in (
@@ -195,7 +195,9 @@ class Registry:
         label, suffix = self._split(host)
         return f"{label}.{suffix}" if label and suffix else None
 
-    def _match_address(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address):
+    def _match_address(
+        self, address: ipaddress.IPv4Address | ipaddress.IPv6Address
+    ) -> list[_Entry]:
         candidates = [address]
         if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
             candidates.append(address.ipv4_mapped)

@@ -13,12 +13,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crawler_compliance._decision import Check, Outcome, Reason
-from crawler_compliance._hosts import host_suffixes, resolved_path
+from crawler_compliance._hosts import host_suffixes, path_candidates
 from crawler_compliance.terms._diff import change_excerpt
 from crawler_compliance.terms._page import TermsPage, TermsStatus
+
+if TYPE_CHECKING:
+    from crawler_compliance.policy import Permission, SiteRecord
 
 __all__ = ["SiteOutcome", "SiteRules"]
 
@@ -35,7 +38,7 @@ class SiteOutcome:
     settled: bool
 
 
-def _source(record: Any) -> tuple[str | None, int | None]:
+def _source(record: SiteRecord) -> tuple[str | None, int | None]:
     ref = getattr(record, "source", None)
     if ref is None:
         return None, None
@@ -43,10 +46,10 @@ def _source(record: Any) -> tuple[str | None, int | None]:
 
 
 def _path_matches(path: str, prefixes: Sequence[str]) -> bool:
-    """Both the path as sent and the path the server resolves must be covered."""
+    """The path as sent and every path a server could resolve it to must be covered."""
     return all(
         any(candidate.startswith(prefix) for prefix in prefixes)
-        for candidate in {path, resolved_path(path)}
+        for candidate in path_candidates(path)
     )
 
 
@@ -55,7 +58,7 @@ class SiteRules:
 
     def __init__(
         self,
-        records: Iterable[Any],
+        records: Iterable[SiteRecord],
         *,
         unreviewed: str = "deny",
         changed: str = "deny",
@@ -63,7 +66,7 @@ class SiteRules:
         max_review_age: int | None = None,
         snapshots: Mapping[str, str] | None = None,
     ) -> None:
-        self._by_domain: dict[str, list[Any]] = {}
+        self._by_domain: dict[str, list[SiteRecord]] = {}
         for record in records:
             for domain in record.domains:
                 self._by_domain.setdefault(str(domain).lower().rstrip("."), []).append(record)
@@ -72,10 +75,10 @@ class SiteRules:
         self.on_unreachable = on_unreachable
         self.max_review_age = max_review_age
         self.snapshots = dict(snapshots or {})
-        self._memo: dict[str, list[Any]] = {}
+        self._memo: dict[str, list[SiteRecord]] = {}
         self._excerpts: dict[tuple[str, str], tuple[str, ...]] = {}
 
-    def records_for(self, host: str) -> list[Any]:
+    def records_for(self, host: str) -> list[SiteRecord]:
         """Records covering *host*, most specific domain first (memoised per host)."""
         found = self._memo.get(host)
         if found is not None:
@@ -157,8 +160,26 @@ class SiteRules:
         settled = any(r.outcome is Outcome.DENY for r in reasons)
         return SiteOutcome(reasons=tuple(reasons), settled=settled)
 
+    def permission_for(
+        self, host: str, path: str, *, purpose: str | None, on: dt.date
+    ) -> tuple[SiteRecord, Permission] | None:
+        """(record, permission) of the permission that covers this URL today, or None.
+
+        Opt-out readers use it to find the agreement's ``overrides``.
+        """
+        for record in self.records_for(host):
+            if record.block is not None:
+                return None
+        for record in self.records_for(host):
+            permission = self._valid_permission(record, path, purpose, on)
+            if permission is not None:
+                return record, permission
+        return None
+
     @staticmethod
-    def _valid_permission(record: Any, path: str, purpose: str | None, on: dt.date) -> Any:
+    def _valid_permission(
+        record: SiteRecord, path: str, purpose: str | None, on: dt.date
+    ) -> Permission | None:
         for permission in record.permissions:
             if permission.granted is not None and permission.granted > on:
                 continue
@@ -172,7 +193,7 @@ class SiteRules:
         return None
 
     @staticmethod
-    def _expired_permissions(record: Any, on: dt.date) -> list[Reason]:
+    def _expired_permissions(record: SiteRecord, on: dt.date) -> list[Reason]:
         source, line = _source(record)
         return [
             Reason(
@@ -206,7 +227,7 @@ class SiteRules:
         return found
 
     def _terms_reason(
-        self, record: Any, fingerprints: Mapping[str, str | TermsPage], on: dt.date
+        self, record: SiteRecord, fingerprints: Mapping[str, str | TermsPage], on: dt.date
     ) -> Reason | None:
         terms = record.terms
         if terms is None:

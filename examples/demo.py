@@ -33,11 +33,12 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from examples.netguard import loopback_only
 from examples.spider import DemoSpider
-from examples.standin_web import SeenRequest, StandInWeb
+
+if TYPE_CHECKING:
+    from examples.standin_web import SeenRequest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 POLICY_DIR = REPO_ROOT / "policies"
@@ -69,9 +70,18 @@ EXPECTED: dict[str, Expectation] = {
     "news.example": Expectation(CRAWLED, "robots.txt: Disallow: /private/", never=("/private/",)),
     "partner.example": Expectation(CRAWLED, "permission covers /catalogue/ only", never=("/team",)),
     "open.example": Expectation(CRAWLED, "no robots.txt (404): allow all"),
-    "aisignals.example": Expectation(CRAWLED, "Content-Signal search=yes"),
+    "aisignals.example": Expectation(CRAWLED, "ai-train=no binds only ai-training"),
     "redirect.example": Expectation(CRAWLED, "its redirect to YouTube is refused"),
     "shop.example": Expectation(TERMS_ONLY, "terms changed since legal's review"),
+}
+
+# The same opt-out site crawled a second time, by a crawl declaring another purpose:
+# its AI opt-out (Content-Signal ai-train=no) admits the search-indexing crawl above
+# and refuses this one.
+AI_PURPOSE = "ai-training"
+AI_START_URLS = ("http://aisignals.example/",)
+AI_EXPECTED: dict[str, Expectation] = {
+    "aisignals.example": Expectation(ROBOTS_ONLY, "Content-Signal ai-train=no: refused"),
 }
 
 
@@ -87,11 +97,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="where each run gets a fresh folder for its audit log and crawl log "
         "(default: %(default)s)",
     )
+    parser.add_argument(
+        "--browser",
+        action="store_true",
+        help="render every page with scrapy-playwright and Chromium: the browser's own "
+        "requests (images, frames, scripts, XHR) are decided too",
+    )
+    parser.add_argument(
+        "--chromium",
+        default="/usr/bin/chromium",
+        help="the Chromium executable for --browser (default: %(default)s; "
+        "tools/ensure-chromium.sh installs it)",
+    )
     args = parser.parse_args(argv)
 
     try:
         from crawler_compliance import Addon  # noqa: F401 (fail early, with a sentence)
+        from crawler_compliance._testing.netguard import loopback_only
         from crawler_compliance.audit import verify_log
+        from examples.standin_web import StandInWeb
     except ImportError as exc:
         print(f"The crawler_compliance Scrapy add-on cannot be imported: {exc}", file=sys.stderr)
         return 1
@@ -101,6 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         tempfile.mkdtemp(prefix=time.strftime("run-%Y%m%d-%H%M%S-"), dir=args.output_dir)
     )
     audit_path = run_dir / "audit.jsonl"
+    ai_audit_path = run_dir / "audit-ai-training.jsonl"
     crawl_log = run_dir / "crawl.log"
 
     print(
@@ -111,12 +136,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     with (
         loopback_only() as escapes,
         StandInWeb(on_request=_allow_recorded(audit_path)) as web,
+        StandInWeb(on_request=_allow_recorded(ai_audit_path)) as ai_web,
     ):
-        stats = _crawl(web.proxy_url, audit_path, crawl_log)
+        chromium = args.chromium if args.browser else None
+        stats, ai_stats = _crawl(
+            [
+                _Run(web.proxy_url, audit_path, PURPOSE, None, chromium),
+                _Run(ai_web.proxy_url, ai_audit_path, AI_PURPOSE, AI_START_URLS, chromium),
+            ],
+            crawl_log,
+        )
         seen = web.requests
+        ai_seen = ai_web.requests
     elapsed = time.monotonic() - started
 
     records = _read_records(audit_path)
+    ai_records = _read_records(ai_audit_path)
 
     problems: list[str] = []
     finish_reason = stats.get("finish_reason")
@@ -130,6 +165,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     _print_requests(seen, problems)
     _print_audit(audit_path, stats, verify_log, problems)
     _check_recorded_first(seen, problems)
+    print(
+        f"\n--- The same opt-out site, crawled for purpose {AI_PURPOSE} (its own audit log) ---\n"
+    )
+    _print_decisions(ai_records)
+    _print_requests(ai_seen, problems, AI_EXPECTED)
+    _print_audit(ai_audit_path, ai_stats, verify_log, problems)
+    _check_recorded_first(ai_seen, problems)
+    if not any(
+        r.get("verdict") == "deny" and "ai-train=no" in str(r.get("reasons")) for r in ai_records
+    ):
+        problems.append(f"the {AI_PURPOSE} crawl was not refused by the site's AI opt-out")
     for what, times in Counter(escapes).items():
         problems.append(f"something tried to leave loopback: {what} ({times}x)")
     if not records:
@@ -160,8 +206,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _crawl(proxy_url: str, audit_path: Path, crawl_log: Path) -> dict[str, Any]:
-    """Run the spider to completion in this process; return the crawl's stats."""
+def _browser_settings(proxy_url: str, chromium: str) -> dict[str, Any]:
+    """scrapy-playwright with Debian's Chromium, its proxy the stand-in web, resolving nothing."""
+    handler = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
+    return {
+        "DOWNLOAD_HANDLERS": {"http": handler, "https": handler},
+        "PLAYWRIGHT_LAUNCH_OPTIONS": {
+            "executable_path": chromium,
+            "headless": True,
+            "proxy": {"server": proxy_url},
+            "args": ["--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"],
+        },
+        "DEMO_PLAYWRIGHT": True,
+    }
+
+
+@dataclass(frozen=True)
+class _Run:
+    """One crawl of the demo: its stand-in web, audit log, purpose and start URLs."""
+
+    proxy_url: str
+    audit_path: Path
+    purpose: str
+    start_urls: tuple[str, ...] | None
+    chromium: str | None = None  # render through scrapy-playwright with this Chromium
+
+
+def _crawl(runs: list[_Run], crawl_log: Path) -> list[dict[str, Any]]:
+    """Run the spider once per run, side by side in this process; return each crawl's stats."""
     # Imported here: AsyncCrawlerProcess installs the asyncio reactor on creation.
     from scrapy.crawler import AsyncCrawlerProcess
 
@@ -169,8 +241,6 @@ def _crawl(proxy_url: str, audit_path: Path, crawl_log: Path) -> dict[str, Any]:
         {
             "ADDONS": {"crawler_compliance.Addon": 0},
             "COMPLIANCE_POLICY_DIR": str(POLICY_DIR),
-            "COMPLIANCE_AUDIT_LOG": str(audit_path),
-            "COMPLIANCE_PURPOSE": PURPOSE,
             "USER_AGENT": USER_AGENT,
             "ROBOTSTXT_OBEY": False,  # crawler-compliance replaces it
             "RETRY_TIMES": 1,
@@ -181,11 +251,30 @@ def _crawl(proxy_url: str, audit_path: Path, crawl_log: Path) -> dict[str, Any]:
             "LOG_FILE": str(crawl_log),
         }
     )
-    crawler = process.create_crawler(DemoSpider)
-    process.crawl(crawler, proxy=proxy_url)
+    crawlers = []
+    for number, run in enumerate(runs):
+        # Each crawl gets its own purpose and audit log (spider-priority settings).
+        spider = type(
+            f"DemoSpider{number}",
+            (DemoSpider,),
+            {
+                "name": "demo" if number == 0 else f"demo-{run.purpose}",
+                "custom_settings": {
+                    **(_browser_settings(run.proxy_url, run.chromium) if run.chromium else {}),
+                    "COMPLIANCE_AUDIT_LOG": str(run.audit_path),
+                    "COMPLIANCE_PURPOSE": run.purpose,
+                },
+            },
+        )
+        crawler = process.create_crawler(spider)
+        crawlers.append(crawler)
+        process.crawl(crawler, proxy=run.proxy_url, start_urls=run.start_urls)
     process.start()
-    assert crawler.stats is not None
-    return crawler.stats.get_stats()
+    stats = []
+    for crawler in crawlers:
+        assert crawler.stats is not None
+        stats.append(crawler.stats.get_stats())
+    return stats
 
 
 def _crawl_errors(crawl_log: Path, limit: int = 3) -> list[str]:
@@ -277,6 +366,13 @@ def _print_decisions(records: list[dict[str, Any]]) -> None:
                 print(f"{indent}{'':{_CHECK_WIDTH}}  {more}")
     denied = sum(1 for r in records if r.get("verdict") == "deny")
     print(f"\n{len(records)} decisions: {len(records) - denied} allowed, {denied} denied.")
+    subresources = [r for r in records if r.get("kind") == "subresource"]
+    if subresources:
+        sub_denied = sum(1 for r in subresources if r.get("verdict") == "deny")
+        print(
+            f"Of them, requests the browser made for rendered pages: {len(subresources)} "
+            f"({len(subresources) - sub_denied} allowed, {sub_denied} denied and aborted)."
+        )
 
 
 def _explain(record: dict[str, Any]) -> list[tuple[str, str]]:
@@ -344,19 +440,24 @@ def _rel(path: Any) -> str:
 # --- (2) what the server received --------------------------------------------------
 
 
-def _print_requests(seen: list[SeenRequest], problems: list[str]) -> None:
+def _print_requests(
+    seen: list[SeenRequest],
+    problems: list[str],
+    expected: dict[str, Expectation] | None = None,
+) -> None:
+    expected = EXPECTED if expected is None else expected
     print("\nWhat the stand-in web received, per host (robots.txt fetches included):\n")
     print(
         f"{'host':18}  {'total':>5}  {'robots':>6}  {'pages':>5}  "
         f"{'expected':16}  {'because':44}  result"
     )
     print(f"{'-' * 18}  {'-' * 5}  {'-' * 6}  {'-' * 5}  {'-' * 16}  {'-' * 44}  ------")
-    hosts = list(EXPECTED) + sorted({s.host for s in seen} - set(EXPECTED))
+    hosts = list(expected) + sorted({s.host for s in seen} - set(expected))
     for host in hosts:
         mine = [s for s in seen if s.host == host]
         robots = sum(1 for s in mine if s.is_robots_txt)
         pages = len(mine) - robots
-        expect = EXPECTED.get(host)
+        expect = expected.get(host)
         failures = _judge(host, mine, expect)
         problems.extend(failures)
         result = "!! FAIL" if failures else "ok"

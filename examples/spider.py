@@ -60,6 +60,9 @@ class DemoSpider(scrapy.Spider):
         if not proxy:
             # Without the stand-in these requests would go to the real web.
             raise ValueError("DemoSpider needs a proxy: the 'proxy' argument or DEMO_PROXY")
+        if self.settings.getbool("DEMO_PLAYWRIGHT"):
+            # Rendered by scrapy-playwright (python -m examples.demo --browser).
+            return {"proxy": proxy, "playwright": True}
         return {"proxy": proxy}
 
     async def start(self) -> AsyncIterator[scrapy.Request]:

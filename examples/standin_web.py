@@ -1,4 +1,8 @@
-"""A loopback stand-in for the web: one local HTTP server that answers for many hostnames.
+"""A loopback stand-in for the web: the sites the demo crawls, served by one local server.
+
+The server is the test suite's loopback server
+(:mod:`crawler_compliance._testing.loopback`); this module holds the demo's
+sites and the view of what they received.
 
 Why a proxy: the demo wants the spider to request the real names
 (``http://www.youtube.com/watch?v=1``) so the compliance checks see exactly
@@ -25,8 +29,8 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit
+
+from crawler_compliance._testing.loopback import LoopbackServer, Route
 
 __all__ = ["SHOP_TERMS_NOW", "SITES", "Page", "SeenRequest", "StandInWeb"]
 
@@ -62,12 +66,16 @@ class SeenRequest:
         return self.target == "/robots.txt"
 
 
-def html(title: str, *links: str, text: str = "") -> Page:
-    """A small HTML page whose links the spider will try to follow."""
+def html(title: str, *links: str, text: str = "", embeds: str = "") -> Page:
+    """A small HTML page whose links the spider will try to follow.
+
+    *embeds* is markup a browser loads by itself (images, frames, scripts):
+    only a crawl that renders pages (``python -m examples.demo --browser``) fetches it.
+    """
     items = "".join(f'<li><a href="{href}">{href}</a></li>' for href in links)
     body = (
         f"<!doctype html><html><head><title>{title}</title></head>"
-        f"<body><h1>{title}</h1><p>{text}</p><ul>{items}</ul></body></html>"
+        f"<body><h1>{title}</h1><p>{text}</p><ul>{items}</ul>{embeds}</body></html>"
     )
     return Page(body=body)
 
@@ -126,7 +134,20 @@ SITES: dict[str, dict[str, Page]] = {
             "http://twitter.com/someone",
             text="Links to a disallowed section, a LinkedIn profile and a tweet.",
         ),
-        "/articles/2": html("Article 2", "/articles/1"),
+        "/articles/2": html(
+            "Article 2",
+            "/articles/1",
+            text="Embeds a YouTube player, profile pictures from Twitter and LinkedIn, "
+            "a tracker from a disallowed path and a photo of its own.",
+            embeds='<iframe src="http://www.youtube.com/embed/1"></iframe>'
+            '<img src="http://twitter.com/profile_images/1.jpg">'
+            '<div style="width:9px;height:9px;'
+            "background-image:url('http://www.linkedin.com/media/2.jpg')\"></div>"
+            '<script src="/private/tracker.js"></script>'
+            '<script>fetch("http://twitter.com/i/api/1").catch(() => {})</script>'
+            '<img src="/images/photo.png">',
+        ),
+        "/images/photo.png": Page(body="PNG", content_type="image/png"),
         "/private/x": html("Subscribers only"),
     },
     "flaky.example": {
@@ -171,87 +192,24 @@ SITES: dict[str, dict[str, Page]] = {
 }
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    web: StandInWeb
-
-
-class _Handler(BaseHTTPRequestHandler):
-    # Keep-alive, like a real proxy: Scrapy pools its connections to us.
-    protocol_version = "HTTP/1.1"
-    server: _Server
-
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-        self._serve()
-
-    def do_HEAD(self) -> None:  # noqa: N802
-        self._serve(send_body=False)
-
-    def do_POST(self) -> None:  # noqa: N802
-        length = int(self.headers.get("Content-Length") or 0)
-        self.rfile.read(length)
-        self._serve()
-
-    def do_CONNECT(self) -> None:  # noqa: N802
-        # An https:// URL through a proxy starts with "CONNECT host:443". We count
-        # it against that host (it is a contact attempt) and refuse to tunnel.
-        host = self.path.rsplit(":", 1)[0].strip("[]").lower().rstrip(".")
-        self.server.web._note(SeenRequest("CONNECT", host, self.path, f"https://{host}/"))
-        self._reply(Page(status=502, body="The stand-in web does not tunnel TLS.\n"))
-        self.close_connection = True
-
-    def _serve(self, *, send_body: bool = True) -> None:
-        host, target = self._route()
-        url = f"http://{host}{target}"
-        web = self.server.web
-        recorded = web.on_request(url) if web.on_request else None
-        web._note(SeenRequest(self.command, host, target, url, recorded))
-        site = web.sites.get(host)
-        if site is None:
-            page = Page(status=502, body=f"The stand-in web has no site {host!r}.\n")
-        else:
-            page = (
-                site.get(target)
-                or site.get(urlsplit(target).path)
-                or Page(status=404, body="Not found\n")
-            )
-        self._reply(page, send_body=send_body)
-
-    def _route(self) -> tuple[str, str]:
-        """(host, path-with-query) from an absolute-form target, else from ``Host``."""
-        if self.path.startswith(("http://", "https://")):
-            parts = urlsplit(self.path)
-            host = parts.hostname or ""
-            target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        else:
-            host = (self.headers.get("Host") or "").rsplit(":", 1)[0]
-            target = self.path or "/"
-        return host.lower().rstrip("."), target
-
-    def _reply(self, page: Page, *, send_body: bool = True) -> None:
-        body = page.body.encode("utf-8")
-        self.send_response(page.status)
-        self.send_header("Content-Type", page.content_type)
-        self.send_header("Content-Length", str(len(body)))
-        if page.location:
-            self.send_header("Location", page.location)
-        for name, value in page.headers:
-            self.send_header(name, value)
-        self.end_headers()
-        if send_body:
-            self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        # The demo prints its own per-host table; per-request lines would bury it.
-        pass
+def _route(page: Page) -> Route:
+    return Route(
+        status=page.status,
+        body=page.body,
+        headers=dict(page.headers),
+        location=page.location,
+        content_type=page.content_type,
+    )
 
 
 class StandInWeb:
-    """The stand-in web, served from a daemon thread on ``127.0.0.1`` (a free port).
+    """The stand-in web, served on ``127.0.0.1`` (a free port) by the test suite's
+    :class:`~crawler_compliance._testing.loopback.LoopbackServer`.
 
     ``on_request(url)`` is called for every request, before it is answered,
     from the server's worker thread; its answer is kept in
-    :attr:`SeenRequest.recorded_before`.
+    :attr:`SeenRequest.recorded_before`. A host not in ``sites`` gets a 502
+    (as from a proxy that cannot reach it), a path not listed a 404.
     """
 
     def __init__(
@@ -262,28 +220,23 @@ class StandInWeb:
     ) -> None:
         self.sites = sites
         self.on_request = on_request
-        self._lock = threading.Lock()
-        self._seen: list[SeenRequest] = []
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+        self._server: LoopbackServer | None = None
 
     def start(self) -> StandInWeb:
-        server = _Server(("127.0.0.1", 0), _Handler)
-        server.web = self
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, name="standin-web", daemon=True
-        )
-        self._thread.start()
+        server = LoopbackServer(unknown_host_status=502)
+        for host, pages in self.sites.items():
+            for target, page in pages.items():
+                server.routes[(host, target)] = _route(page)
+        if self.on_request is not None:
+            hook = self.on_request
+            server.on_request = lambda received: hook(received.url)
+        self._server = server.start()
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = self._thread = None
+            self._server.stop()
+        self._server = None
 
     def __enter__(self) -> StandInWeb:
         return self.start()
@@ -295,17 +248,25 @@ class StandInWeb:
     def proxy_url(self) -> str:
         if self._server is None:
             raise RuntimeError("the stand-in web is not running")
-        return f"http://127.0.0.1:{self._server.server_port}"
-
-    def _note(self, seen: SeenRequest) -> None:
-        with self._lock:
-            self._seen.append(seen)
+        return self._server.proxy
 
     @property
     def requests(self) -> list[SeenRequest]:
         """Every request received so far, in arrival order (a copy)."""
-        with self._lock:
-            return list(self._seen)
+        if self._server is None:
+            return []
+        with self._server._lock:
+            received = list(self._server.received)
+        return [
+            SeenRequest(
+                r.method,
+                r.host,
+                r.path,
+                f"https://{r.host}/" if r.method == "CONNECT" else r.url,
+                None if r.answer is None else bool(r.answer),
+            )
+            for r in received
+        ]
 
     def counts(self) -> Counter[str]:
         """Requests received per host, robots.txt fetches included."""

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from examples.netguard import loopback_only
+from crawler_compliance._testing.netguard import loopback_only
 
 pytest_plugins = ["pytester"]
 

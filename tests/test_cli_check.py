@@ -94,9 +94,16 @@ def test_online_check_fetches_robots_and_reports_the_line(capsys, tmp_path: Path
     assert public["verdict"] == "allow"
     assert server.paths("127.0.0.1").count("/robots.txt") == 1
     records = [json.loads(line) for line in audit.read_text().splitlines()]
-    # The robots.txt fetch itself was decided and recorded before the pages.
+    # The robots.txt fetch itself was decided and recorded before the pages; the
+    # allowed page also needed tdmrep.json (the policy's purpose, research, is TDM).
     assert records[0]["url"].endswith("/robots.txt")
-    assert [r["verdict"] for r in records] == ["allow", "deny", "allow"]
+    assert [(r["kind"], r["verdict"]) for r in records] == [
+        ("own-fetch", "allow"),
+        ("page", "deny"),
+        ("own-fetch", "allow"),
+        ("page", "allow"),
+    ]
+    assert records[2]["url"].endswith("/.well-known/tdmrep.json")
     assert main(["audit", "verify", str(audit)]) == 0
 
 
@@ -203,3 +210,16 @@ def test_text_output_never_writes_terminal_escapes(capsys) -> None:
     )
     assert "\x1b" not in out and "\u202e" not in out
     assert "\\x1b[2J\\u202eevil" in out
+
+
+def test_the_shipped_entry_point_assembles_every_command(capsys) -> None:
+    from importlib.metadata import entry_points
+
+    [script] = entry_points(group="console_scripts", name="crawler-compliance")
+    assert script.value == "crawler_compliance.cli:main" and script.load() is main
+    with pytest.raises(SystemExit) as info:
+        main(["--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("validate", "schema", "check", "spiders", "robots", "audit"):
+        assert command in out

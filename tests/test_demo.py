@@ -76,6 +76,18 @@ def test_audit_log_verifies(demo: subprocess.CompletedProcess[str]) -> None:
     assert Path(match.group(1)).is_file() or (REPO_ROOT / match.group(1)).is_file()
 
 
+def test_ai_opt_out_refuses_the_ai_training_crawl_and_admits_search(
+    demo: subprocess.CompletedProcess[str],
+) -> None:
+    main, _, ai = demo.stdout.partition("crawled for purpose ai-training")
+    assert ai, demo.stdout
+    # The search-indexing crawl fetched the site's pages ...
+    assert _received(main, "aisignals.example")[2] > 0
+    # ... the ai-training crawl asked for robots.txt only, and says why.
+    assert _received(ai, "aisignals.example")[1:] == (1, 0)
+    assert "'ai-train=no' in robots.txt line 2 refuses purpose" in " ".join(ai.split())
+
+
 def test_site_whose_terms_changed_gets_only_its_terms_page_and_the_change_is_shown(
     demo: subprocess.CompletedProcess[str],
 ) -> None:

@@ -18,7 +18,12 @@ from crawler_compliance.audit._records import (
     Checkpoint,
     log_files,
 )
-from crawler_compliance.audit._redact import DEFAULT_REDACT_PARAMS, Redactor, redact_url
+from crawler_compliance.audit._redact import (
+    DEFAULT_REDACT_PARAMS,
+    Redactor,
+    redact_url,
+    safe_for_log,
+)
 from crawler_compliance.audit._tlog import (
     OldCheckpoint,
     ProofBundleError,
@@ -62,6 +67,7 @@ __all__ = [
     "log_files",
     "prove",
     "redact_url",
+    "safe_for_log",
     "verify_bundle",
     "verify_log",
     "verify_tlog",

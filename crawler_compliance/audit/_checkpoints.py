@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from crawler_compliance.audit._files import open_nofollow
 from crawler_compliance.audit._merkle import CompactRange
 from crawler_compliance.audit._note import Note, NoteError, TreeHead
 
@@ -118,7 +119,8 @@ class Sidecar:
     def __init__(self, path: Path, mode: int = 0o600) -> None:
         self.path = path
         self._lock = threading.Lock()
-        self._fd: int | None = os.open(path, _OPEN_FLAGS, mode)
+        # Never through a symbolic link planted at the sidecar's name (see _files).
+        self._fd: int | None = open_nofollow(path, _OPEN_FLAGS, mode)
         if hasattr(os, "fchmod"):
             os.fchmod(self._fd, mode)
         _drop_torn_tail(path, self._fd)

@@ -121,7 +121,7 @@ class Verifier:
                 return 0
             if len(signature) != 72:
                 return None
-            (timestamp,) = struct.unpack(">Q", signature[:8])
+            timestamp: int = struct.unpack(">Q", signature[:8])[0]
             if timestamp >= 1 << 63:
                 return None
             self._ed25519().verify(signature[8:], cosigned_message(text, timestamp))

@@ -15,7 +15,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
@@ -30,10 +30,34 @@ GENESIS_HASH = "0" * 64
 # is recorded as text rather than failing the append; the verifier re-encodes
 # the parsed (already textual) value, so the hash still matches.
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-canonical_json = _ENCODER.encode
+
+# ensure_ascii=False writes U+0085, U+2028 and U+2029 raw, and str.splitlines()
+# (and JavaScript, and some log shippers) split a line at each of them: a
+# robots.txt line carrying one would split a record in two. They are written
+# as \u escapes (the only characters str.splitlines() splits at that JSON does
+# not already escape). They can only occur inside JSON strings, so replacing
+# them in the encoded text is exact.
+_LINE_BREAKS = re.compile("[\x85\u2028\u2029]")
+
+
+def _escape_breaks(text: str) -> str:
+    if not _LINE_BREAKS.search(text):
+        return text
+    return _LINE_BREAKS.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
+
+
+def canonical_json(value: Any) -> str:
+    """The canonical JSON text of *value* (see the module docstring)."""
+    return _escape_breaks(_ENCODER.encode(value))
+
+
+def legacy_canonical_json(value: Any) -> str:
+    """Canonical JSON as writers before the line-break escaping wrote it (for verify)."""
+    return _ENCODER.encode(value)
+
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_encode_str = json.encoder.encode_basestring  # what canonical_json uses for str (C)
+_encode_str = json.encoder.encode_basestring  # what the encoder uses for str (C)
 
 RECORD_KEYS = (
     "host",
@@ -84,7 +108,7 @@ def encode_record(r: dict[str, Any], reasons_json: str | None = None) -> str:
         value = r.get(key)
         return "" if value is None else f',"{key}":{_value(value)}'
 
-    return (
+    return _escape_breaks(
         f'{{"host":{_value(r["host"])}{optional("kind")},'
         f'"offline":{"true" if r["offline"] else "false"}{optional("page")},'
         f'"policy_fingerprint":{_value(r["policy_fingerprint"])},"prev":{_value(r["prev"])}'
@@ -188,7 +212,7 @@ class Timestamps:
 
     __slots__ = ("_clock", "_last_us", "_sec", "_prefix")
 
-    def __init__(self, clock: Any, last: str | None = None) -> None:
+    def __init__(self, clock: Callable[[], float], last: str | None = None) -> None:
         self._clock = clock
         self._last_us = parse_timestamp_us(last) if last else 0
         self._sec = -1
@@ -251,6 +275,8 @@ def rotation_marker(path: Path) -> Path:
 
 def read_marker(path: Path) -> int | None:
     """The segment number a rotation marker names, or ``None`` (no marker, unreadable)."""
+    if os.path.islink(path):
+        return None  # a planted link names nothing (the writer refuses to write through it)
     try:
         with open(path, "rb") as f:
             text = f.read(64)
@@ -300,6 +326,11 @@ def check_line(raw: bytes) -> dict[str, Any]:
     digest = record.pop("hash", None)
     try:
         data = canonical_json(record).encode("utf-8")
+        if not raw.startswith(data[:-1]):
+            # Written before U+0085/U+2028/U+2029 were escaped: still verifiable.
+            legacy = legacy_canonical_json(record).encode("utf-8")
+            if raw.startswith(legacy[:-1]):
+                data = legacy
     except (UnicodeEncodeError, RecursionError):  # "\ud800" escapes: never written
         data = None
     if data is None or not is_hash(digest) or hashlib.sha256(data).hexdigest() != digest:

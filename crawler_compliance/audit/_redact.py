@@ -17,7 +17,18 @@ keys to them. Before a record is written:
 - the same applies to ``;name=value`` path parameters (``;jsessionid=…``), to
   a fragment written as a query (OAuth's ``#access_token=…``) and to the
   query of a single-page-app route in the fragment (``#/cb?token=…``);
-- URLs inside reason texts (a robots.txt URL, a message) get the same treatment.
+- URLs inside reason texts (a robots.txt URL, a message) get the same treatment;
+  a URL in text runs from its scheme to the next whitespace (a quote does not
+  end it: ``'`` is a legal URL character, and stopping there once let the
+  query after it through).
+
+Redaction is *structural*: the core redacts each URL before it builds a
+message from it (``ComplianceChecker(redactor=...)``), the writer redacts the
+``url`` field and, as a second line of defence, any URL left in a text.
+Redacting twice changes nothing (a ``REDACTED-…`` value is kept), so both may
+run. Every step is linear in the input's length: hostile redirect chains and
+megabyte URLs cost milliseconds, not seconds. :func:`safe_for_log` is the same
+redaction for log lines, with control characters escaped.
 
 The 12 hex digits are a digest of the value, so one URL still groups with
 itself across records, files and runs. Without a key the digest is a plain
@@ -33,6 +44,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import unicodedata
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import unquote
@@ -93,7 +105,14 @@ _AUTHORITY = re.compile(
 _BLANKS = " \t\r\n\x0b\x0c"  # what canonicalisation strips from both ends
 _QUERY_SEPARATORS = re.compile(r"([&;])")
 _PATH_PARAM = re.compile(r";([^/;=?#]+)=([^/;?#]*)")
-_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s\"'<>]+")
+_WHITESPACE = re.compile(r"\s")
+_SCHEME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+.-")
+_MAX_SCHEME = 64  # a scheme is short; a longer run of letters is text before it
+_ALREADY = re.compile(r"REDACTED(?:-[0-9a-f]{12})?")
+_MAX_NAME_DECODES = 8  # "%2574oken" is "token" to a chain of decoders
+# Characters a log line must not carry raw: C0/C1 controls (newlines forge
+# records, ESC drives terminals), and the line and paragraph separators.
+_UNSAFE_FOR_LOG = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _MAX_CACHED_NAMES = 4096
 _MAX_CACHED_TEXTS = 1024
 
@@ -117,7 +136,13 @@ class Redactor:
     def is_secret(self, name: str) -> bool:
         cached = self._cache.get(name)
         if cached is None:
-            lowered = unquote(name).partition("\x00")[0].strip().lower()
+            lowered = name
+            for _ in range(_MAX_NAME_DECODES):
+                if "%" not in lowered:
+                    break
+                lowered = unquote(lowered)
+            # Fullwidth and other compatibility forms name the same parameter.
+            lowered = unicodedata.normalize("NFKC", lowered.partition("\x00")[0]).strip().lower()
             parts = [p for p in _NAME_PARTS.split(lowered) if p]
             cached = lowered in self._params or (bool(parts) and parts[-1] in self._params)
             if len(self._cache) < _MAX_CACHED_NAMES:
@@ -164,7 +189,7 @@ class Redactor:
 
     def _path_param(self, match: re.Match[str]) -> str:
         name, value = match.group(1), match.group(2)
-        if value and self.is_secret(name):
+        if value and self.is_secret(name) and not _ALREADY.fullmatch(value):
             return f";{name}={self.token(value)}"
         return match.group(0)
 
@@ -176,7 +201,7 @@ class Redactor:
         changed = False
         for i, piece in enumerate(pieces):
             name, eq, value = piece.partition("=")
-            if eq and value and self.is_secret(name):
+            if eq and value and self.is_secret(name) and not _ALREADY.fullmatch(value):
                 pieces[i] = f"{name}={self.token(value)}"
                 changed = True
         if not changed:
@@ -184,16 +209,43 @@ class Redactor:
         return "".join(pieces) if ";" in query else "&".join(pieces)
 
     def text(self, text: str) -> str:
-        """Redact every URL found inside free text."""
+        """Redact every URL found inside free text, in one forward pass."""
         if "://" not in text:
             return text
         done = self._texts.get(text)
         if done is None:
-            done = _URL_IN_TEXT.sub(lambda m: self.url(m.group(0)), text)
+            done = self._scan(text)
             if len(self._texts) >= _MAX_CACHED_TEXTS:
                 self._texts.clear()
             self._texts[text] = done
         return done
+
+    def _scan(self, text: str) -> str:
+        # Each "://" starts a URL: its scheme is the run of scheme characters
+        # before it (at most _MAX_SCHEME, never before the previous URL's end),
+        # and it ends at the next whitespace. Every character is looked at a
+        # bounded number of times, so the cost is linear in the text.
+        out: list[str] = []
+        done = 0
+        find = text.find
+        mark = find("://")
+        while mark >= 0:
+            start = mark
+            floor = max(done, mark - _MAX_SCHEME)
+            while start > floor and text[start - 1] in _SCHEME_CHARS:
+                start -= 1
+            while start < mark and not text[start].isalpha():
+                start += 1
+            if start == mark:
+                start = mark + 1  # no scheme: redact it as "//authority..."
+            found = _WHITESPACE.search(text, mark + 3)
+            end = found.start() if found else len(text)
+            out.append(text[done:start])
+            out.append(self.url(text[start:end]))
+            done = end
+            mark = find("://", end)
+        out.append(text[done:])
+        return "".join(out)
 
     def reason(self, data: dict[str, Any]) -> dict[str, Any]:
         """Redact URLs in a fresh ``Reason.to_dict()`` in place (the hot path)."""
@@ -226,3 +278,25 @@ def redact_url(
     the digits depending only on the value (and ``key``).
     """
     return Redactor(params, key).url(url)
+
+
+def safe_for_log(url: str, redactor: Redactor | None = None) -> str:
+    """*url* fit for a log line: redacted, and with control characters escaped.
+
+    Use the audit log's redactor (``AuditLog.redactor``) so log lines and
+    records show the same tokens. Newlines, ``ESC`` and other controls are
+    written as ``\\xNN`` / ``\\uNNNN``: a URL cannot start a forged log line or
+    drive a terminal. Linear in the length of *url*.
+    """
+    redacted = (redactor or _DEFAULT).url(url)
+    if not _UNSAFE_FOR_LOG.search(redacted):
+        return redacted
+    return _UNSAFE_FOR_LOG.sub(_escape_char, redacted)
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    code = ord(match.group(0))
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+_DEFAULT = Redactor()

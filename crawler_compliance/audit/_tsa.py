@@ -16,7 +16,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -30,7 +30,7 @@ class TimestampError(Exception):
     """A timestamp could not be obtained, or a token does not verify."""
 
 
-def _library():  # type: ignore[no-untyped-def]
+def _library() -> Any:
     try:
         import rfc3161_client
     except ImportError:  # pragma: no cover - the extra is not installed

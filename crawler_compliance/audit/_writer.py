@@ -19,6 +19,7 @@ from crawler_compliance.audit._checkpoints import (
     sidecar_path,
     stored_range,
 )
+from crawler_compliance.audit._files import open_nofollow, open_read_nofollow, refuse_link
 from crawler_compliance.audit._merkle import CompactRange
 from crawler_compliance.audit._note import Signer, TreeHead, make_checkpoint
 from crawler_compliance.audit._records import (
@@ -43,6 +44,7 @@ from crawler_compliance.audit._records import (
 from crawler_compliance.audit._redact import DEFAULT_REDACT_PARAMS, Redactor
 
 if TYPE_CHECKING:
+    from crawler_compliance._decision import Decision
     from crawler_compliance.audit._tsa import TimestampAuthority
     from crawler_compliance.audit._witness import Witness, WitnessPool
 
@@ -54,7 +56,7 @@ try:  # POSIX: refuse a second writer on the same file.
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-_OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+_OPEN_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT
 _FILE_MODE = 0o600
 _DIR_MODE = 0o700
 _TAIL_CHUNK = 64 * 1024
@@ -224,7 +226,7 @@ class AuditLog:
 
     def append(
         self,
-        decision: Any,
+        decision: Decision,
         *,
         kind: str | None = None,
         spider: str | None = None,
@@ -373,6 +375,12 @@ class AuditLog:
         return (pool.timestamps, pool.timestamp_errors) if pool is not None else (0, 0)
 
     @property
+    def redactor(self) -> Redactor:
+        """This log's redaction (parameter list and key): use it for log lines and
+        for the messages the core builds, so all show the same tokens."""
+        return self._redactor
+
+    @property
     def checkpoint(self) -> Checkpoint:
         """The last sequence number and hash written (``0`` and zeros when empty)."""
         with self._lock:
@@ -430,7 +438,7 @@ class AuditLog:
                 return compact
         compact = CompactRange()
         for file in log_files(self.path):
-            with open(file, "rb") as handle:
+            with open_read_nofollow(file) as handle:
                 for raw in iter(lambda: handle.readline(MAX_LINE_BYTES + 1), b""):
                     if raw[-1:] == b"\n":
                         compact.append(_sha256(b"\x00" + raw[:-1]).digest())
@@ -507,7 +515,7 @@ class AuditLog:
         self._marker_pending = False
 
     def _open_live(self) -> int:
-        fd = os.open(self.path, _OPEN_FLAGS, _FILE_MODE)
+        fd = open_nofollow(self.path, _OPEN_FLAGS, _FILE_MODE)
         try:
             # os.open's mode is filtered by the umask, which can only remove
             # bits; fchmod also tightens a pre-existing file to owner-only.
@@ -585,9 +593,10 @@ class AuditLog:
     def _rotate(self) -> None:
         self._fsync()
         target = segment_name(self.path, self._next_segment)
-        while target.exists():  # never overwrite a segment
+        while os.path.lexists(target):  # never overwrite a segment (nor a link there)
             self._next_segment += 1
             target = segment_name(self.path, self._next_segment)
+        _refuse_replaced(self.path, self._fd)  # never rename a planted link or another file
         # The marker says "the live file is being renamed to <target>": without
         # it, a missing or empty live file next to rotated ones is refused.
         _write_marker(self._marker, self._next_segment)
@@ -652,14 +661,34 @@ def _make_private_dirs(directory: Path) -> None:
 
 
 def _tighten(path: Path) -> None:
-    """Make an existing rotated file owner-only, like the live one (best effort)."""
-    with contextlib.suppress(OSError):  # not ours, or read-only storage
-        os.chmod(path, _FILE_MODE)
+    """Make an existing rotated file owner-only, like the live one (best effort).
+
+    Through a descriptor opened without following links: a link planted at a
+    rotated file's name is refused, its target never ``chmod``-ed.
+    """
+    try:
+        fd = open_nofollow(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return
+    try:
+        with contextlib.suppress(OSError):  # not ours, or read-only storage
+            os.fchmod(fd, _FILE_MODE)
+    finally:
+        os.close(fd)
+
+
+def _refuse_replaced(path: Path, fd: int | None) -> None:
+    """Before a rotation renames *path*: it must still be the file we write to."""
+    refuse_link(path)
+    if fd is not None:
+        ours, there = os.fstat(fd), os.lstat(path)
+        if (ours.st_dev, ours.st_ino) != (there.st_dev, there.st_ino):
+            raise AuditLogError(_moved_aside(path, "was replaced while the crawl wrote to it"))
 
 
 def _write_marker(marker: Path, number: int) -> None:
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0)
-    fd = os.open(marker, flags, _FILE_MODE)
+    # O_NOFOLLOW: a link planted at the marker's name is refused, its target never truncated.
+    fd = open_nofollow(marker, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, _FILE_MODE)
     try:
         os.write(fd, f"{number}\n".encode("ascii"))
         os.fsync(fd)
@@ -693,7 +722,7 @@ def _checked(path: Path, line: bytes, what: str) -> dict[str, Any]:
 
 def _read_head(path: Path) -> tuple[int, str]:
     """``(seq, prev)`` of the first record of ``path``."""
-    with open(path, "rb") as f:
+    with open_read_nofollow(path) as f:
         line = f.readline(MAX_LINE_BYTES)
     record = _checked(path, line, "first")
     return record["seq"], record["prev"]
@@ -701,7 +730,7 @@ def _read_head(path: Path) -> tuple[int, str]:
 
 def _read_tail(path: Path) -> tuple[int, str, str]:
     """``(seq, hash, ts)`` of the last record of ``path``; refuse a damaged tail."""
-    with open(path, "rb") as f:
+    with open_read_nofollow(path) as f:
         end = f.seek(0, os.SEEK_END)
         if end == 0:
             raise AuditLogError(f"{path}: empty rotated audit file; run 'audit verify'")

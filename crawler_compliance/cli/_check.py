@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 from crawler_compliance._decision import Check, Decision, Outcome, Reason, RecordKind, decide
 from crawler_compliance._sitefiles import SiteFile
 from crawler_compliance.cli import EXIT_DENIED, EXIT_OK, EXIT_USAGE
-from crawler_compliance.cli._output import print_line, safe
+from crawler_compliance.cli._output import print_line, print_lines, safe
 
 if TYPE_CHECKING:
     from crawler_compliance._enforcement import Enforcer, OwnFetch
@@ -288,15 +288,15 @@ def decide_url(
                 return None if decision.allowed else decision.summary()
 
             if need.kind is SiteFile.TERMS:
-                from crawler_compliance.cli._fetch import fetch_page
+                from crawler_compliance.cli._fetch import fetch_file
 
                 try:
-                    fetched = fetch_page(
+                    fetched = fetch_file(
                         need.url,
                         user_agent=enforcer.identity.header,
                         timeout=timeout,
                         max_bytes=need.max_bytes,
-                        allow_url=lambda hop, _proxy: allow_hop(hop),  # noqa: B023
+                        allow_url=allow_hop,
                         proxy=proxy,
                     )
                 finally:
@@ -316,6 +316,8 @@ def decide_url(
             finally:
                 enforcer.close_own_fetch(own)
             enforcer.supply(plan, need, enforcer.robots_cache.put(need.key, result))
+        if not offline:
+            _fetch_signal_files(enforcer, plan, route, timeout=timeout, proxy=proxy)
         return enforcer.conclude(plan, offline=offline)
     except AuditWriteFailed as exc:
         return exc.decision
@@ -325,6 +327,34 @@ def decide_url(
             return enforcer.record(decision)
         except AuditWriteFailed as failed:
             return failed.decision
+
+
+def _fetch_signal_files(
+    enforcer: Enforcer, plan: Any, route: Any, *, timeout: float, proxy: str | None
+) -> None:
+    """tdmrep.json and RSL licences the URL needs (signals), each an audited own fetch."""
+    from crawler_compliance.cli._fetch import fetch_file
+
+    for need in enforcer.signal_needs(plan):
+        own = enforcer.open_own_fetch(need.kind, need.url)
+
+        def allow_hop(hop: str, own: OwnFetch = own) -> str | None:
+            own.urls.add(hop)
+            decision = enforcer.decide_own_fetch(hop, own, route, scrapy_safe=False)
+            return None if decision.allowed else decision.summary()
+
+        try:
+            fetched = fetch_file(
+                need.url,
+                user_agent=enforcer.identity.header,
+                timeout=timeout,
+                allow_url=allow_hop,
+                proxy=proxy,
+                max_bytes=need.max_bytes,
+            )
+        finally:
+            enforcer.close_own_fetch(own)
+        enforcer.supply_signal_file(need, fetched)
 
 
 def _environment_proxy(url: str) -> str | None:
@@ -372,10 +402,10 @@ def run(args: argparse.Namespace, settings: Any = None, root: Path | None = None
     try:
         policy = load_policy(policy_dir)
     except PolicyError as exc:
-        sys.stderr.write(f"{exc}\n")
+        print_lines(f"{exc}", sys.stderr)
         return EXIT_USAGE
     except OSError as exc:
-        sys.stderr.write(f"cannot read policy directory {policy_dir}: {exc}\n")
+        print_lines(f"cannot read policy directory {policy_dir}: {exc}", sys.stderr)
         return EXIT_USAGE
 
     from crawler_compliance.audit import AuditLogError
@@ -406,10 +436,10 @@ def run(args: argparse.Namespace, settings: Any = None, root: Path | None = None
             suffix_list_file=suffix_list,
         )
     except (AuditLogError, OSError) as exc:
-        sys.stderr.write(f"cannot open the audit log {args.audit_log}: {exc}\n")
+        print_lines(f"cannot open the audit log {args.audit_log}: {exc}", sys.stderr)
         return EXIT_USAGE
     except ValueError as exc:
-        sys.stderr.write(f"cannot load the public suffix list {suffix_list}: {exc}\n")
+        print_lines(f"cannot load the public suffix list {suffix_list}: {exc}", sys.stderr)
         return EXIT_USAGE
     decisions: list[tuple[Decision, list[Reason]]] = []
     any_denied = False

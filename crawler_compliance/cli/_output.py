@@ -47,3 +47,9 @@ def write(text: str, stream: Any = None) -> None:
 def print_line(text: str = "", stream: Any = None) -> None:
     """One line of output: control characters in ``text`` are escaped, newlines too."""
     write(safe(text) + "\n", stream)
+
+
+def print_lines(text: str, stream: Any = None) -> None:
+    """Several lines (a multi-line error): each escaped, the line breaks kept."""
+    for line in text.split("\n"):
+        print_line(line, stream)

@@ -126,14 +126,14 @@ def _validate_directory(directory: Path, display: str, today: dt.date) -> bool:
         policy = load_policy(display)
     except PolicyError as exc:
         for issue in exc.issues:
-            print(issue)
+            print_line(str(issue))
         errors = _plural(len(exc.issues), "error")
         files = _plural(len({issue.path for issue in exc.issues}), "file")
-        print(f"{display}: invalid ({errors} in {files})")
+        print_line(f"{display}: invalid ({errors} in {files})")
         return False
     for warning in inactive_notices(policy, today):
         _warn(warning)
-    print(
+    print_line(
         f"{display}: valid ({_plural(len(policy.notices), 'notice')}, "
         f"{_plural(len(policy.sites), 'site record')})"
     )
@@ -155,9 +155,9 @@ def _validate_file(path: Path, display: str, today: dt.date) -> bool:
         )
     model, issues = validate_file(display, kind)
     for issue in issues:
-        print(issue)
+        print_line(str(issue))
     if issues:
-        print(f"{display}: invalid ({_plural(len(issues), 'error')})")
+        print_line(f"{display}: invalid ({_plural(len(issues), 'error')})")
         return False
     if kind == "notice" and model is not None and not model.is_active(today):
         from crawler_compliance._notices import notice_state
@@ -166,7 +166,7 @@ def _validate_file(path: Path, display: str, today: dt.date) -> bool:
             f"{model.source}: notice {model.id!r} is not in force today "
             f"({notice_state(model, today)}): it denies nothing"
         )
-    print(f"{display}: valid {kind} file (checked alone: ids are compared across a directory)")
+    print_line(f"{display}: valid {kind} file (checked alone: ids are compared across a directory)")
     return True
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from crawler_compliance.cli import EXIT_DENIED, EXIT_OK, EXIT_USAGE
 from crawler_compliance.cli._output import print_line
-from crawler_compliance.robots import DEFAULT_MAX_BYTES, robots_from_fetch
+from crawler_compliance.robots import DEFAULT_MAX_BYTES, RobotsKind, robots_from_fetch
 
 
 def register(subparsers: Any) -> None:
@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
     result = robots_from_fetch(status=200, body=body)
-    if result.kind != "rules":
+    if result.kind is not RobotsKind.RULES:
         print_line(f"crawler-compliance robots: {args.file}: {result.reason}", sys.stderr)
     denied = False
     for url in args.urls:

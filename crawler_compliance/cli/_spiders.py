@@ -16,7 +16,7 @@ from typing import Any
 
 from crawler_compliance.cli import EXIT_DENIED, EXIT_OK, EXIT_USAGE
 from crawler_compliance.cli._check import missing_policy_dir, print_decision
-from crawler_compliance.cli._output import print_line
+from crawler_compliance.cli._output import print_line, print_lines, safe, write
 
 
 def register(subparsers: Any) -> None:
@@ -139,7 +139,7 @@ def _run(args: argparse.Namespace, settings: Any, root: Any) -> int:
         print_line(
             f"crawler-compliance spiders: the policy does not load ({policy_dir}):", sys.stderr
         )
-        sys.stderr.write(f"{exc}\n")
+        print_lines(f"{exc}", sys.stderr)
         return EXIT_USAGE
     except (OSError, ValueError) as exc:  # a suffix list that does not load
         print_line(f"crawler-compliance spiders: {exc}", sys.stderr)
@@ -169,7 +169,8 @@ def _run(args: argparse.Namespace, settings: Any, root: Any) -> int:
         elif finding.decision is None:
             print_line(f"UNCHECKED {finding.spider}: {finding.unchecked}")
         else:
-            sys.stdout.write(f"{finding.spider} ({finding.source}): ")
+            # A spider's name is the project's text: escaped like everything we print.
+            write(safe(f"{finding.spider} ({finding.source}): "), sys.stdout)
             print_decision(finding.decision, sys.stdout)
     denied = [f for f in findings if f.denied]
     unchecked = [f for f in findings if f.decision is None]

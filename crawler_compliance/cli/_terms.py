@@ -19,6 +19,7 @@ crawl, or ``--proxy``; a proxy's host is checked against the registry too.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -138,18 +139,23 @@ def fetch_terms(
     """
     from crawler_compliance._route import Route, proxy_host
     from crawler_compliance._sitefiles import FileNeed, SiteFile
-    from crawler_compliance.cli._fetch import fetch_page
+    from crawler_compliance.cli._fetch import fetch_file, proxy_for
 
+    proxy = proxy_for(url, proxy)  # --proxy, else http_proxy / https_proxy (no_proxy honoured)
+    route = Route(proxy=proxy_host(proxy) if proxy else None)
     own = enforcer.open_own_fetch(SiteFile.TERMS, url)
+    refused: list[str] = []
 
-    def allow(hop: str, hop_proxy: str | None) -> str | None:
+    def allow(hop: str) -> str | None:
         own.urls.add(hop)
-        route = Route(proxy=proxy_host(hop_proxy) if hop_proxy else None)
         decision = enforcer.decide_own_fetch(hop, own, route, scrapy_safe=False)
-        return None if decision.allowed else str(decision.summary())
+        if decision.allowed:
+            return None
+        refused.append(str(decision.summary()))
+        return refused[-1]
 
     try:
-        fetched = fetch_page(
+        fetched = fetch_file(
             url,
             user_agent=enforcer.identity.header,
             timeout=timeout,
@@ -159,6 +165,8 @@ def fetch_terms(
         )
     finally:
         enforcer.close_own_fetch(own)
+    if refused and fetched.error is not None and not fetched.detail:
+        fetched = dataclasses.replace(fetched, detail=refused[-1])  # say why it was refused
     need = FileNeed(SiteFile.TERMS, url, ("terms", url, proxy), max_bytes)
     page: TermsPage = enforcer.store_terms(need, fetched)
     return page

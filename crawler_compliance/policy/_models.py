@@ -52,13 +52,20 @@ __all__ = [
     "Reference",
     "RobotsConfig",
     "Scope",
+    "SignalOverride",
     "SiteRecord",
     "SourceRef",
     "Terms",
     "TermsConfig",
 ]
 
-Purpose = Literal["search-indexing", "ai-training", "research", "archiving", "monitoring", "other"]
+# The names of crawler_compliance._purpose.Purpose, spelt out so pydantic reports a
+# misspelt purpose as "not one of ..." (a test keeps the two in step).
+Purpose = Literal[
+    "search-indexing", "ai-training", "ai-input", "research", "archiving", "monitoring", "other"
+]
+# The opt-out signals a permission may lift (crawler_compliance.signals.Signal values).
+SignalName = Literal["content-signal", "content-usage", "tdmrep", "rsl", "robots-tag"]
 TermsAction = Literal["deny", "allow", "warn"]
 
 # The audit log's built-in list is the single source of truth; a policy can only add to it.
@@ -532,6 +539,37 @@ class Block(PolicyModel):
     )
 
 
+class SignalOverride(PolicyModel):
+    """One machine-readable opt-out that an agreement lifts, and where the agreement says so."""
+
+    signal: SignalName = Field(
+        description="The opt-out this agreement overrides: 'content-signal' or 'content-usage' "
+        "(robots.txt lines and the Content-Usage response header), 'tdmrep' (tdmrep.json, "
+        "tdm-reservation header and meta tag), 'rsl' (an RSL licence) or 'robots-tag' "
+        "(X-Robots-Tag header and robots meta tags)."
+    )
+    reference: Text = Field(
+        description="Where the agreement grants this use despite the signal, e.g. "
+        "'DPA-2024-017 clause 4.2'. Written into every decision the override allows."
+    )
+    licence: Url | None = Field(
+        default=None,
+        description="For signal 'rsl': the URL of the RSL licence the agreement covers "
+        "(required for 'rsl', not allowed for other signals). A licence that requires payment "
+        "or a licence server is honoured as satisfied only for this exact URL.",
+    )
+
+    @model_validator(mode="after")
+    def _licence_for_rsl(self) -> SignalOverride:
+        if self.signal == "rsl" and self.licence is None:
+            raise FieldError(("licence",), "an 'rsl' override must name the licence URL it covers")
+        if self.signal != "rsl" and self.licence is not None:
+            raise FieldError(
+                ("licence",), f"'licence' is only for signal 'rsl', not {self.signal!r}"
+            )
+        return self
+
+
 class Permission(PolicyModel):
     """An agreement that allows crawling this site."""
 
@@ -547,6 +585,11 @@ class Permission(PolicyModel):
     )
     purposes: list[Purpose] | None = Field(
         default=None, description="Crawl purposes it covers; null (default) means any."
+    )
+    overrides: list[SignalOverride] = Field(
+        default_factory=list,
+        description="Machine-readable opt-outs this agreement lifts (default none). Without an "
+        "entry naming a signal, that signal still binds the crawl even under this permission.",
     )
 
     @model_validator(mode="after")

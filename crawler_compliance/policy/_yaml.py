@@ -95,7 +95,7 @@ class _Fatal(Exception):
         self.path = path
 
 
-class _PolicyLoader(yaml.SafeLoader):
+class _PolicyLoader(yaml.SafeLoader):  # type: ignore[misc]  # PyYAML ships no types
     """A ``SafeLoader`` that composes nodes only; construction is done by :func:`_build`."""
 
     # Our own resolver table: YAML 1.2 core-schema-like scalars, no timestamps, no merge keys.

@@ -12,9 +12,11 @@ from crawler_compliance.robots._fetchstatus import (
     MAX_REDIRECTS,
     MAX_TTL,
     UNREACHABLE_TTL,
+    RobotsKind,
     RobotsResult,
     robots_from_fetch,
 )
+from crawler_compliance.robots._pattern import path_pattern, pattern_length, url_path
 from crawler_compliance.robots._robots import RobotsMatch, RobotsTxt, is_allowed
 from crawler_compliance.robots._useragent import product_token
 from crawler_compliance.robots._values import MAX_CRAWL_DELAY, RequestRate
@@ -27,10 +29,14 @@ __all__ = [
     "UNREACHABLE_TTL",
     "RequestRate",
     "RobotsCache",
+    "RobotsKind",
     "RobotsMatch",
     "RobotsResult",
     "RobotsTxt",
     "is_allowed",
+    "path_pattern",
+    "pattern_length",
     "product_token",
     "robots_from_fetch",
+    "url_path",
 ]

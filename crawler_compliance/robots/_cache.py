@@ -19,13 +19,12 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
 
 from crawler_compliance.robots._fetchstatus import RobotsResult
 
 # (scheme, host, port), optionally followed by what else names the route
 # (the Scrapy middleware adds the proxy): any tuple naming one robots.txt.
-Origin = tuple[Any, ...]
+Origin = tuple[object, ...]
 
 
 class RobotsCache:

@@ -24,6 +24,7 @@ after :data:`UNREACHABLE_TTL`, so the crawler retries.
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import re
 import time
@@ -39,7 +40,23 @@ MAX_TTL = 24 * 3600.0  # RFC 9309 §2.4: do not use a cached copy for more than 
 UNREACHABLE_TTL = 3600.0  # retry an unreachable robots.txt after an hour
 MAX_REDIRECTS = 5  # RFC 9309 §2.3.1.2: follow at least five consecutive redirects
 
-KINDS = ("rules", "allow-all", "disallow-all")
+
+class RobotsKind(str, enum.Enum):
+    """What a robots.txt fetch outcome means for the origin's URLs.
+
+    A misspelt kind fails at construction (``RobotsKind("Allow-All")`` raises):
+    it can never fall through to "allow".
+    """
+
+    RULES = "rules"  # a readable file: obey its rules
+    ALLOW_ALL = "allow-all"  # 4xx: unavailable (RFC 9309 §2.3.1.3)
+    DISALLOW_ALL = "disallow-all"  # unreachable, unreadable, 5xx... (§2.3.1.4)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+KINDS = tuple(kind.value for kind in RobotsKind)
 
 _ERROR_CODES = (
     "timeout",
@@ -61,8 +78,8 @@ _CHARSET = re.compile(r"charset\s*=\s*\"?([A-Za-z0-9._:-]+)", re.IGNORECASE)
 class RobotsResult:
     """The robots.txt in force for an origin, and how we came to it."""
 
-    kind: str  # "rules" | "allow-all" | "disallow-all"
-    robots: RobotsTxt | None  # the parsed file when kind == "rules"
+    kind: RobotsKind  # a plain string is converted; an unknown one raises ValueError
+    robots: RobotsTxt | None  # the parsed file when kind is RULES
     reason: str  # plain words, for people and the audit log
     status: str  # short: "200", "404", "503", "timeout", "redirect-loop", "undecodable"...
     fingerprint: str | None  # SHA-256 of the body when one was parsed
@@ -70,10 +87,14 @@ class RobotsResult:
     expires_at: float
     reachable: bool  # False for 5xx, network errors...: the last good copy may stand in
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.kind, RobotsKind):
+            object.__setattr__(self, "kind", RobotsKind(self.kind))
+
     def allows(self, url: str, user_agent: str) -> bool:
         if self.robots is not None:
             return self.robots.allows(url, user_agent)
-        return self.kind == "allow-all" or path_only(request_path(url)) == "/robots.txt"
+        return self.kind is RobotsKind.ALLOW_ALL or path_only(request_path(url)) == "/robots.txt"
 
     def explain(self, url: str, user_agent: str) -> RobotsMatch:
         """The verdict for ``url``; works for every kind (no line for allow/disallow-all)."""
@@ -83,7 +104,7 @@ class RobotsResult:
             return RobotsMatch(
                 True, None, None, None, "/robots.txt itself is always allowed (RFC 9309 §2.2.2)"
             )
-        return RobotsMatch(self.kind == "allow-all", None, None, None, self.reason)
+        return RobotsMatch(self.kind is RobotsKind.ALLOW_ALL, None, None, None, self.reason)
 
 
 def _header(headers: Mapping[str, str] | None, name: str) -> str:
@@ -141,7 +162,9 @@ def disallow_all(
 ) -> RobotsResult:
     """A disallow-all result; adapters use it for outcomes of their own (e.g. "blocked")."""
     now = time.time() if now is None else now
-    return RobotsResult("disallow-all", None, reason, status, None, now, now + ttl, reachable)
+    return RobotsResult(
+        RobotsKind.DISALLOW_ALL, None, reason, status, None, now, now + ttl, reachable
+    )
 
 
 def robots_from_fetch(
@@ -214,7 +237,7 @@ def robots_from_fetch(
                 now=now,
             )
         return RobotsResult(
-            "allow-all",
+            RobotsKind.ALLOW_ALL,
             None,
             "robots.txt returned 429, configured as unavailable: allow all (RFC 9309 §2.3.1.3)",
             "429",
@@ -225,7 +248,7 @@ def robots_from_fetch(
         )
     if 400 <= status < 500:
         return RobotsResult(
-            "allow-all",
+            RobotsKind.ALLOW_ALL,
             None,
             f"robots.txt returned {status}: unavailable means allow all (RFC 9309 §2.3.1.3)",
             str(status),
@@ -276,7 +299,7 @@ def _parse_success(
     )
     groups = len(robots.groups)
     return RobotsResult(
-        "rules",
+        RobotsKind.RULES,
         robots,
         f"robots.txt returned {status}: {groups} group{'' if groups == 1 else 's'} parsed{note}",
         str(status),

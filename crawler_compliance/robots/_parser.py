@@ -67,6 +67,25 @@ def classify_key(key: str) -> int | None:
     return kind
 
 
+_STAR_RUN = re.compile(r"\*{2,}")
+
+
+def collapse_stars(line: str) -> str:
+    """An over-long ``allow``/``disallow`` line with its runs of ``*`` made one ``*``.
+
+    A run of ``*`` means what one ``*`` means; collapsing it *before* the line
+    is cut keeps ``Allow: /****…****x$`` the rule it is (``/*x$``) instead of
+    cutting it into ``/****…`` (allow everything). Other lines are returned
+    as they are (``User-agent: **`` is not the ``*`` group).
+    """
+    if len(line) <= _SURELY_SHORT or "**" not in line:
+        return line
+    kind, _ = split_record(line.partition("#")[0])
+    if kind not in (ALLOW, DISALLOW):
+        return line
+    return _STAR_RUN.sub("*", line)
+
+
 def cap_line(line: str) -> str:
     """``line`` cut to :data:`MAX_LINE_OCTETS` octets (UTF-8, surrogate escapes as one)."""
     if len(line) <= _SURELY_SHORT:
@@ -149,16 +168,23 @@ def parse_lines(text: str, *, truncated: bool = False) -> Parsed:
     lines = split_lines(text)
     last = len(lines)
 
-    for number, line in enumerate(lines, 1):
-        line = cap_line(line)
-        hash_at = line.find("#")  # comments run to the end of the line (RFC 9309 §2.2)
-        if hash_at >= 0:
-            line = line[:hash_at]
-        kind, value = split_record(line)
+    # Files repeat lines (hostile ones by the hundred thousand): each distinct
+    # line is read once. The memo holds at most the text's own lines.
+    seen: dict[str, tuple[int | None, str, str]] = {}
+
+    for number, raw in enumerate(lines, 1):
+        record = seen.get(raw)
+        if record is None:
+            line = cap_line(collapse_stars(raw))
+            hash_at = line.find("#")  # comments run to the end of the line (RFC 9309 §2.2)
+            if hash_at >= 0:
+                line = line[:hash_at]
+            record = (*split_record(line), line.strip())
+            seen[raw] = record
+        kind, value, shown = record
         if kind is None:
-            stripped = line.strip()
-            if stripped:
-                unknown.append((number, stripped))
+            if shown:
+                unknown.append((number, shown))
             continue
 
         if kind == UA:
@@ -174,28 +200,28 @@ def parse_lines(text: str, *, truncated: bool = False) -> Parsed:
         elif kind in (ALLOW, DISALLOW):
             if current is None:
                 # RFC 9309 §2.1: rules must follow a user-agent line.
-                unknown.append((number, line.strip()))
+                unknown.append((number, shown))
                 continue
             current.has_rules = True
             if value:  # an empty value matches nothing (RFC 9309 §2.2.2)
                 if truncated and number == last and kind == ALLOW:
                     # The size cap cut this line: a shortened Allow would allow more.
-                    unknown.append((number, line.strip()))
+                    unknown.append((number, shown))
                     continue
-                current.rules.append((number, kind == ALLOW, value, line.strip()))
+                current.rules.append((number, kind == ALLOW, value, shown))
         elif kind == SITEMAP:
             if value:  # RFC 9309 §2.2.4: sitemaps are not tied to any group
                 sitemaps.append(value)
         elif kind == SIGNAL:
             signal = parse_signal_line(number, value)
             if signal is None:
-                unknown.append((number, line.strip()))
+                unknown.append((number, shown))
             elif current is None:
                 global_signals.append(signal)
             else:
                 current.signals.append(signal)
         elif current is None:
-            unknown.append((number, line.strip()))
+            unknown.append((number, shown))
         elif kind == DELAY:
             if current.crawl_delay is None:
                 current.crawl_delay = (number, value)

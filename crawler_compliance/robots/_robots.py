@@ -10,13 +10,13 @@ crawler asks about one or two agents millions of times.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from crawler_compliance.robots._decode import DEFAULT_MAX_BYTES, decode
 from crawler_compliance.robots._matcher import CompiledRules, Rule
 from crawler_compliance.robots._normalize import normalize_pattern, path_only, request_path
 from crawler_compliance.robots._parser import Parsed, parse_lines
-from crawler_compliance.robots._signals import merge_signals
+from crawler_compliance.robots._signals import merge_signal_sources, merge_signals
 from crawler_compliance.robots._useragent import product_token
 from crawler_compliance.robots._values import RequestRate, parse_crawl_delay, parse_request_rate
 
@@ -32,6 +32,9 @@ class RobotsMatch:
     rule: str | None  # the line as written, e.g. "Disallow: /private"
     group: tuple[str, ...] | None  # user-agent values of the group, e.g. ("*",)
     reason: str
+    # The request path and query as matched (normal form); quote it only after
+    # redacting it, it may carry a secret from the query.
+    path: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,7 @@ class RobotsTxt:
         self._problem = problem
         self._encoding = encoding
         self._selections: dict[str, _Selection | None] = {}
+        self._licences: tuple[tuple[int, str], ...] | None = None
         self._by_groups: dict[tuple[int, ...], _Selection] = {}
 
     @classmethod
@@ -134,11 +138,18 @@ class RobotsTxt:
             groups = self._parsed.groups
             rules = []
             agents: dict[str, None] = {}  # ordered set: 100k user-agent lines stay linear
+            patterns: dict[str, str] = {}  # value -> normal form: repeated values cost once
+            kept: set[tuple[bool, str]] = set()
             for number in chosen:
                 group = groups[number]
                 agents.update(dict.fromkeys(group.agents))
                 for line, allow, value, text in group.rules:
-                    pattern = normalize_pattern(value)
+                    pattern = patterns.get(value)
+                    if pattern is None:
+                        pattern = patterns[value] = normalize_pattern(value)
+                    elif (allow, pattern) in kept:
+                        continue  # the same rule again: the first line explains it
+                    kept.add((allow, pattern))
                     rules.append(Rule(len(pattern), allow, pattern, line, text, number))
             selection = _Selection(tuple(chosen), tuple(agents), CompiledRules(rules))
             self._by_groups[selection.groups] = selection
@@ -188,6 +199,7 @@ class RobotsTxt:
                 None,
                 selection.agents,
                 f"no rule in the group for {', '.join(selection.agents)} matches {path}: allowed",
+                path,
             )
         group = tuple(self._parsed.groups[best.group].agents)
         verb = "allows" if best.allow else "disallows"
@@ -197,6 +209,7 @@ class RobotsTxt:
             best.text,
             group,
             f"line {best.line} {verb} {path} (longest matching rule)",
+            path,
         )
 
     def crawl_delay(self, user_agent: str) -> float | None:
@@ -238,6 +251,32 @@ class RobotsTxt:
             for number in selection.groups:
                 lines.extend(self._parsed.groups[number].signals)
         return merge_signals(lines, request_path(url) if url is not None else None)
+
+    def content_signal_sources(
+        self, user_agent: str, url: str | None = None
+    ) -> list[tuple[str, str, int]]:
+        """As :meth:`content_signals`, as (label, value, line), with contentsignals.org's
+        yes/no values and aipref's kept apart (see ``merge_signal_sources``)."""
+        lines = list(self._parsed.signals)
+        selection = self._select(user_agent)
+        if selection is not None:
+            for number in selection.groups:
+                lines.extend(self._parsed.groups[number].signals)
+        return merge_signal_sources(lines, request_path(url) if url is not None else None)
+
+    @property
+    def licences(self) -> tuple[tuple[int, str], ...]:
+        """RSL ``License:`` lines as (line, URL as written), in file order, whatever group
+        they are in (RSL 1.0 §5.1: a licence is declared for the site)."""
+        found = self._licences
+        if found is None:
+            lines = []
+            for line, text in self._parsed.unknown:
+                key, sep, value = text.partition(":")
+                if sep and key.strip().lower() in ("license", "licence") and value.strip():
+                    lines.append((line, value.strip()))
+            found = self._licences = tuple(lines)
+        return found
 
     def __repr__(self) -> str:
         return f"<RobotsTxt groups={len(self._parsed.groups)} fingerprint={self._fingerprint[:12]}>"

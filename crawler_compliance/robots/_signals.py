@@ -54,12 +54,33 @@ def _applies(path_pattern: str, request_path: str) -> bool:
 
 def merge_signals(lines: list[SignalLine], request_path: str | None) -> dict[str, str]:
     """Merge lines in file order; scoped lines after unscoped ones, shortest path first."""
+    merged: dict[str, str] = {}
+    for signal in _ordered(lines, request_path):
+        merged.update(signal.values)
+    return merged
+
+
+def _ordered(lines: list[SignalLine], request_path: str | None) -> list[SignalLine]:
     unscoped = [s for s in lines if s.path is None]
     scoped = []
     if request_path is not None:
         scoped = [s for s in lines if s.path is not None and _applies(s.path, request_path)]
         scoped.sort(key=lambda s: len(s.path or ""))
-    merged: dict[str, str] = {}
-    for signal in unscoped + scoped:
-        merged.update(signal.values)
-    return merged
+    return unscoped + scoped
+
+
+def merge_signal_sources(
+    lines: list[SignalLine], request_path: str | None
+) -> list[tuple[str, str, int]]:
+    """(label, value, line) after merging, kept apart per vocabulary.
+
+    A later (or more specific) line overrides an earlier one for the same
+    label *in the same vocabulary* (``yes``/``no`` is contentsignals.org's,
+    anything else aipref's), so ``Content-Usage: search=n`` and
+    ``Content-Signal: search=yes`` both survive and the stricter one can win.
+    """
+    merged: dict[tuple[str, bool], tuple[str, str, int]] = {}
+    for signal in _ordered(lines, request_path):
+        for key, value in signal.values:
+            merged[(key, value in ("yes", "no"))] = (key, value, signal.line)
+    return list(merged.values())

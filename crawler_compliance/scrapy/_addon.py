@@ -22,7 +22,16 @@ class Addon:
     """
 
     def update_settings(self, settings: Any) -> None:
+        from crawler_compliance.scrapy._browser import AbortBackstop
         from crawler_compliance.scrapy._guard import ComplianceGuardMiddleware
+        from crawler_compliance.scrapy._handler_middleware import (
+            BROWSER_MIDDLEWARE_PRIORITY,
+            ComplianceHandlerMiddleware,
+        )
+        from crawler_compliance.scrapy._handlers import (
+            prepare_playwright_settings,
+            uses_playwright,
+        )
         from crawler_compliance.scrapy._middleware import ComplianceMiddleware
 
         settings.set("COMPLIANCE_ENABLED", True, priority="addon")
@@ -32,3 +41,10 @@ class Addon:
         settings.set_in_component_priority_dict(
             "DOWNLOADER_MIDDLEWARES", ComplianceGuardMiddleware, GUARD_PRIORITY
         )
+        # Download handlers that fetch through their own clients (browsers):
+        # checked at start-up, and the browser hook wired per request.
+        settings.set_in_component_priority_dict(
+            "DOWNLOADER_MIDDLEWARES", ComplianceHandlerMiddleware, BROWSER_MIDDLEWARE_PRIORITY
+        )
+        if uses_playwright(settings):
+            prepare_playwright_settings(settings, AbortBackstop())

@@ -30,7 +30,7 @@ from crawler_compliance._enforcement import AuditWriteFailed, Enforcer, Plan
 from crawler_compliance._identity import crawl_identity
 from crawler_compliance._responses import BODY_HEAD_BYTES, ResponseView, is_htmlish
 from crawler_compliance._route import Route, proxy_host
-from crawler_compliance._sitefiles import FileNeed, SiteFile
+from crawler_compliance._sitefiles import FetchedFile, FetchError, FileNeed, SiteFile
 from crawler_compliance.audit import AuditLog, AuditLogError
 from crawler_compliance.policy import PolicyError, load_policy
 from crawler_compliance.robots import RobotsResult, robots_from_fetch
@@ -163,6 +163,10 @@ class ComplianceMiddleware:
         self._stamps: weakref.WeakKeyDictionary[Request, Stamp] = weakref.WeakKeyDictionary()
         self._logged: set[tuple[str, str]] = set()
         self._discovering: set[Any] = set()  # discovery fetches in flight (strong refs)
+        from crawler_compliance.scrapy._handler_middleware import start_handlers
+
+        # Which download handlers may fetch, and the browser hook when one renders.
+        self.handler_kinds, self.browser_hook = start_handlers(crawler, self)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
         if crawler.settings.getbool("ROBOTSTXT_OBEY"):
             logger.warning(
@@ -215,7 +219,7 @@ class ComplianceMiddleware:
             # middleware put in its place): registry-checked and audited each
             # time it comes by, before it can be sent.
             name = STATS_NAMES[own.kind]
-            self.crawler.stats.inc_value(f"compliance/{name}/fetch_count")  # type: ignore[union-attr]
+            self.crawler.stats.inc_value(f"compliance/{name}/fetch_count")
             decision = self._recorded(
                 lambda: self.enforcer.decide_own_fetch(
                     request.url, own, route, scrapy_safe=not request.meta.get("verbatim_url")
@@ -223,7 +227,7 @@ class ComplianceMiddleware:
                 request.url,
             )
             if not decision.allowed:
-                self.crawler.stats.inc_value(f"compliance/{name}/fetch_denied")  # type: ignore[union-attr]
+                self.crawler.stats.inc_value(f"compliance/{name}/fetch_denied")
                 raise RequestDenied(decision)
             self._stamps[request] = Stamp(request.url, route, request.meta.get("download_slot"))
             return None
@@ -293,11 +297,13 @@ class ComplianceMiddleware:
             while missing := plan.missing():
                 need = missing[0]
                 if need.kind is SiteFile.TERMS:
-                    terms = await self._terms(need, page or request)
+                    terms = await self._terms(need, request)
                     self.enforcer.supply_terms(plan, need, terms)
                     continue
-                result = await self._robots(need, page or request)
+                result = await self._robots(need, request)
                 self.enforcer.supply(plan, need, result)
+            for need in self.enforcer.signal_needs(plan):
+                await self._signal_file(need, page or request)
             return (
                 self.enforcer.conclude(plan, kind=kind, page=page.url if page else None),
                 plan,
@@ -374,7 +380,7 @@ class ComplianceMiddleware:
             try:
                 fetched = await self.fetcher.fetch(need, page)
                 self.enforcer.discovered_terms(found, fetched)
-                self.crawler.stats.inc_value("compliance/terms/discovered")  # type: ignore[union-attr]
+                self.crawler.stats.inc_value("compliance/terms/discovered")
             except AuditWriteFailed as exc:
                 self._audit_failed(exc)
             except Exception:
@@ -392,6 +398,31 @@ class ComplianceMiddleware:
     def _discovery_done(self, result: Any, deferred: Any) -> None:
         self._discovering.discard(deferred)
         return None
+
+    async def _signal_file(self, need: FileNeed, page: Request) -> None:
+        """Fetch one tdmrep.json or licence (once per key in flight) into the enforcer's cache.
+
+        A fetch that fails in any way is still supplied, as a failure: the file is
+        then unreadable, which fails closed for the purposes it could bind.
+        """
+
+        async def produce() -> FetchedFile:
+            fetched = await self.fetcher.fetch(need, page)
+            self.enforcer.supply_signal_file(need, fetched)
+            return fetched
+
+        def on_failure(exc: BaseException) -> FetchedFile:
+            logger.error(
+                "crawler-compliance: %(file)s fetch for %(url)s failed",
+                {"file": need.kind.value, "url": self.enforcer.redact(need.url)},
+                exc_info=exc,
+                extra={"spider": self.crawler.spider},
+            )
+            failed = FetchedFile(need.url, None, error=FetchError.INTERNAL)
+            self.enforcer.supply_signal_file(need, failed)
+            return failed
+
+        await self._inflight.run(need.key, produce, on_failure)
 
     def _audit_failed(self, exc: AuditWriteFailed) -> None:
         logger.error(
@@ -516,42 +547,71 @@ class ComplianceMiddleware:
             self._deny(request, decision)
         return response
 
-    # -- subresources (rendering download handlers) -----------------------------
+    # -- requests made outside the downloader (rendering download handlers) ---------
 
     async def decide_url(
         self,
         url: str,
         *,
         page: Request,
-        kind: RecordKind = RecordKind.SUBRESOURCE,
+        kind: RecordKind | str = RecordKind.SUBRESOURCE,
         resource_type: str | None = None,
+        headers: Any = None,
+        redirected_from: str | None = None,
     ) -> Decision:
         """Decide and record a URL another client (a browser) is about to fetch for *page*.
 
         The full page path: registry, site records, the target origin's
         robots.txt (fetched through the engine the way *page* travels, once
-        per origin). Never raises: failures deny.
+        per origin), identity. *headers* are the headers it will be sent with
+        (default: none of the page's); the page's proxy and bind address are
+        kept. The record names the *kind* and the *page*. Never raises:
+        failures deny.
         """
+        kind = RecordKind(kind)
         what = f"{resource_type} " if resource_type else ""
         context = [
             Reason(
                 Check.URL,
                 Outcome.INFO,
                 f"{what}requested by the browser for {self.enforcer.redact(page.url)}",
+                extra=(("resource_type", resource_type),) if resource_type else (),
             )
         ]
+        meta: dict[str, Any] = {
+            key: page.meta[key]
+            for key in ("proxy", "bindaddress", "download_timeout")
+            if key in page.meta
+        }
+        # Not the page's download slot: the page holds it while it renders, and
+        # a robots.txt fetch queued behind it would wait for ever.
+        meta["download_slot"] = f"compliance-subresource:{urlsplit(url).hostname}"
+        if redirected_from is not None:
+            meta["redirect_urls"] = [redirected_from]
         try:
-            request = Request(url, meta={k: v for k, v in page.meta.items() if k == "proxy"})
+            request = Request(url, headers=headers, meta=meta, dont_filter=True)
         except Exception as exc:
             return self._internal_error(url, exc, kind)
-        proxy = request.meta.get("proxy")
-        route = Route(proxy=proxy_host(proxy) if proxy else None)
         try:
-            decision, _ = await self._decide(request, route, kind=kind, page=page, context=context)
+            decision, _ = await self._decide(
+                request, route_of(request), kind=kind, page=page, context=context
+            )
         except AuditWriteFailed as exc:
             self._audit_failed(exc)
             return exc.decision
         return decision
+
+    def record(self, decision: Decision) -> Decision:
+        """Record a decision another crawl component took; a failed write denies."""
+        try:
+            return self.enforcer.record(decision)
+        except AuditWriteFailed as exc:
+            self._audit_failed(exc)
+            return exc.decision
+
+    def deny(self, request: Request, decision: Decision) -> None:
+        """Log a recorded deny (once per host and check at INFO) and raise RequestDenied."""
+        self._deny(request, decision)
 
     # -- closing ------------------------------------------------------------------
 

@@ -68,7 +68,7 @@ class SlotPoliteness:
         delay = max(delay + DELAY_MARGIN, self.floor)
         request.meta["download_slot"] = key
         request.meta["autothrottle_dont_adjust_delay"] = True
-        downloader = self.crawler.engine.downloader  # type: ignore[union-attr]
+        downloader = self.crawler.engine.downloader
         per_slot = downloader.per_slot_settings
         entry = per_slot.setdefault(key, {})
         entry["delay"] = delay

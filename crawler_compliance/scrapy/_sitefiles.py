@@ -164,7 +164,7 @@ class EngineFileFetcher:
             while True:
                 own.urls.add(url)
                 try:
-                    response = await self.crawler.engine.download_async(  # type: ignore[union-attr]
+                    response = await self.crawler.engine.download_async(
                         self._request(url, need, page, own)
                     )
                 except Exception as exc:

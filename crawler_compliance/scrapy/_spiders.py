@@ -396,7 +396,10 @@ def _decider(checker: Any) -> Any:
 
         proxy = route[0]
         extra = (proxy_host(proxy),) if proxy else ()
-        return checker.decide(url, None, offline=True, extra_hosts=(*extra, *route[1]))
+        decision: Decision = checker.decide(
+            url, None, offline=True, extra_hosts=(*extra, *route[1])
+        )
+        return decision
 
     return decide_plain
 

@@ -13,13 +13,8 @@ def log_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
-    """Run ``crawler-compliance`` through ``cli.main``; return (code, stdout, stderr).
-
-    Only the audit command family is assembled, so these tests do not depend on
-    the other command modules, which live elsewhere in the tree.
-    """
-    monkeypatch.setattr(cli, "_COMMAND_MODULES", ("crawler_compliance.cli._audit",))
+def run_cli(capsys: pytest.CaptureFixture[str]):
+    """Run the shipped ``crawler-compliance`` (``cli.main``); return (code, stdout, stderr)."""
 
     def run(*argv: str) -> tuple[int, str, str]:
         try:

@@ -113,7 +113,9 @@ def test_no_proxy_and_explicit_proxy(capsys, monkeypatch: pytest.MonkeyPatch) ->
         monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")  # nothing listens there
         monkeypatch.setenv("no_proxy", "127.0.0.1")
         code, _, _ = run(capsys, "check", "--policies", POLICIES, server.url("/page"))
-        assert code == 0 and server.paths("127.0.0.1") == ["/robots.txt"]
+        # (The policy's purpose, research, is text and data mining: tdmrep.json is read too.)
+        assert code == 0
+        assert server.paths("127.0.0.1") == ["/robots.txt", "/.well-known/tdmrep.json"]
         code, _, _ = run(
             capsys,
             "check",

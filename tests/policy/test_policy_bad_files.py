@@ -245,7 +245,7 @@ def test_misspelt_choice_gets_a_suggestion(policy_dir):
     policy_dir.write("policy.yaml", "crawler:\n  product_token: Bot\n  purpose: reserch\n")
     assert policy_dir.errors() == [
         "pol/policy.yaml:3:12: crawler.purpose: 'reserch' is not one of 'search-indexing', "
-        "'ai-training', 'research', 'archiving', 'monitoring', 'other' "
+        "'ai-training', 'ai-input', 'research', 'archiving', 'monitoring', 'other' "
         "(did you mean 'research'?)"
     ]
 
@@ -454,7 +454,8 @@ def test_choice_of_the_wrong_type(policy_dir):
     policy_dir.write("policy.yaml", "crawler: {product_token: B, purpose: 3}\n")
     assert policy_dir.errors() == [
         "pol/policy.yaml:1:38: crawler.purpose: expected one of 'search-indexing', "
-        "'ai-training', 'research', 'archiving', 'monitoring', 'other', found a number (3)"
+        "'ai-training', 'ai-input', 'research', 'archiving', 'monitoring', 'other', "
+        "found a number (3)"
     ]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -18,21 +17,8 @@ ROBOTS = (
 
 
 @pytest.fixture
-def main(monkeypatch: pytest.MonkeyPatch) -> Callable[[list[str]], int]:
-    """cli.main, assembled from the command modules that exist right now.
-
-    The other command families are written in parallel; a sibling that does not
-    import yet must not fail the robots command's tests. Once they all exist
-    this is exactly cli.main.
-    """
-    present = []
-    for name in cli._COMMAND_MODULES:
-        try:
-            importlib.import_module(name)
-        except ImportError:
-            continue
-        present.append(name)
-    monkeypatch.setattr(cli, "_COMMAND_MODULES", tuple(present))
+def main() -> Callable[[list[str]], int]:
+    """The shipped ``crawler-compliance`` entry point, every command family assembled."""
     return cli.main
 
 

@@ -1,13 +1,17 @@
 """Real-world robots.txt files: never raises, always decides; differential against Protego.
 
-The corpus (4,231 files from Protego's test data, BSD-3) lives outside the
-project in ``../shared/corpora/robots-real-world``; these tests skip without it.
+Two corpora: the slice shipped in ``tests/robots/corpus/`` (420 files chosen
+for variety, so these tests run on a clean clone, as CI does), and the full
+collection (4,231 files from Protego's test data, BSD-3) when it is found:
+``$CRAWLER_COMPLIANCE_CORPUS``, else ``shared/corpora/robots-real-world`` in a
+directory above the checkout. The full-corpus tests skip without it.
 """
 
 from __future__ import annotations
 
 import collections
 import gzip
+import os
 import re
 from pathlib import Path
 
@@ -15,7 +19,9 @@ import pytest
 
 from crawler_compliance.robots import RobotsTxt, product_token, robots_from_fetch
 
-CORPUS = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpora" / "robots-real-world"
+REPO = Path(__file__).resolve().parents[2]
+SLICE = Path(__file__).resolve().parent / "corpus"
+_NOT_ROBOTS = {"README.md", "INDEX.txt"}
 AGENTS = ("Googlebot", "Bingbot", "MyCrawler")
 FIXED_PATHS = (
     "/",
@@ -27,14 +33,48 @@ FIXED_PATHS = (
 )
 _RULE_VALUE = re.compile(r"^\s*(?:dis)?allow\s*:\s*(\S+)", re.IGNORECASE | re.MULTILINE)
 
-pytestmark = pytest.mark.corpus
+
+def full_corpus_dir() -> Path | None:
+    configured = os.environ.get("CRAWLER_COMPLIANCE_CORPUS")
+    if configured:
+        return Path(configured) if Path(configured).is_dir() else None
+    for parent in REPO.parents:
+        candidate = parent / "shared" / "corpora" / "robots-real-world"
+        if candidate.is_dir():
+            return candidate
+    return None
 
 
-@pytest.fixture(scope="module")
-def corpus() -> list[tuple[str, bytes]]:
-    if not CORPUS.is_dir():
-        pytest.skip(f"corpus not found at {CORPUS}")
-    return [(path.name, path.read_bytes()) for path in sorted(CORPUS.iterdir())]
+def _read(directory: Path) -> list[tuple[str, bytes]]:
+    return [
+        (path.name, path.read_bytes())
+        for path in sorted(directory.iterdir())
+        if path.is_file() and path.name not in _NOT_ROBOTS
+    ]
+
+
+@pytest.fixture(scope="module", params=["slice", pytest.param("full", marks=pytest.mark.corpus)])
+def corpus(request: pytest.FixtureRequest) -> list[tuple[str, bytes]]:
+    if request.param == "slice":
+        return _read(SLICE)
+    directory = full_corpus_dir()
+    if directory is None:
+        pytest.skip("full corpus not found (set CRAWLER_COMPLIANCE_CORPUS)")
+    return _read(directory)
+
+
+def _index() -> dict[str, str]:
+    lines = (SLICE / "INDEX.txt").read_text().splitlines()[1:]
+    return dict(line.split("\t", 1) for line in lines)
+
+
+def test_the_shipped_slice_is_small_and_varied() -> None:
+    files = _read(SLICE)
+    assert 300 <= len(files) <= 500
+    assert sum(len(body) for _, body in files) < 1_000_000
+    index = _index()
+    assert {name for name, _ in files} == set(index)
+    assert len(set(index.values())) >= 15
 
 
 def urls_for(text: str, limit: int = 24) -> list[str]:
@@ -84,7 +124,7 @@ def test_corpus_encodings_do_not_change_verdicts(corpus: list[tuple[str, bytes]]
             expected = original.allows(url, "MyCrawler")
             assert all(v.allows(url, "MyCrawler") == expected for v in variants), (name, url)
         checked += 1
-    assert checked > 100
+    assert checked > len(corpus) // 14  # most files are UTF-8
 
 
 # -- differential against Protego --------------------------------------------------------
@@ -173,5 +213,7 @@ def test_differential_against_protego(corpus: list[tuple[str, bytes]]) -> None:
                     unclassified.append((name, agent, url, verdict))
     assert not unclassified, unclassified[:20]
     assert set(classes) <= set(DISAGREEMENTS)
-    # The engines agree on the overwhelming majority of real decisions.
-    assert sum(classes.values()) < 0.01 * total, classes
+    # The engines agree on the overwhelming majority of real decisions (the
+    # slice over-represents odd files, BOMs included: 2% there, 1% on the full set).
+    share = 0.01 if len(corpus) > 1000 else 0.02
+    assert sum(classes.values()) < share * total, classes

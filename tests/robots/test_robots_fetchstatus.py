@@ -9,6 +9,7 @@ import zlib
 import pytest
 
 from crawler_compliance.robots import (
+    DEFAULT_MAX_BYTES,
     MAX_TTL,
     UNREACHABLE_TTL,
     RobotsCache,
@@ -182,14 +183,35 @@ def test_latin1_without_charset_still_matches_latin1_urls() -> None:
     assert not result.allows("https://e.com/caf%E9/x", "bot")
 
 
-def test_large_body_parses_the_first_512_kib() -> None:
+def test_the_whole_accepted_body_is_parsed_not_only_the_first_512_kib() -> None:
+    # RFC 9309 §2.5: 500 KiB is the least a crawler must parse; we parse the 4 MiB
+    # the fetchers accept, so a rule written after 600 KB still binds.
     filler = b"# padding\n" * 60_000  # 600 KB
     body = b"User-agent: *\nDisallow: /early\n" + filler + b"Disallow: /late\n"
     result = robots_from_fetch(status=200, body=body)
+    assert result.kind == "rules" and not result.robots.truncated
+    assert not result.allows("/early", "bot")
+    assert not result.allows("/late", "bot")
+    assert DEFAULT_MAX_BYTES == 4 * 1024 * 1024
+
+
+def test_a_body_past_4_mib_parses_its_first_4_mib() -> None:
+    filler = b"# padding\n" * 430_000  # 4.3 MB
+    body = b"User-agent: *\nDisallow: /early\n" + filler + b"Disallow: /late\n"
+    result = robots_from_fetch(status=200, body=body)
     assert result.kind == "rules" and result.robots.truncated
-    assert "512" in result.reason or "524288" in result.reason
+    assert str(DEFAULT_MAX_BYTES) in result.reason
     assert not result.allows("/early", "bot")
     assert result.allows("/late", "bot")  # past the cap: ignored, not allow-all
+
+
+def test_a_gzip_body_is_parsed_whole_up_to_4_mib_inflated() -> None:
+    import gzip
+
+    filler = b"# padding\n" * 300_000  # 3 MB inflated
+    body = gzip.compress(b"User-agent: *\n" + filler + b"Disallow: /late\n")
+    result = robots_from_fetch(status=200, body=body)
+    assert not result.allows("/late", "bot")
 
 
 def test_truncated_allow_line_is_dropped_not_shortened() -> None:

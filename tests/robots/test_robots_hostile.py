@@ -104,8 +104,29 @@ def test_many_stars_and_anchor_on_a_long_path() -> None:
     assert robots.allows("/" + "y" * 500_000, "bot")
 
 
-def test_star_line_past_the_line_cap_is_cut_and_restricts() -> None:
-    # Past the cap the line is cut, as Google's parser cuts it: "/***..." is left,
-    # which disallows everything (cutting a Disallow only ever restricts more).
+def test_a_run_of_stars_in_an_allow_is_one_star_before_the_line_is_cut() -> None:
+    # 100,000 stars then "x$": the rule is "/*x$" (a run of '*' means one '*'),
+    # collapsed before the 16,663-octet line cut. Cut first, it would become
+    # "/****..." and allow everything.
+    robots = RobotsTxt.parse("User-agent: *\nDisallow: /\nAllow: /" + "*" * 100_000 + "x$\n")
+    assert robots.allows("/" + "y" * 5_000 + "x", "bot")
+    assert not robots.allows("/" + "y" * 5_000, "bot")
+
+
+def test_a_run_of_stars_in_a_disallow_is_one_star_before_the_line_is_cut() -> None:
     robots = RobotsTxt.parse("User-agent: *\nDisallow: /" + "*" * 100_000 + "x$\n")
-    assert not robots.allows("/" + "y" * 500_000, "bot")
+    assert not robots.allows("/" + "y" * 500_000 + "x", "bot")
+    assert robots.allows("/" + "y" * 500_000, "bot")
+
+
+def test_a_long_user_agent_line_of_stars_is_not_the_star_group() -> None:
+    robots = RobotsTxt.parse("User-agent: " + "*" * 100_000 + "\nDisallow: /\n")
+    assert robots.allows("/x", "bot")  # "**..." names no crawler; it is not "*"
+
+
+def test_stars_are_collapsed_in_linear_time() -> None:
+    line = "Disallow: /" + "*a" * 1_000_000 + "\n"
+    started = time.perf_counter()
+    robots = RobotsTxt.parse(("User-agent: *\n" + line).replace("*a", "**a"))
+    robots.allows("/" + "a" * 100, "bot")
+    assert time.perf_counter() - started < GUARD_SECONDS

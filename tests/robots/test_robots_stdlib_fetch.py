@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import threading
 import time
@@ -23,6 +24,7 @@ class Route:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # before the status line
     drip: float = 0.0  # between body bytes
+    header_drip: float = 0.0  # between the octets of the status line and headers
 
 
 class Server:
@@ -36,6 +38,14 @@ class Server:
                 server.seen.append((self.path, self.headers.get("User-Agent", "")))
                 route = server.routes.get(self.path, Route(status=404, body=b"not found"))
                 time.sleep(route.delay)
+                if route.header_drip:
+                    head = b"HTTP/1.1 200 OK\r\n" + b"X-Slow: " + b"a" * 200 + b"\r\n\r\n"
+                    with contextlib.suppress(OSError):
+                        for i in range(len(head)):
+                            self.wfile.write(head[i : i + 1])
+                            self.wfile.flush()
+                            time.sleep(route.header_drip)
+                    return
                 try:
                     self.send_response(route.status)
                     for key, value in route.headers.items():
@@ -158,6 +168,25 @@ def test_dripping_body_hits_the_deadline(server: Server) -> None:
     server.routes["/robots.txt"] = Route(body=RULES * 10, drip=0.05)
     result = fetch(server, timeout=0.5)
     assert (result.kind, result.status) == ("disallow-all", "timeout")
+
+
+def test_dripping_headers_hit_the_deadline(server: Server) -> None:
+    # One header octet every 0.05 s never trips a per-read socket timeout of 0.5 s:
+    # only a deadline over the whole fetch ends it.
+    server.routes["/robots.txt"] = Route(header_drip=0.05)
+    started = time.monotonic()
+    result = fetch(server, timeout=0.5)
+    assert (result.kind, result.status) == ("disallow-all", "timeout")
+    assert time.monotonic() - started < 5.0  # the drip alone would take 11 s
+
+
+def test_a_deadline_inside_a_redirect_chain_is_a_timeout(server: Server) -> None:
+    server.redirect("/robots.txt", "/slow")
+    server.routes["/slow"] = Route(header_drip=0.05)
+    started = time.monotonic()
+    result = fetch(server, timeout=0.5)
+    assert (result.kind, result.status) == ("disallow-all", "timeout")
+    assert time.monotonic() - started < 5.0  # the drip alone would take 11 s
 
 
 def test_huge_body_is_capped_not_allow_all(server: Server) -> None:

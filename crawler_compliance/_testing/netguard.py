@@ -1,12 +1,13 @@
-"""Keep the demo process on loopback, whatever any component tries.
+"""Keep a test or demo process on loopback, whatever any component tries.
 
-The demo's promise is that it touches no network but 127.0.0.1. The stand-in
-web keeps its side of that promise, but a bug elsewhere — a robots.txt fetch
-that loses the request's proxy, a library that downloads a public-suffix list
-on first use, a proxy taken from the environment — would quietly reach the
-real web. So, for the life of the demo process only, name lookups and
-connections to anything but a loopback address are refused and remembered;
-the demo reports each refusal and fails, naming the host.
+The demo's and the test suite's promise is that they touch no network but
+127.0.0.1. The loopback server keeps its side of that promise, but a bug
+elsewhere — a robots.txt fetch that loses the request's proxy, a library that
+downloads a public-suffix list on first use, a proxy taken from the
+environment — would quietly reach the real web. So, while
+:func:`loopback_only` is active, name lookups and connections to anything but
+a loopback address are refused and remembered; the demo and the tests' autouse
+fixture report each refusal and fail, naming the host.
 
 This patches the :mod:`socket` module process-wide: it is for a demo or a
 test process, never for a library.
@@ -63,19 +64,19 @@ def loopback_only() -> Iterator[list[str]]:
     def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
         if host is not None and not _is_loopback(host):
             refuse(f"name lookup of {host}")
-            raise socket.gaierror(socket.EAI_NONAME, f"demo is loopback-only: {host}")
+            raise socket.gaierror(socket.EAI_NONAME, f"loopback-only process: {host}")
         return real_getaddrinfo(host, *args, **kwargs)
 
     def gethostbyname(host: str) -> str:
         if not _is_loopback(host):
             refuse(f"name lookup of {host}")
-            raise socket.gaierror(socket.EAI_NONAME, f"demo is loopback-only: {host}")
+            raise socket.gaierror(socket.EAI_NONAME, f"loopback-only process: {host}")
         return real_gethostbyname(host)
 
     def gethostbyname_ex(host: str) -> Any:
         if not _is_loopback(host):
             refuse(f"name lookup of {host}")
-            raise socket.gaierror(socket.EAI_NONAME, f"demo is loopback-only: {host}")
+            raise socket.gaierror(socket.EAI_NONAME, f"loopback-only process: {host}")
         return real_gethostbyname_ex(host)
 
     def _allowed(sock: socket.socket, address: Any) -> bool:
@@ -86,7 +87,7 @@ def loopback_only() -> Iterator[list[str]]:
     def connect(self: socket.socket, address: Any) -> None:
         if not _allowed(self, address):
             refuse(f"connection to {address[0]}")
-            raise ConnectionRefusedError(errno.ECONNREFUSED, "demo is loopback-only")
+            raise ConnectionRefusedError(errno.ECONNREFUSED, "loopback-only process")
         return real_connect(self, address)
 
     def connect_ex(self: socket.socket, address: Any) -> int:
@@ -98,7 +99,7 @@ def loopback_only() -> Iterator[list[str]]:
     saved_env = {
         name: os.environ.pop(name) for name in list(os.environ) if name.lower() in _PROXY_VARIABLES
     }
-    socket.getaddrinfo = getaddrinfo  # type: ignore[assignment]
+    socket.getaddrinfo = getaddrinfo
     socket.gethostbyname = gethostbyname
     socket.gethostbyname_ex = gethostbyname_ex
     socket.socket.connect = connect  # type: ignore[method-assign,assignment]
