@@ -26,24 +26,10 @@ from crawler_compliance.audit._read import (
 from crawler_compliance.cli import EXIT_OK, EXIT_USAGE, _proofs
 from crawler_compliance.cli._output import safe as _safe
 from crawler_compliance.cli._output import write as _out
+from crawler_compliance.report._model import text as record_text
 
 _TOP = 20
-
-
-def _text(value: Any) -> str:
-    """Any JSON value of a record as one line of text ('' for null)."""
-    if isinstance(value, str):
-        return value
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return str(value)
-    try:
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    except (ValueError, TypeError, RecursionError):
-        return "<unprintable>"
+_text = record_text  # one rendering of record values, shared with the report
 
 
 def register(subparsers: Any) -> None:

@@ -19,7 +19,7 @@ import datetime as dt
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -281,12 +281,6 @@ def decide_url(
         while missing := plan.missing():
             need = missing[0]
             own = enforcer.open_own_fetch(need.kind, need.url)
-
-            def allow_hop(hop: str, own: OwnFetch = own) -> str | None:
-                own.urls.add(hop)
-                decision = enforcer.decide_own_fetch(hop, own, route, scrapy_safe=False)
-                return None if decision.allowed else decision.summary()
-
             if need.kind is SiteFile.TERMS:
                 from crawler_compliance.cli._fetch import fetch_file
 
@@ -296,7 +290,7 @@ def decide_url(
                         user_agent=enforcer.identity.header,
                         timeout=timeout,
                         max_bytes=need.max_bytes,
-                        allow_url=allow_hop,
+                        allow_url=_hop_rule(enforcer, own, route),
                         proxy=proxy,
                     )
                 finally:
@@ -308,7 +302,7 @@ def decide_url(
                     need.url,
                     user_agent=enforcer.identity.header,
                     timeout=timeout,
-                    allow_url=allow_hop,
+                    allow_url=_hop_rule(enforcer, own, route),
                     proxy=proxy,
                     on_429=enforcer.on_429,
                     max_bytes=need.max_bytes,
@@ -329,6 +323,17 @@ def decide_url(
             return failed.decision
 
 
+def _hop_rule(enforcer: Enforcer, own: OwnFetch, route: Any) -> Callable[[str], str | None]:
+    """The stdlib fetcher's per-hop question: each hop is an audited own fetch first."""
+
+    def allow_hop(hop: str) -> str | None:
+        own.urls.add(hop)
+        decision = enforcer.decide_own_fetch(hop, own, route, scrapy_safe=False)
+        return None if decision.allowed else decision.summary()
+
+    return allow_hop
+
+
 def _fetch_signal_files(
     enforcer: Enforcer, plan: Any, route: Any, *, timeout: float, proxy: str | None
 ) -> None:
@@ -337,18 +342,12 @@ def _fetch_signal_files(
 
     for need in enforcer.signal_needs(plan):
         own = enforcer.open_own_fetch(need.kind, need.url)
-
-        def allow_hop(hop: str, own: OwnFetch = own) -> str | None:
-            own.urls.add(hop)
-            decision = enforcer.decide_own_fetch(hop, own, route, scrapy_safe=False)
-            return None if decision.allowed else decision.summary()
-
         try:
             fetched = fetch_file(
                 need.url,
                 user_agent=enforcer.identity.header,
                 timeout=timeout,
-                allow_url=allow_hop,
+                allow_url=_hop_rule(enforcer, own, route),
                 proxy=proxy,
                 max_bytes=need.max_bytes,
             )

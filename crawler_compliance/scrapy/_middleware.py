@@ -110,8 +110,11 @@ def _audit_disabled(crawler: Crawler) -> None:
         log.close()
 
 
-def build_enforcer(crawler: Crawler, config: Config, policy: Policy) -> Enforcer:
-    """The crawl's one enforcer, from its settings and policy."""
+def build_enforcer(
+    crawler: Crawler, config: Config, policy: Policy, *, file_audit: bool = True
+) -> Enforcer:
+    """The crawl's one enforcer, from its settings and policy (``file_audit=False``:
+    the caller supplies the audit store, e.g. the cluster's database)."""
     spider_agent = getattr(crawler.spider, "user_agent", None)
     identity = crawl_identity(
         user_agent_header=spider_agent or config.default_user_agent or None,
@@ -126,7 +129,7 @@ def build_enforcer(crawler: Crawler, config: Config, policy: Policy) -> Enforcer
             policy,
             identity=identity,
             purpose=config.purpose,
-            audit_path=config.audit_log,
+            audit_path=config.audit_log if file_audit else None,
             fsync_every=config.audit_fsync_every,
             fsync_interval=config.audit_fsync_interval,
             max_bytes=config.audit_max_bytes,
@@ -149,7 +152,11 @@ class ComplianceMiddleware:
     def __init__(self, crawler: Crawler, config: Config, policy: Policy) -> None:
         self.crawler = crawler
         self.config = config
-        self.enforcer = build_enforcer(crawler, config, policy)
+        self._cluster = self._cluster_setup(crawler, config, policy)  # issue 12, below
+        cluster_audit = self._cluster.audit if self._cluster is not None else None
+        self.enforcer = build_enforcer(crawler, config, policy, file_audit=cluster_audit is None)
+        if cluster_audit is not None:
+            self.enforcer.audit = cluster_audit  # the same interface as AuditLog
         self.checker = self.enforcer.checker
         robots_policy = policy.config.robots
         self.obey_crawl_delay = (
@@ -229,6 +236,8 @@ class ComplianceMiddleware:
             if not decision.allowed:
                 self.crawler.stats.inc_value(f"compliance/{name}/fetch_denied")
                 raise RequestDenied(decision)
+            if self._cluster is not None:
+                await self._cluster_committed(decision)
             self._stamps[request] = Stamp(request.url, route, request.meta.get("download_slot"))
             return None
         try:
@@ -238,10 +247,14 @@ class ComplianceMiddleware:
             raise RequestDenied(exc.decision) from exc
         if not decision.allowed:
             self._deny(request, decision)
+        if self._cluster is not None:
+            await self._cluster_committed(decision)
         slot = None
         if plan is not None and self.obey_crawl_delay and plan.pre.canonical is not None:
             delay = self.enforcer.crawl_delay(plan)
-            if delay:
+            if delay and self._cluster is not None and self._cluster.state is not None:
+                await self._cluster_crawl_delay(decision, plan.pre.canonical.origin, delay)
+            elif delay:
                 slot = self.politeness.apply(request, plan.pre.canonical.origin, delay)
         self._stamps[request] = Stamp(request.url, route, slot)
         return None
@@ -280,6 +293,11 @@ class ComplianceMiddleware:
         page: Request | None = None,
         context: list[Reason] | None = None,
     ) -> tuple[Decision, Plan | None]:
+        if self._cluster is not None and self._cluster.gate is not None:
+            stale = await self._cluster.gate.check()
+            if stale is not None:
+                self.crawler.stats.inc_value("compliance/cluster/policy_unconfirmed")  # type: ignore[union-attr]
+                return self.enforcer.record(decide(request.url, [stale], kind=kind)), None
         try:
             reasons = list(context or ())
             reasons.extend(
@@ -318,8 +336,13 @@ class ComplianceMiddleware:
         assert stats is not None
 
         async def produce() -> RobotsResult:
-            fetched = await self.fetcher.fetch(need, page)
-            result = self.enforcer.store_robots(need, fetched)
+            if self._cluster is not None and self._cluster.state is not None:
+                result = await self._cluster.robots(
+                    need, lambda: self.fetcher.fetch(need, page), self.enforcer
+                )
+            else:
+                fetched = await self.fetcher.fetch(need, page)
+                result = self.enforcer.store_robots(need, fetched)
             stats.set_value("compliance/robots/cached_origins", len(self.enforcer.robots_cache))
             return result
 
@@ -625,7 +648,7 @@ class ComplianceMiddleware:
 
         return not url_is_from_any_domain(url, [d for d in domains if d])
 
-    def spider_closed(self, spider: Any, reason: str) -> None:
+    def spider_closed(self, spider: Any, reason: str) -> Any:
         audit = self.enforcer.audit
         assert audit is not None
         audit.close()
@@ -678,3 +701,101 @@ class ComplianceMiddleware:
                 summary,
                 extra={"spider": spider},
             )
+        if self._cluster is not None:
+            return self._cluster.close()  # a coroutine: Scrapy awaits it
+        return None
+
+    # -- cluster: COMPLIANCE_REDIS_URL / COMPLIANCE_AUDIT_DSN (issue 12) ----------------
+    # The pieces live in crawler_compliance.cluster; these methods only plug them in.
+
+    def _cluster_setup(self, crawler: Crawler, config: Config, policy: Policy) -> Any:
+        from crawler_compliance._policy_audit import redact_params
+        from crawler_compliance.cluster._config import ClusterConfig, ClusterConfigError
+
+        if not ClusterConfig.from_settings(crawler.settings).enabled:
+            return None
+        from crawler_compliance.cluster._scrapy import ClusterPlug
+
+        try:
+            plug = ClusterPlug.from_settings(
+                crawler.settings,
+                stats=crawler.stats,
+                redact_params=redact_params(policy),
+                redact_key=config.audit_redact_key,
+                transparency=config.audit_transparency,
+            )
+        except ClusterConfigError as exc:
+            raise ComplianceConfigError(str(exc)) from None
+        if plug is None:
+            return None
+        plug.robots_max_ttl = float(policy.config.robots.cache_ttl)
+        plug.use_gate(lambda: self.checker.policy_fingerprint, self._cluster_reload)
+        logger.info("crawler-compliance: cluster mode: %(what)s", {"what": plug.describe()})
+        return plug
+
+    async def _cluster_committed(self, decision: Decision) -> None:
+        """An allowed request waits for its record's commit; no commit in time, no fetch."""
+        from crawler_compliance.cluster._redis_state import ClusterUnavailable
+
+        try:
+            await self._cluster.committed()
+        except ClusterUnavailable as exc:
+            self._cluster_unavailable(decision, exc)
+
+    async def _cluster_crawl_delay(
+        self, decision: Decision, origin: tuple[Any, ...], delay: float
+    ) -> None:
+        from crawler_compliance.cluster._redis_state import ClusterUnavailable
+
+        try:
+            await self._cluster.crawl_delay(origin, delay)
+        except ClusterUnavailable as exc:
+            self._cluster_unavailable(decision, exc)
+
+    def _cluster_unavailable(self, decision: Decision, exc: Exception) -> None:
+        """Deny (and record, best effort) a request the cluster cannot vouch for."""
+        self.crawler.stats.inc_value("compliance/cluster/unavailable")  # type: ignore[union-attr]
+        denial = decide(
+            decision.url,
+            [Reason(Check.INTERNAL, Outcome.DENY, str(exc))],
+            host=decision.host,
+            kind=decision.kind,
+        )
+        logger.warning(
+            "crawler-compliance: %(url)s denied: %(error)s",
+            {"url": self.enforcer.redact(decision.url), "error": exc},
+            extra={"spider": self.crawler.spider},
+        )
+        try:
+            denial = self.enforcer.record(denial)  # queued after the allow it overrides
+        except AuditWriteFailed as failed:
+            denial = failed.decision
+        raise RequestDenied(denial)
+
+    async def _cluster_reload(self, wanted: str) -> None:
+        """The cluster publishes another policy: load ours again and switch if it matches."""
+        import asyncio
+
+        from crawler_compliance._checker import ComplianceChecker
+
+        try:
+            policy = await asyncio.to_thread(load_policy, self.config.policy_dir)
+        except PolicyError as exc:
+            logger.error("crawler-compliance: policy reload failed:\n%(e)s", {"e": exc})
+            return
+        if policy.fingerprint != wanted:
+            logger.warning(
+                "crawler-compliance: the cluster runs policy %(want)s but %(dir)s holds "
+                "%(have)s: requests are denied until they agree",
+                {"want": wanted[:12], "dir": self.config.policy_dir, "have": policy.fingerprint},
+            )
+            return
+        self.enforcer.checker = ComplianceChecker(
+            policy,
+            user_agent=self.enforcer.identity.robots_token,
+            purpose=self.config.purpose,
+            suffix_list_file=self.config.suffix_list,
+        )
+        self.checker = self.enforcer.checker
+        self.crawler.stats.inc_value("compliance/cluster/policy_reloaded")  # type: ignore[union-attr]
+        logger.info("crawler-compliance: now deciding with policy %(fp)s", {"fp": wanted[:12]})
