@@ -101,7 +101,7 @@ def init_schema(
 
     done: list[str] = []
     with psycopg.connect(admin_dsn, connect_timeout=10) as conn:
-        conn.execute(_TABLES_SQL)  # type: ignore[arg-type]  # our constant, not user input
+        conn.execute(_TABLES_SQL)  # our constant, not user input
         for table in TABLES:
             qualified = sql.SQL("{}.{}").format(sql.Identifier(SCHEMA), sql.Identifier(table))
             for trigger, when, level in (

@@ -296,7 +296,7 @@ class ComplianceMiddleware:
         if self._cluster is not None and self._cluster.gate is not None:
             stale = await self._cluster.gate.check()
             if stale is not None:
-                self.crawler.stats.inc_value("compliance/cluster/policy_unconfirmed")  # type: ignore[union-attr]
+                self.crawler.stats.inc_value("compliance/cluster/policy_unconfirmed")
                 return self.enforcer.record(decide(request.url, [stale], kind=kind)), None
         try:
             reasons = list(context or ())
@@ -337,7 +337,7 @@ class ComplianceMiddleware:
 
         async def produce() -> RobotsResult:
             if self._cluster is not None and self._cluster.state is not None:
-                result = await self._cluster.robots(
+                result: RobotsResult = await self._cluster.robots(
                     need, lambda: self.fetcher.fetch(need, page), self.enforcer
                 )
             else:
@@ -754,7 +754,7 @@ class ComplianceMiddleware:
 
     def _cluster_unavailable(self, decision: Decision, exc: Exception) -> None:
         """Deny (and record, best effort) a request the cluster cannot vouch for."""
-        self.crawler.stats.inc_value("compliance/cluster/unavailable")  # type: ignore[union-attr]
+        self.crawler.stats.inc_value("compliance/cluster/unavailable")
         denial = decide(
             decision.url,
             [Reason(Check.INTERNAL, Outcome.DENY, str(exc))],
@@ -797,5 +797,5 @@ class ComplianceMiddleware:
             suffix_list_file=self.config.suffix_list,
         )
         self.checker = self.enforcer.checker
-        self.crawler.stats.inc_value("compliance/cluster/policy_reloaded")  # type: ignore[union-attr]
+        self.crawler.stats.inc_value("compliance/cluster/policy_reloaded")
         logger.info("crawler-compliance: now deciding with policy %(fp)s", {"fp": wanted[:12]})
