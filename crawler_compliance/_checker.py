@@ -31,6 +31,7 @@ from crawler_compliance._sites import SiteRules
 from crawler_compliance.audit._redact import Redactor
 from crawler_compliance.robots import RobotsMatch, RobotsResult, RobotsTxt
 from crawler_compliance.signals import OptOuts, Signal
+from crawler_compliance.terms._page import TermsPage
 
 if TYPE_CHECKING:
     from crawler_compliance.policy import Policy
@@ -107,7 +108,12 @@ class ComplianceChecker:
         config = policy.config
         self.registry = registry or Registry.from_policy(policy, suffix_list_file=suffix_list_file)
         self.sites = SiteRules(
-            policy.sites, unreviewed=config.terms.unreviewed, changed=config.terms.changed
+            policy.sites,
+            unreviewed=config.terms.unreviewed,
+            changed=config.terms.changed,
+            on_unreachable=config.terms.on_unreachable,
+            max_review_age=config.terms.max_review_age,
+            snapshots=getattr(policy, "terms_snapshots", None),
         )
         self.user_agent = user_agent or config.crawler.product_token
         self.purpose = parse_purpose(purpose or config.crawler.purpose)
@@ -162,7 +168,7 @@ class ComplianceChecker:
         url: str,
         *,
         extra_hosts: Iterable[str] = (),
-        terms_fingerprints: Mapping[str, str] | None = None,
+        terms_fingerprints: Mapping[str, str | TermsPage] | None = None,
         scrapy_safe: bool = False,
     ) -> PreCheck:
         """URL, registry, site and terms checks: everything that needs no fetch.

@@ -34,6 +34,17 @@ from crawler_compliance._route import Route
 from crawler_compliance._sitefiles import FetchedFile, FileNeed, SiteFile, robots_result
 from crawler_compliance.robots import RobotsCache, RobotsResult, product_token
 from crawler_compliance.signals import SignalFiles
+from crawler_compliance.terms import DEFAULT_MAX_BYTES as TERMS_MAX_BYTES
+from crawler_compliance.terms import (
+    Discovery,
+    TermsPage,
+    TermsStatus,
+    TermsWatch,
+    observe,
+    site_key,
+    terms_from_fetch,
+    terms_from_fetched,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -42,7 +53,7 @@ if TYPE_CHECKING:
     from crawler_compliance.audit import AuditLog
     from crawler_compliance.policy import Policy
 
-__all__ = ["AuditWriteFailed", "Enforcer", "OwnFetch", "Plan", "StatsSink"]
+__all__ = ["AuditWriteFailed", "Enforcer", "OwnFetch", "Plan", "StatsSink", "TermsDiscovery"]
 
 ROBOTS_MAX_BYTES = 4 * 1024 * 1024  # decompressed cap for one robots.txt body
 _NEEDS_MEMO = 8192
@@ -103,6 +114,9 @@ class Plan:
     needs: list[FileNeed] = field(default_factory=list)
     results: dict[tuple[object, ...], RobotsResult] = field(default_factory=dict)
     denied_early: bool = False  # a check that needs no fetch already denies
+    terms: dict[tuple[object, ...], TermsPage] = field(default_factory=dict)  # watched pages
+    extra_hosts: tuple[str, ...] = ()  # the route's other hosts, to decide again with terms
+    scrapy_safe: bool = True
     # Opt-out files (tdmrep.json, RSL licences): None until the adapter asks for them
     # (Enforcer.signal_needs), then the ones this URL takes.
     signal_needs: list[FileNeed] | None = None
@@ -113,7 +127,11 @@ class Plan:
         return not self.needs
 
     def missing(self) -> list[FileNeed]:
-        return [need for need in self.needs if need.key not in self.results]
+        return [
+            need
+            for need in self.needs
+            if need.key not in self.results and need.key not in self.terms
+        ]
 
     def robots_for(self, need: FileNeed) -> RobotsResult | None:
         return self.results.get(need.key)
@@ -133,6 +151,7 @@ class Enforcer:
         on_429: str = "deny",
         spider: str | None = None,
         stats: StatsSink | None = None,
+        terms: TermsWatch | None = None,
     ) -> None:
         self.checker = checker
         self.audit = audit
@@ -152,6 +171,14 @@ class Enforcer:
         # Machine-readable opt-outs in responses (X-Robots-Tag, meta, TDMRep, Content-Usage).
         self.observers: list[ResponseObserver] = [checker.opt_outs]
         self.signal_files = SignalFiles(checker.opt_outs, clock=checker.clock)
+        # Watched terms pages and discovery (issue 8): one state per crawl or CLI run.
+        self.terms = (
+            terms
+            if terms is not None
+            else TermsWatch.from_policy(checker.policy, clock=checker.clock)
+        )
+        if self.terms.discovery != "off":
+            self.observers.append(TermsDiscovery(self))
         self._needs: dict[tuple[object, ...], FileNeed] = {}
         self._delays: weakref.WeakKeyDictionary[RobotsResult, float] = weakref.WeakKeyDictionary()
 
@@ -313,9 +340,9 @@ class Enforcer:
             url, extra_hosts=hosts, scrapy_safe=scrapy_safe
         )
         reasons.extend(found)
-        reasons.append(
-            Reason(Check.ROBOTS, Outcome.INFO, f"{own.kind.value} fetch by crawler-compliance")
-        )
+        # Each kind of own fetch under its own check name, so reports keep them apart.
+        check = Check.TERMS if own.kind is SiteFile.TERMS else Check.ROBOTS
+        reasons.append(Reason(check, Outcome.INFO, f"{own.kind.value} fetch by crawler-compliance"))
         decision = decide(
             url,
             reasons,
@@ -379,11 +406,24 @@ class Enforcer:
             context_reasons.append(Reason(Check.URL, Outcome.DENY, f"ambiguous route: {exc}"))
         if vhost is not None:
             extra_hosts.append(_netloc(*vhost))
-        pre = self.checker.pre_robots(url, extra_hosts=extra_hosts, scrapy_safe=scrapy_safe)
-        plan = Plan(url, route, pre, context_reasons)
+        pre = self.checker.pre_robots(
+            url,
+            extra_hosts=extra_hosts,
+            scrapy_safe=scrapy_safe,
+            terms_fingerprints=self.terms.pages(),
+        )
+        plan = Plan(
+            url,
+            route,
+            pre,
+            context_reasons,
+            extra_hosts=tuple(extra_hosts),
+            scrapy_safe=scrapy_safe,
+        )
         canonical = pre.canonical
         if canonical is None:
             return plan
+        context_reasons.extend(self._discovery_reasons(pre))
         if vhost is not None and (vhost[0], vhost[1] or canonical.port) != (
             canonical.host,
             canonical.port,
@@ -408,7 +448,134 @@ class Enforcer:
             cached = self.robots_cache.get(need.key)
             if cached is not None:
                 plan.results[need.key] = cached
+        terms_need = self._terms_need(pre, route)
+        if terms_need is not None:
+            # First: when the terms changed, robots.txt is not needed at all.
+            plan.needs.insert(0, terms_need)
         return plan
+
+    # -- terms of service (issue 8) -------------------------------------------------
+
+    def _discovery_reasons(self, pre: PreCheck) -> list[Reason]:
+        """``terms.discovery: deny``: a site without a record whose terms were flagged."""
+        canonical = pre.canonical
+        if self.terms.discovery != "deny" or canonical is None:
+            return []
+        if self.checker.sites.records_for(canonical.host):
+            return []
+        key = site_key(canonical.host, pre.registrable_domain, is_ip=canonical.is_ip)
+        return self.terms.discovery_reasons(key)
+
+    def _terms_need(self, pre: PreCheck, route: Route) -> FileNeed | None:
+        """The watched terms page this URL's decision relies on, when it is due.
+
+        Only the record whose terms reason is in the decision (the most
+        specific one with terms), only when watched (``url`` and ``sha256``,
+        a review verdict), and only when never fetched or older than
+        ``terms.refetch_interval``.
+        """
+        canonical = pre.canonical
+        if canonical is None:
+            return None
+        records = self.checker.sites.records_for(canonical.host)
+        if not records:  # the common case: no site record, nothing watched
+            return None
+        rules = {r.rule for r in pre.reasons if r.check is Check.TERMS}
+        for record in records:
+            terms = record.terms
+            if terms is None or record.id not in rules:
+                continue
+            if not terms.sha256 or terms.verdict is None or not self.terms.due(terms.url):
+                return None
+            return FileNeed(
+                SiteFile.TERMS, terms.url, ("terms", terms.url, route.proxy), TERMS_MAX_BYTES
+            )
+        return None
+
+    def supply_terms(self, plan: Plan, need: FileNeed, page: TermsPage) -> None:
+        """Hand the plan the terms page fetched for *need* (see :meth:`store_terms`).
+
+        The site checks are run again with it; when they now settle the URL (the
+        terms changed and the policy denies), robots.txt is no longer needed.
+        """
+        plan.terms[need.key] = page
+        plan.pre = self.checker.pre_robots(
+            plan.url,
+            extra_hosts=plan.extra_hosts,
+            scrapy_safe=plan.scrapy_safe,
+            terms_fingerprints={**self.terms.pages(), page.url: page},
+        )
+        if not plan.pre.needs_robots:
+            plan.needs = [n for n in plan.needs if n.kind is not SiteFile.ROBOTS or n.host_header]
+
+    def store_terms(self, need: FileNeed, fetched: FetchedFile) -> TermsPage:
+        """Read a fetched terms page, keep it until it is due again, record what it says.
+
+        The record (kind ``own-fetch``, check ``terms``) names the page's
+        fingerprint, or why it could not be read, and for each site record
+        watching it whether it matches the review.
+        """
+        return self._keep_terms(terms_from_fetched(fetched, max_bytes=need.max_bytes))
+
+    def terms_unreadable(self, need: FileNeed, why: str) -> TermsPage:
+        """A terms fetch that failed inside us: unreachable, kept and recorded like any."""
+        return self._keep_terms(terms_from_fetch(need.url, status=None, error=why))
+
+    def _keep_terms(self, page: TermsPage) -> TermsPage:
+        self.terms.store(page)
+        reasons = []
+        for record in self.checker.policy.sites:
+            terms = record.terms
+            if terms is None or terms.url != page.url or not terms.sha256:
+                continue
+            if page.status is TermsStatus.UNREACHABLE:
+                message = f"terms page of site record {record.id!r} not read: {page.problem}"
+            elif page.sha256 == terms.sha256:
+                message = f"terms page of site record {record.id!r} matches the review"
+            else:
+                message = (
+                    f"terms page of site record {record.id!r} differs from the review of "
+                    f"{terms.reviewed}"
+                )
+            reasons.append(
+                Reason(
+                    Check.TERMS,
+                    Outcome.INFO,
+                    message,
+                    rule=record.id,
+                    extra=(
+                        ("terms_status", page.detail),
+                        ("reviewed_sha256", terms.sha256),
+                        ("current_sha256", page.sha256),
+                    ),
+                )
+            )
+        if not reasons:
+            reasons.append(Reason(Check.TERMS, Outcome.INFO, f"terms page read: {page.detail}"))
+        self.record(self._own_record(page.url, reasons))
+        return page
+
+    def _own_record(self, url: str, reasons: list[Reason]) -> Decision:
+        canonical, registrable, _ = self.checker.registry_reasons(url)
+        return decide(
+            url,
+            reasons,
+            host=canonical.host if canonical else None,
+            registrable_domain=registrable,
+            kind=RecordKind.OWN_FETCH,
+        )
+
+    def discovery_need(self, found: Discovery) -> FileNeed:
+        """The one fetch of a discovered terms page (keyed by the site it speaks for)."""
+        return FileNeed(
+            SiteFile.TERMS, found.link.url, ("terms-discovered", found.domain), TERMS_MAX_BYTES
+        )
+
+    def discovered_terms(self, found: Discovery, fetched: FetchedFile) -> Decision:
+        """Record what a discovered terms page says (the evidence, when flagged)."""
+        page = terms_from_fetched(fetched, max_bytes=TERMS_MAX_BYTES)
+        reasons = self.terms.discovered(found.domain, found.link, page)
+        return self.record(self._own_record(found.link.url, reasons))
 
     def _robots_need(self, canonical: CanonicalURL, route: Route, host: str | None) -> FileNeed:
         # The route matters: robots.txt read through a proxy, or for another
@@ -503,10 +670,12 @@ class Enforcer:
 
     def _pre_and_robots(self, plan: Plan) -> tuple[PreCheck, RobotsResult | None]:
         """The pre-check and the URL's own robots.txt result a decision is made from."""
-        main = plan.needs[0] if plan.needs and plan.needs[0].host_header is None else None
+        # robots.txt needs only: a terms page need comes first when one is due.
+        robots_needs = [need for need in plan.needs if need.kind is SiteFile.ROBOTS]
+        main = robots_needs[0] if robots_needs and robots_needs[0].host_header is None else None
         robots = plan.robots_for(main) if main is not None else None
         pre = plan.pre
-        if plan.denied_early or (plan.needs and main is None):
+        if plan.denied_early or (robots_needs and main is None):
             # Settled without the URL's robots.txt: already denied (no fetch was
             # made, so none is missing), or only the vhost's robots.txt was
             # needed (the URL's host is settled by an explicit permission).
@@ -624,3 +793,13 @@ def _path_and_query(canonical: CanonicalURL) -> str:
 
     parts = urlsplit(canonical.url)
     return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+
+class TermsDiscovery:
+    """The discovery response observer: terms links and restrictive clauses (issue 8)."""
+
+    def __init__(self, enforcer: Enforcer) -> None:
+        self.enforcer = enforcer
+
+    def observe(self, view: ResponseView) -> list[Reason]:
+        return observe(view, self.enforcer.checker, self.enforcer.terms)

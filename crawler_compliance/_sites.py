@@ -13,10 +13,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from crawler_compliance._decision import Check, Outcome, Reason
 from crawler_compliance._hosts import host_suffixes, path_candidates
+from crawler_compliance.terms._diff import change_excerpt
+from crawler_compliance.terms._page import TermsPage, TermsStatus
 
 if TYPE_CHECKING:
     from crawler_compliance.policy import Permission, SiteRecord
@@ -60,6 +62,9 @@ class SiteRules:
         *,
         unreviewed: str = "deny",
         changed: str = "deny",
+        on_unreachable: str = "deny",
+        max_review_age: int | None = None,
+        snapshots: Mapping[str, str] | None = None,
     ) -> None:
         self._by_domain: dict[str, list[SiteRecord]] = {}
         for record in records:
@@ -67,7 +72,11 @@ class SiteRules:
                 self._by_domain.setdefault(str(domain).lower().rstrip("."), []).append(record)
         self.unreviewed = unreviewed
         self.changed = changed
+        self.on_unreachable = on_unreachable
+        self.max_review_age = max_review_age
+        self.snapshots = dict(snapshots or {})
         self._memo: dict[str, list[SiteRecord]] = {}
+        self._excerpts: dict[tuple[str, str], tuple[str, ...]] = {}
 
     def records_for(self, host: str) -> list[SiteRecord]:
         """Records covering *host*, most specific domain first (memoised per host)."""
@@ -91,14 +100,16 @@ class SiteRules:
         *,
         purpose: str | None,
         on: dt.date,
-        terms_fingerprints: Mapping[str, str] | None = None,
+        terms_fingerprints: Mapping[str, str | TermsPage] | None = None,
     ) -> SiteOutcome:
         """Apply the records covering *host* to *path* for this crawl's *purpose*.
 
-        ``terms_fingerprints`` maps a terms URL to the SHA-256 of the text
-        fetched now; when it differs from the reviewed hash the terms changed
-        since review. When it is absent the change check is reported as not
-        done rather than silently passed.
+        ``terms_fingerprints`` maps a terms URL to what was fetched now: a
+        :class:`~crawler_compliance.terms.TermsPage` (or only the SHA-256 of
+        its normalised text). When it differs from the reviewed hash the terms
+        changed since review; an unreachable page falls under
+        ``terms.on_unreachable``. When it is absent the change check is
+        reported as not done rather than silently passed.
         """
         records = self.records_for(host)
         if not records:
@@ -142,7 +153,7 @@ class SiteRules:
         reasons: list[Reason] = []
         for record in records:
             reasons.extend(self._expired_permissions(record, on))
-            terms = self._terms_reason(record, terms_fingerprints or {})
+            terms = self._terms_reason(record, terms_fingerprints or {}, on)
             if terms is not None:
                 reasons.append(terms)
                 break  # the most specific record with terms speaks for the site
@@ -197,21 +208,55 @@ class SiteRules:
             if p.expires is not None and p.expires < on
         ]
 
-    def _terms_reason(self, record: SiteRecord, fingerprints: Mapping[str, str]) -> Reason | None:
+    @staticmethod
+    def _action(setting: str) -> Outcome:
+        return Outcome.DENY if setting == "deny" else Outcome.INFO
+
+    def _excerpt(self, record_id: str, page: TermsPage) -> tuple[str, ...]:
+        """What changed, for the record: memoised per (record, current text)."""
+        reviewed = self.snapshots.get(record_id)
+        if reviewed is None or page.sha256 is None:
+            return ()
+        key = (record_id, page.sha256)
+        found = self._excerpts.get(key)
+        if found is None:
+            found = tuple(change_excerpt(reviewed, page.text))
+            if len(self._excerpts) >= 1024:
+                self._excerpts.clear()
+            self._excerpts[key] = found
+        return found
+
+    def _terms_reason(
+        self, record: SiteRecord, fingerprints: Mapping[str, str | TermsPage], on: dt.date
+    ) -> Reason | None:
         terms = record.terms
         if terms is None:
             return None
         source, line = _source(record)
 
-        def reason(outcome: Outcome, message: str) -> Reason:
-            return Reason(Check.TERMS, outcome, message, rule=record.id, source=source, line=line)
+        def reason(
+            outcome: Outcome, message: str, extra: tuple[tuple[str, Any], ...] = ()
+        ) -> Reason:
+            return Reason(
+                Check.TERMS, outcome, message, rule=record.id, source=source, line=line, extra=extra
+            )
 
         if terms.verdict is None:
-            outcome = Outcome.DENY if self.unreviewed == "deny" else Outcome.INFO
             return reason(
-                outcome,
+                self._action(self.unreviewed),
                 f"terms of service at {terms.url} have not been reviewed "
                 f"(policy terms.unreviewed: {self.unreviewed})",
+            )
+        if (
+            self.max_review_age is not None
+            and terms.reviewed is not None
+            and (on - terms.reviewed).days > self.max_review_age
+        ):
+            return reason(
+                self._action(self.unreviewed),
+                f"the review of the terms of service at {terms.url} ({terms.reviewed}) is older "
+                f"than {self.max_review_age} days and counts as unreviewed "
+                f"(policy terms.max_review_age; terms.unreviewed: {self.unreviewed})",
             )
         if terms.verdict == "prohibited":
             return reason(
@@ -219,21 +264,41 @@ class SiteRules:
                 f"terms of service at {terms.url} prohibit crawling "
                 f"(reviewed {terms.reviewed} by {terms.reviewer})",
             )
-        current = fingerprints.get(terms.url)
-        if terms.sha256 and current and current.lower() != terms.sha256.lower():
-            outcome = Outcome.DENY if self.changed == "deny" else Outcome.INFO
+        seen = fingerprints.get(terms.url)
+        page = seen if isinstance(seen, TermsPage) else None
+        current = page.sha256 if page is not None else seen if isinstance(seen, str) else None
+        if page is not None and page.status is TermsStatus.UNREACHABLE and terms.sha256:
             return reason(
-                outcome,
+                self._action(self.on_unreachable),
+                f"terms of service at {terms.url} could not be checked against the review: "
+                f"{page.problem} (policy terms.on_unreachable: {self.on_unreachable})",
+                (("terms_status", page.detail), ("reviewed_sha256", terms.sha256)),
+            )
+        if terms.sha256 and current and current.lower() != terms.sha256.lower():
+            extra: tuple[tuple[str, Any], ...] = (
+                ("reviewed_sha256", terms.sha256),
+                ("current_sha256", current.lower()),
+            )
+            if page is not None:
+                excerpt = self._excerpt(record.id, page)
+                if excerpt:
+                    extra += (("changes", excerpt),)
+            return reason(
+                self._action(self.changed),
                 f"terms of service at {terms.url} changed since review on {terms.reviewed} "
                 f"(policy terms.changed: {self.changed})",
+                extra,
             )
         conditions = f"; conditions: {terms.conditions}" if terms.conditions else ""
-        unchecked = (
-            "; change since review not checked (terms page not fetched)"
-            if terms.sha256 and not current
-            else ""
-        )
+        if terms.sha256 and not current:
+            status = "; change since review not checked (terms page not fetched)"
+        elif terms.sha256:
+            status = "; unchanged since review"
+        else:
+            status = ""
+        extra = (("reviewed_sha256", terms.sha256),) if terms.sha256 and current else ()
         return reason(
             Outcome.INFO,
-            f"terms of service reviewed {terms.reviewed}: {terms.verdict}{conditions}{unchecked}",
+            f"terms of service reviewed {terms.reviewed}: {terms.verdict}{conditions}{status}",
+            extra,
         )

@@ -40,6 +40,11 @@ Fixtures:
     ``compliance_audit(path, checkpoint=None) -> VerifyReport``: verify an
     audit log (and rotated files) against its hash chain and, when given,
     the checkpoint a crawl recorded (``"SEQ:HASH"``): ``.ok``, ``.problem``.
+``compliance_terms_unchanged``
+    ``compliance_terms_unchanged(record_id, *, proxy=None, timeout=20.0)``:
+    fetch the site record's terms page (registry-checked, ``http_proxy`` /
+    ``https_proxy`` honoured) and fail the test, with the diff, unless it is
+    unchanged since legal's review; returns the fetched ``TermsPage``.
 
 Assertion helpers (failures name the spider, the notice, its file and line, in
 full, never truncated): :func:`assert_allowed`, :func:`assert_denied`,
@@ -238,3 +243,37 @@ def assert_notices_deny(problems: Iterable[Any]) -> None:
             + "\n".join(str(problem) for problem in problems),
             pytrace=False,
         )
+
+
+# --- terms of service (issue 8) ----------------------------------------------------------
+
+
+@pytest.fixture
+def compliance_terms_unchanged(compliance_enforcer: Any) -> Callable[..., Any]:
+    """Assert that a site record's terms page is unchanged since legal's review."""
+    from crawler_compliance.cli._terms import RecordError, compare_record
+
+    def check(record_id: str, *, proxy: str | None = None, timeout: float = 20.0) -> Any:
+        try:
+            comparison = compare_record(
+                compliance_enforcer, record_id, proxy=proxy, timeout=timeout
+            )
+        except RecordError as exc:
+            pytest.fail(str(exc), pytrace=False)
+        page = comparison.page
+        if comparison.unchanged:
+            return page
+        if not comparison.changed:
+            pytest.fail(
+                f"terms of {record_id!r} at {comparison.url} could not be compared with the "
+                f"review: {page.problem}",
+                pytrace=False,
+            )
+        shown = comparison.diff() or "(no terms.snapshot: the reviewed text cannot be shown)"
+        pytest.fail(
+            f"terms of {record_id!r} at {comparison.url} changed since review "
+            f"(reviewed sha256 {comparison.reviewed_sha256}, now {page.sha256}):\n{shown}",
+            pytrace=False,
+        )
+
+    return check

@@ -49,6 +49,7 @@ PURPOSE = "search-indexing"
 CRAWL_TIME_LIMIT = 40
 
 NONE, ROBOTS_ONLY, CRAWLED = "never contacted", "robots.txt only", "crawled"
+TERMS_ONLY = "terms page only"
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ EXPECTED: dict[str, Expectation] = {
     "open.example": Expectation(CRAWLED, "no robots.txt (404): allow all"),
     "aisignals.example": Expectation(CRAWLED, "ai-train=no binds only ai-training"),
     "redirect.example": Expectation(CRAWLED, "its redirect to YouTube is refused"),
+    "shop.example": Expectation(TERMS_ONLY, "terms changed since legal's review"),
 }
 
 # The same opt-out site crawled a second time, by a crawl declaring another purpose:
@@ -408,6 +410,10 @@ def _reason_text(reason: dict[str, Any], record: dict[str, Any]) -> str:
         if reason.get("line"):
             where += f":{reason['line']}"
         text += f" ({where})"
+    changes = reason.get("changes")
+    if isinstance(changes, list) and changes:
+        # What changed in the terms since legal's review (the first lines of the diff).
+        text += "; changed since review: " + " | ".join(str(line) for line in changes[:3])
     if reason.get("check") == "robots" and record.get("robots_status"):
         status = str(record["robots_status"])
         if status not in text:
@@ -476,6 +482,12 @@ def _judge(host: str, mine: list[SeenRequest], expect: Expectation | None) -> li
         failures.append(
             f"{host} may only be asked for robots.txt ({expect.why}) but received "
             f"{len(pages)} page request(s): {', '.join(s.target for s in pages[:5])}"
+        )
+    elif expect.contact == TERMS_ONLY and [s for s in pages if s.target != "/terms"]:
+        others = [s.target for s in pages if s.target != "/terms"]
+        failures.append(
+            f"{host} may only be asked for its terms page ({expect.why}) but received "
+            f"{len(others)} other page request(s): {', '.join(others[:5])}"
         )
     elif expect.contact == CRAWLED and not pages:
         failures.append(

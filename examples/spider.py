@@ -31,6 +31,7 @@ DEFAULT_START_URLS = (
     "http://open.example/",  # no robots.txt (404): allowed
     "http://aisignals.example/",  # Content-Signal: search=yes, ai-train=no
     "http://redirect.example/go",  # 302 to YouTube: decided again before it is followed
+    "http://shop.example/catalogue/",  # terms changed since legal's review
 )
 
 

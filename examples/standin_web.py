@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 from crawler_compliance._testing.loopback import LoopbackServer, Route
 
-__all__ = ["SITES", "Page", "SeenRequest", "StandInWeb"]
+__all__ = ["SHOP_TERMS_NOW", "SITES", "Page", "SeenRequest", "StandInWeb"]
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,23 @@ def robots(text: str, status: int = 200) -> Page:
 
 
 ALLOW_ALL = robots("User-agent: *\nAllow: /\n")
+
+# shop.example's terms page as it reads now. Legal reviewed an earlier version
+# (policies/terms/shop-example.txt); since then a clause against automated
+# access was added, so policies/sites/shop.example.yaml no longer matches it.
+SHOP_TERMS_NOW = """<!doctype html><html><head><title>Shop Example - Terms of Use</title>
+<script>window.build = "2026-11-30.4";</script></head><body>
+<nav><a href="/">Shop</a> <a href="/catalogue/">Catalogue</a></nav>
+<div class="cookie-banner">We use cookies. <button>OK</button></div>
+<main><h1>Terms of Use</h1>
+<p>Last updated: 28 November 2026</p>
+<p>These terms govern your use of shop.example (example data).</p>
+<p>You may browse, index and link to our catalogue pages.</p>
+<p>You may not use any robot, spider, scraper or other automated means to copy our
+prices or catalogue.</p>
+<p>Please identify your crawler with a User-Agent that names you and a contact address.</p>
+<p>Prices and availability may change without notice.</p>
+</main><footer><a href="/terms">Terms</a></footer></body></html>"""
 
 # Host -> path (with query, if any) -> response. Anything not listed is a 404.
 # The covered hosts (YouTube, Twitter, LinkedIn, blocked.example) serve real
@@ -162,6 +179,12 @@ SITES: dict[str, dict[str, Page]] = {
         "/robots.txt": robots("User-agent: *\nContent-Signal: search=yes, ai-train=no\nAllow: /\n"),
         "/": html("AI signals", "/post"),
         "/post": html("A post that may be indexed but not used for AI training"),
+    },
+    "shop.example": {
+        "/robots.txt": ALLOW_ALL,
+        "/catalogue/": html("Shop catalogue", "/catalogue/item-1"),
+        "/catalogue/item-1": html("Shop item 1"),
+        "/terms": Page(body=SHOP_TERMS_NOW),
     },
     "redirect.example": {
         "/go": Page(status=302, location="http://www.youtube.com/"),

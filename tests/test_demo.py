@@ -86,3 +86,11 @@ def test_ai_opt_out_refuses_the_ai_training_crawl_and_admits_search(
     # ... the ai-training crawl asked for robots.txt only, and says why.
     assert _received(ai, "aisignals.example")[1:] == (1, 0)
     assert "'ai-train=no' in robots.txt line 2 refuses purpose" in " ".join(ai.split())
+
+
+def test_site_whose_terms_changed_gets_only_its_terms_page_and_the_change_is_shown(
+    demo: subprocess.CompletedProcess[str],
+) -> None:
+    assert _received(demo.stdout, "shop.example") == (1, 0, 1)  # /terms, nothing else
+    text = " ".join(demo.stdout.split())  # the decisions table wraps long reasons
+    assert "changed since review: + You may not use any robot, spider," in text

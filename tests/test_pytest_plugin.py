@@ -81,3 +81,50 @@ def test_audit_fixture_verifies_a_log_and_spots_an_edit(pytester, tmp_path) -> N
     )
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-p", "no:twisted")
     result.assert_outcomes(passed=2)
+
+
+def test_terms_unchanged_fixture_passes_then_fails_with_the_diff(pytester, tmp_path) -> None:
+    import hashlib
+    import shutil
+
+    from tests.loopback import LoopbackServer
+
+    policies = tmp_path / "policies"
+    shutil.copytree(REPO / "policies", policies)
+    page = "<main><h1>Terms</h1><p>You may index our pages.</p></main>"
+    text = "Terms\nYou may index our pages.\n"
+    (policies / "terms" / "shop-example.txt").write_text(text, encoding="utf-8")
+    record = policies / "sites" / "shop.example.yaml"
+    old = record.read_text(encoding="utf-8")
+    start = old.index("sha256: ") + len("sha256: ")
+    sha = hashlib.sha256(text.encode()).hexdigest()
+    record.write_text(old[:start] + sha + old[start + 64 :], encoding="utf-8")
+    with LoopbackServer() as server:
+        server.route("shop.example", "/terms", body=page, headers={"Content-Type": "text/html"})
+        pytester.makepyfile(
+            f"""
+            def test_shop_terms(compliance_terms_unchanged):
+                page = compliance_terms_unchanged("shop-example", proxy={server.proxy!r})
+                assert page.sha256 == {sha!r}
+            """
+        )
+        args = ("-p", "no:cacheprovider", "-p", "no:twisted", f"--compliance-policies={policies}")
+        pytester.runpytest_inprocess(*args).assert_outcomes(passed=1)
+        server.route(
+            "shop.example",
+            "/terms",
+            body=page.replace("</main>", "<p>You may not scrape our prices.</p></main>"),
+            headers={"Content-Type": "text/html"},
+        )
+        result = pytester.runpytest_inprocess(*args)
+        result.assert_outcomes(failed=1)
+        result.stdout.fnmatch_lines(
+            [
+                "*terms of 'shop-example' at http://shop.example/terms changed since review*",
+                "*+You may not scrape our prices.*",
+            ]  # fmt: skip
+        )
+        server.route("shop.example", "/terms", status=503)
+        result = pytester.runpytest_inprocess(*args)
+        result.assert_outcomes(failed=1)
+        result.stdout.fnmatch_lines(["*could not be compared with the review*HTTP 503*"])

@@ -26,6 +26,7 @@ _COMMAND_MODULES = (
     "crawler_compliance.cli._audit",  # audit verify / show / report
     "crawler_compliance.cli._notices",  # notices list / show / new / check
     "crawler_compliance.cli._cluster",  # audit init / export, --dsn (after _audit); cluster
+    "crawler_compliance.cli._terms",  # terms snapshot / diff / pending
 )
 
 

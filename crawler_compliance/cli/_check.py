@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from crawler_compliance._decision import Check, Decision, Outcome, Reason, RecordKind, decide
+from crawler_compliance._sitefiles import SiteFile
 from crawler_compliance.cli import EXIT_DENIED, EXIT_OK, EXIT_USAGE
 from crawler_compliance.cli._output import print_line, print_lines, safe
 
@@ -276,8 +277,26 @@ def decide_url(
     )
     try:
         plan = enforcer.plan(url, route, scrapy_safe=False, offline=offline)
-        for need in plan.missing():
+        # Re-read after each file: a changed terms page makes robots.txt unneeded.
+        while missing := plan.missing():
+            need = missing[0]
             own = enforcer.open_own_fetch(need.kind, need.url)
+            if need.kind is SiteFile.TERMS:
+                from crawler_compliance.cli._fetch import fetch_file
+
+                try:
+                    fetched = fetch_file(
+                        need.url,
+                        user_agent=enforcer.identity.header,
+                        timeout=timeout,
+                        max_bytes=need.max_bytes,
+                        allow_url=_hop_rule(enforcer, own, route),
+                        proxy=proxy,
+                    )
+                finally:
+                    enforcer.close_own_fetch(own)
+                enforcer.supply_terms(plan, need, enforcer.store_terms(need, fetched))
+                continue
             try:
                 result = fetch_robots(
                     need.url,

@@ -366,3 +366,15 @@ def _fetch_file(
         return FetchedFile(
             url, status, body=body, headers=headers, redirects=tuple(chain), cache=CacheUse.NONE
         )
+
+
+def proxy_for(url: str, proxy: str | None) -> str | None:
+    """The proxy a fetch of *url* goes through: *proxy* when given, else the
+    ``http_proxy`` / ``https_proxy`` environment (``no_proxy`` honoured), like the crawl."""
+    if proxy:
+        return proxy
+    parts = urlsplit(url)
+    chosen = urllib.request.getproxies().get(parts.scheme)
+    if chosen and parts.hostname and urllib.request.proxy_bypass(parts.hostname):
+        return None
+    return chosen or None

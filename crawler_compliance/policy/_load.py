@@ -10,8 +10,10 @@ is raised, so one run of ``crawler-compliance validate`` shows everything.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -33,6 +35,7 @@ from crawler_compliance.policy._yaml import Path as DocPath
 MAX_FILE_BYTES = 1024 * 1024  # policy files are a few KiB; anything near this is a mistake
 MAX_TOTAL_BYTES = 16 * 1024 * 1024  # a whole directory; real ones are well under 1 MiB
 MAX_FILES = 10_000  # notices and site records together; real directories hold tens
+MAX_SNAPSHOT_BYTES = 4 * 1024 * 1024  # a terms snapshot is normalised text: tens of KiB
 YAML_SUFFIXES = (".yaml", ".yml")
 
 M = TypeVar("M", bound=PolicyModel)
@@ -45,8 +48,11 @@ class Policy:
     ``notices`` and ``sites`` are in file-path order. ``fingerprint`` is the
     SHA-256 (hex) over every loaded file, path-sorted, each contributing its
     relative POSIX path, a NUL byte, its length as 8 big-endian bytes and its
-    bytes: any edit, rename, addition or removal changes it. ``files`` are the
+    bytes: any edit, rename, addition or removal changes it (terms snapshot
+    files named by site records count as loaded files). ``files`` are the
     loaded files' display paths (``directory`` joined with the relative path).
+    ``terms_snapshots`` maps a site record id to the reviewed terms text of its
+    ``terms.snapshot`` file (checked against ``terms.sha256``).
     """
 
     config: PolicyConfig
@@ -55,6 +61,7 @@ class Policy:
     fingerprint: str
     directory: Path
     files: tuple[str, ...]
+    terms_snapshots: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
 @dataclass
@@ -263,6 +270,76 @@ def _cross_checks(notices: list[_Loaded], sites: list[_Loaded], issues: list[Pol
                 owners[domain] = (loaded, index)
 
 
+def _snapshots(
+    root: Path,
+    display_dir: str,
+    sites: list[_Loaded],
+    issues: list[PolicyIssue],
+    contents: dict[str, bytes],
+    budget: int,
+) -> dict[str, str]:
+    """Read every ``terms.snapshot`` file and check it against ``terms.sha256``."""
+    texts: dict[str, str] = {}
+    real_root = root.resolve()
+    for loaded in sites:
+        model = loaded.model
+        terms = model.terms if model is not None else None
+        if terms is None or terms.snapshot is None:
+            continue
+        line, col = _at(loaded, "terms", "snapshot")
+
+        def issue(
+            message: str, at: tuple[int, int] = (line, col), display: str = loaded.display
+        ) -> None:
+            issues.append(PolicyIssue(display, at[0], at[1], "terms.snapshot", message))
+
+        relative = terms.snapshot
+        path = root / relative
+        try:
+            inside = path.resolve().is_relative_to(real_root)
+        except OSError:
+            inside = False
+        if not inside:
+            issue(f"{relative!r} leaves the policy directory (through a link?)")
+            continue
+        if not path.is_file():
+            issue(
+                f"the snapshot file {_display(display_dir, relative)} does not exist; write it "
+                f"with 'crawler-compliance terms snapshot {terms.url} --out "
+                f"{_display(display_dir, relative)}'"
+            )
+            continue
+        try:
+            with path.open("rb") as handle:
+                raw = handle.read(MAX_SNAPSHOT_BYTES + 1)
+        except OSError as exc:
+            issue(f"cannot read the snapshot file: {exc.strerror or exc}")
+            continue
+        if len(raw) > MAX_SNAPSHOT_BYTES:
+            issue(f"the snapshot file is larger than {MAX_SNAPSHOT_BYTES // (1024 * 1024)} MiB")
+            continue
+        budget -= len(raw)
+        if budget < 0:
+            issue(f"the policy files add up to more than {MAX_TOTAL_BYTES // (1024 * 1024)} MiB")
+            break
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            issue(f"the snapshot file is not UTF-8 (byte {exc.start}); snapshots are UTF-8 text")
+            continue
+        digest = hashlib.sha256(raw).hexdigest()
+        if digest != terms.sha256:
+            issue(
+                f"the snapshot file's SHA-256 is {digest}, not terms.sha256 ({terms.sha256}); "
+                "the file was edited after the review, or sha256 belongs to another text",
+                _at(loaded, "terms", "sha256"),
+            )
+            continue
+        contents[relative] = raw
+        texts[model.id] = text
+    return texts
+
+
 def load_policy(directory: str | os.PathLike[str]) -> Policy:
     """Load and validate a policy directory.
 
@@ -335,6 +412,8 @@ def load_policy(directory: str | os.PathLike[str]) -> Policy:
             contents.clear()
 
     _cross_checks(notices, sites, issues)
+    budget = MAX_TOTAL_BYTES - total_bytes
+    snapshots = _snapshots(root, display_dir, sites, issues, contents, budget)
     if issues or config is None or config.model is None:
         order = {_display(display_dir, relative): n for n, relative in enumerate(relatives)}
         issues.sort(key=lambda i: (order.get(i.path, -1), i.line, i.col))
@@ -351,6 +430,7 @@ def load_policy(directory: str | os.PathLike[str]) -> Policy:
         fingerprint=digest.hexdigest(),
         directory=root,
         files=tuple(_display(display_dir, relative) for relative in sorted(contents)),
+        terms_snapshots=snapshots,
     )
 
 

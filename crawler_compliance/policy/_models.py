@@ -149,6 +149,22 @@ def _sha256(value: Any) -> Any:
     return value
 
 
+def _snapshot(value: Any) -> Any:
+    if isinstance(value, str):
+        parts = value.split("/")
+        if (
+            value.startswith("/")
+            or "\\" in value
+            or ":" in value
+            or any(part in ("", ".", "..") for part in parts)
+        ):
+            raise ValueError(
+                f"{value!r} is not a relative path inside the policy directory "
+                "(write it like terms/news-example.txt: '/' between names, no '..')"
+            )
+    return value
+
+
 def _path(value: Any) -> Any:
     if isinstance(value, str) and not value.startswith("/"):
         raise ValueError(f"{value!r} is not a URL path; paths start with '/'")
@@ -165,6 +181,7 @@ Network = Annotated[str, BeforeValidator(normalize_network)]
 ProductToken = Annotated[str, BeforeValidator(_product_token)]
 UrlPath = Annotated[str, BeforeValidator(_path)]
 Sha256 = Annotated[str, BeforeValidator(_sha256)]
+SnapshotPath = Annotated[str, BeforeValidator(_snapshot)]
 # YAML 1.2 semantics: only true/false are booleans, only unquoted numbers are numbers.
 # pydantic's lax mode would read the text 'no' as false, true as 1 and '100' as 100.
 # A seconds value may be written 60 or 60.0, never '60', true, .inf or .nan.
@@ -212,17 +229,44 @@ class CrawlerConfig(PolicyModel):
 
 
 class TermsConfig(PolicyModel):
-    """What to do when a site's terms of service have not been cleared."""
+    """What to do when a site's terms of service have not been cleared, and how the
+    terms pages are watched."""
 
     unreviewed: TermsAction = Field(
         default="deny",
-        description="When a site record has terms but no review verdict yet: 'deny' "
-        "(default), 'allow', or 'warn' (allow and record a warning).",
+        description="When a site record has terms but no review verdict yet (or a review "
+        "older than max_review_age): 'deny' (default), 'allow', or 'warn' (allow and record "
+        "a warning).",
     )
     changed: TermsAction = Field(
         default="deny",
-        description="When the terms text has changed since it was reviewed (its hash no "
-        "longer matches terms.sha256): 'deny' (default), 'allow' or 'warn'.",
+        description="When the terms text has changed since it was reviewed (its fingerprint "
+        "no longer matches terms.sha256): 'deny' (default), 'allow' or 'warn'.",
+    )
+    on_unreachable: TermsAction = Field(
+        default="deny",
+        description="When the terms page of a watched site (a record with terms.url and "
+        "terms.sha256) cannot be fetched or read (network error, error status, too large, "
+        "not a page): 'deny' (default), 'allow' or 'warn'.",
+    )
+    refetch_interval: StrictInt = Field(
+        default=86400,
+        ge=60,
+        description="How long a fetched terms page is trusted before it is fetched again, in "
+        "seconds (default 86400, 24 hours; at least 60).",
+    )
+    max_review_age: StrictInt | None = Field(
+        default=None,
+        ge=1,
+        description="A review older than this many days counts as unreviewed (terms.unreviewed "
+        "applies); null (default) means reviews do not expire.",
+    )
+    discovery: Literal["off", "flag", "deny"] = Field(
+        default="flag",
+        description="Sites without a record: find their terms page in pages the crawl fetches "
+        "anyway and look for clauses restricting automated access. 'off'; 'flag' (default): "
+        "record the evidence in the audit log for legal's review queue; 'deny': also deny "
+        "further requests to that registrable domain until legal records a review.",
     )
 
 
@@ -571,7 +615,15 @@ class Terms(PolicyModel):
     )
     sha256: Sha256 | None = Field(
         default=None,
-        description="SHA-256 (hex) of the reviewed terms text, to detect later changes.",
+        description="SHA-256 (hex) of the reviewed terms text, normalised (the fingerprint "
+        "'crawler-compliance terms snapshot' prints). With url, the site is watched: its terms "
+        "page is fetched before the crawl relies on it and compared.",
+    )
+    snapshot: SnapshotPath | None = Field(
+        default=None,
+        description="The normalised terms text legal reviewed, a file under the policy "
+        "directory, e.g. terms/news-example.txt (written by 'crawler-compliance terms snapshot "
+        "--out'). Needs sha256, which must be the SHA-256 of the file.",
     )
     conditions: str | None = Field(
         default=None, description="The conditions of a 'conditional' verdict."
@@ -583,6 +635,12 @@ class Terms(PolicyModel):
         if self.verdict is not None and self.reviewed is None:
             raise FieldError(
                 ("reviewed",), f"verdict {self.verdict!r} needs the date of the review"
+            )
+        if self.snapshot is not None and self.sha256 is None:
+            raise FieldError(
+                ("sha256",),
+                "a snapshot needs sha256: the SHA-256 of the snapshot file, which "
+                "'crawler-compliance terms snapshot' prints",
             )
         return self
 

@@ -30,7 +30,7 @@ from crawler_compliance._enforcement import AuditWriteFailed, Enforcer, Plan
 from crawler_compliance._identity import crawl_identity
 from crawler_compliance._responses import BODY_HEAD_BYTES, ResponseView, is_htmlish
 from crawler_compliance._route import Route, proxy_host
-from crawler_compliance._sitefiles import FetchedFile, FetchError, FileNeed
+from crawler_compliance._sitefiles import FetchedFile, FetchError, FileNeed, SiteFile
 from crawler_compliance.audit import AuditLog, AuditLogError
 from crawler_compliance.policy import PolicyError, load_policy
 from crawler_compliance.robots import RobotsResult, robots_from_fetch
@@ -48,6 +48,7 @@ from crawler_compliance.scrapy._sitefiles import (
     EngineFileFetcher,
     Inflight,
 )
+from crawler_compliance.terms import Discovery, TermsPage
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -176,6 +177,7 @@ class ComplianceMiddleware:
         self._inflight = Inflight()
         self._stamps: weakref.WeakKeyDictionary[Request, Stamp] = weakref.WeakKeyDictionary()
         self._logged: set[tuple[str, str]] = set()
+        self._discovering: set[Any] = set()  # discovery fetches in flight (strong refs)
         from crawler_compliance.scrapy._handler_middleware import start_handlers
 
         # Which download handlers may fetch, and the browser hook when one renders.
@@ -319,7 +321,13 @@ class ComplianceMiddleware:
                 scrapy_safe=not request.meta.get("verbatim_url"),
                 context=reasons,
             )
-            for need in plan.missing():
+            # Re-read after each file: a changed terms page makes robots.txt unneeded.
+            while missing := plan.missing():
+                need = missing[0]
+                if need.kind is SiteFile.TERMS:
+                    terms = await self._terms(need, request)
+                    self.enforcer.supply_terms(plan, need, terms)
+                    continue
                 result = await self._robots(need, request)
                 self.enforcer.supply(plan, need, result)
             for need in self.enforcer.signal_needs(plan):
@@ -364,6 +372,65 @@ class ComplianceMiddleware:
             on_failure,
             on_wait=lambda: stats.inc_value("compliance/robots/waited"),
         )
+
+    async def _terms(self, need: FileNeed, page: Request) -> TermsPage:
+        """A watched terms page: fetched like robots.txt, one fetch per page at a time."""
+        stats = self.crawler.stats
+        assert stats is not None
+
+        async def produce() -> TermsPage:
+            fetched = await self.fetcher.fetch(need, page)
+            return self.enforcer.store_terms(need, fetched)
+
+        def on_failure(exc: BaseException) -> TermsPage:
+            logger.error(
+                "crawler-compliance: terms page fetch %(url)s failed",
+                {"url": self.enforcer.redact(need.url)},
+                exc_info=exc,
+                extra={"spider": self.crawler.spider},
+            )
+            # Nobody is left waiting: an unreachable page, decided by terms.on_unreachable.
+            try:
+                return self.enforcer.terms_unreadable(need, f"internal error: {type(exc).__name__}")
+            except AuditWriteFailed:
+                from crawler_compliance.terms import terms_from_fetch
+
+                return terms_from_fetch(need.url, status=None, error="internal-error")
+
+        return await self._inflight.run(
+            need.key,
+            produce,
+            on_failure,
+            on_wait=lambda: stats.inc_value("compliance/terms/waited"),
+        )
+
+    def _discover(self, found: Discovery, page: Request) -> None:
+        """Fetch a discovered terms page once, in the background (the page goes on)."""
+        from scrapy.utils.defer import deferred_from_coro
+
+        async def run() -> None:
+            need = self.enforcer.discovery_need(found)
+            try:
+                fetched = await self.fetcher.fetch(need, page)
+                self.enforcer.discovered_terms(found, fetched)
+                self.crawler.stats.inc_value("compliance/terms/discovered")
+            except AuditWriteFailed as exc:
+                self._audit_failed(exc)
+            except Exception:
+                logger.error(
+                    "crawler-compliance: discovered terms page %(url)s could not be read",
+                    {"url": self.enforcer.redact(found.link.url)},
+                    exc_info=True,
+                    extra={"spider": self.crawler.spider},
+                )
+
+        deferred = deferred_from_coro(run())
+        self._discovering.add(deferred)
+        deferred.addBoth(self._discovery_done, deferred)
+
+    def _discovery_done(self, result: Any, deferred: Any) -> None:
+        self._discovering.discard(deferred)
+        return None
 
     async def _signal_file(self, need: FileNeed, page: Request) -> None:
         """Fetch one tdmrep.json or licence (once per key in flight) into the enforcer's cache.
@@ -505,6 +572,10 @@ class ComplianceMiddleware:
             response.url,
             RecordKind.RESPONSE,
         )
+        found = self.enforcer.terms.next_fetch()
+        while found is not None:
+            self._discover(found, request)
+            found = self.enforcer.terms.next_fetch()
         if decision is not None and not decision.allowed:
             self._deny(request, decision)
         return response

@@ -89,7 +89,7 @@ def test_warnings_for_files_not_read_and_notices_not_in_force(capsys, policies: 
         )
     )
     code, out, err = run(capsys, "validate", str(policies))
-    assert code == 0 and out.strip().endswith("valid (7 notices, 3 site records)")
+    assert code == 0 and out.strip().endswith("valid (7 notices, 4 site records)")
     assert "notices/archive: not read: folders inside notices/" in err
     assert "Upper.YAML: not read: the suffix must be .yaml or .yml in lower case" in err
     assert "README.md: not read" in err

@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 def test_validate_shipped_policies(capsys, monkeypatch):
     monkeypatch.chdir(REPO)
     assert main(["validate"]) == 0
-    assert capsys.readouterr().out == "policies/: valid (4 notices, 3 site records)\n"
+    assert capsys.readouterr().out == "policies/: valid (4 notices, 4 site records)\n"
 
 
 def test_validate_invalid_directory_prints_every_error(policy_dir, capsys):

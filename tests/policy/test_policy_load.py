@@ -26,7 +26,12 @@ def test_shipped_policies_validate():
         "paypal-venmo-2020-02",
         "twitter-2020-01",
     }
-    assert {s.id for s in policy.sites} == {"partner-example", "blocked-example", "news-example"}
+    assert {s.id for s in policy.sites} == {
+        "partner-example",
+        "blocked-example",
+        "news-example",
+        "shop-example",
+    }
     assert all(n.status == "active" and n.notes for n in policy.notices)
     for notice in policy.notices:
         kinds = {scope.kind for scope in notice.scopes}
