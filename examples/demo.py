@@ -142,7 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         stats, ai_stats = _crawl(
             [
                 _Run(web.proxy_url, audit_path, PURPOSE, None, chromium),
-                _Run(ai_web.proxy_url, ai_audit_path, AI_PURPOSE, AI_START_URLS, chromium),
+                # The AI-purpose crawl shows the opt-out signal; it needs no browser.
+                _Run(ai_web.proxy_url, ai_audit_path, AI_PURPOSE, AI_START_URLS, None),
             ],
             crawl_log,
         )
