@@ -123,6 +123,53 @@ def encode_record(r: dict[str, Any], reasons_json: str | None = None) -> str:
     )
 
 
+def record_fields(
+    decision: Any,
+    redactor: Any,
+    *,
+    run: str,
+    kind: str | None = None,
+    spider: str | None = None,
+    purpose: str | None = None,
+    policy_fingerprint: str | None = None,
+) -> dict[str, Any]:
+    """A decision's record before sequencing and hashing: the one audit model.
+
+    Both stores (the JSON Lines file and the PostgreSQL chains) build their
+    records here, so they hold the same fields, redacted the same way.
+    ``reasons`` is left for the caller (the file writer caches their
+    encoding). The optional fields are written only when set.
+    """
+    verdict = decision.verdict
+    record: dict[str, Any] = {
+        "v": SCHEMA_VERSION,
+        "spider": spider,
+        "url": redactor.url(decision.url),
+        "host": decision.host,
+        "registrable_domain": decision.registrable_domain,
+        "purpose": purpose,
+        "verdict": getattr(verdict, "value", verdict),
+        "reasons": None,
+        "policy_fingerprint": policy_fingerprint,
+        "robots_fingerprint": decision.robots_fingerprint,
+        "robots_status": decision.robots_status,
+        "offline": bool(decision.offline),
+        "run": run,
+    }
+    # The kind travels on the decision; an explicit ``kind`` wins.
+    kind = kind if kind is not None else getattr(decision, "kind", None)
+    if kind is not None:
+        record["kind"] = getattr(kind, "value", kind)
+    for key in ("vhost", "proxy"):
+        value = getattr(decision, key, None)
+        if value is not None:
+            record[key] = value
+    page = getattr(decision, "page", None)
+    if page is not None:
+        record["page"] = redactor.url(page)
+    return record
+
+
 def scrub_surrogates(value: Any) -> Any:
     """Replace lone surrogates (text that is not Unicode, e.g. from
     ``surrogateescape`` decoding) by U+FFFD so the record can be UTF-8."""

@@ -25,7 +25,6 @@ from crawler_compliance.audit._note import Signer, TreeHead, make_checkpoint
 from crawler_compliance.audit._records import (
     GENESIS_HASH,
     MAX_LINE_BYTES,
-    SCHEMA_VERSION,
     AuditLogError,
     AuditRecord,
     Checkpoint,
@@ -36,6 +35,7 @@ from crawler_compliance.audit._records import (
     encode_record,
     log_files,
     read_marker,
+    record_fields,
     rotated_segments,
     rotation_marker,
     scrub_surrogates,
@@ -238,34 +238,15 @@ class AuditLog:
         Raises :class:`AuditLogError` when the log is closed or cannot be
         written (disk full, …): callers must then treat the request as denied.
         """
-        redactor = self._redactor
-        verdict = decision.verdict
-        record: dict[str, Any] = {
-            "v": SCHEMA_VERSION,
-            "spider": spider,
-            "url": redactor.url(decision.url),
-            "host": decision.host,
-            "registrable_domain": decision.registrable_domain,
-            "purpose": purpose,
-            "verdict": getattr(verdict, "value", verdict),
-            "reasons": None,
-            "policy_fingerprint": policy_fingerprint,
-            "robots_fingerprint": decision.robots_fingerprint,
-            "robots_status": decision.robots_status,
-            "offline": bool(decision.offline),
-            "run": self.run,
-        }
-        # The kind travels on the decision; an explicit ``kind`` wins.
-        kind = kind if kind is not None else getattr(decision, "kind", None)
-        if kind is not None:
-            record["kind"] = getattr(kind, "value", kind)
-        for key in ("vhost", "proxy"):
-            value = getattr(decision, key, None)
-            if value is not None:
-                record[key] = value
-        page = getattr(decision, "page", None)
-        if page is not None:
-            record["page"] = redactor.url(page)
+        record = record_fields(
+            decision,
+            self._redactor,
+            run=self.run,
+            kind=kind,
+            spider=spider,
+            purpose=purpose,
+            policy_fingerprint=policy_fingerprint,
+        )
         record["reasons"], reasons_json = self._encoded_reasons(decision.reasons)
         with self._lock:
             if self._fd is None:

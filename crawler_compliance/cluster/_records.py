@@ -18,11 +18,11 @@ from typing import Any, NamedTuple
 from crawler_compliance.audit._records import (
     GENESIS_HASH,
     MAX_LINE_BYTES,
-    SCHEMA_VERSION,
     AuditLogError,
     AuditRecord,
     Timestamps,
     encode_record,
+    record_fields,
     scrub_surrogates,
 )
 from crawler_compliance.audit._redact import DEFAULT_REDACT_PARAMS, Redactor
@@ -68,33 +68,16 @@ class ChainBuilder:
         policy_fingerprint: str | None = None,
     ) -> SealedRecord:
         redactor = self._redactor
-        verdict = decision.verdict
-        record: dict[str, Any] = {
-            "v": SCHEMA_VERSION,
-            "spider": spider,
-            "url": redactor.url(decision.url),
-            "host": decision.host,
-            "registrable_domain": decision.registrable_domain,
-            "purpose": purpose,
-            "verdict": getattr(verdict, "value", verdict),
-            "reasons": [redactor.reason(r.to_dict()) for r in decision.reasons],
-            "policy_fingerprint": policy_fingerprint,
-            "robots_fingerprint": decision.robots_fingerprint,
-            "robots_status": decision.robots_status,
-            "offline": bool(decision.offline),
-            "run": self.run,
-        }
-        # The optional fields, as AuditLog.append writes them: only when set.
-        kind = kind if kind is not None else getattr(decision, "kind", None)
-        if kind is not None:
-            record["kind"] = getattr(kind, "value", kind)
-        for key in ("vhost", "proxy"):
-            value = getattr(decision, key, None)
-            if value is not None:
-                record[key] = value
-        page = getattr(decision, "page", None)
-        if page is not None:
-            record["page"] = redactor.url(page)
+        record = record_fields(
+            decision,
+            redactor,
+            run=self.run,
+            kind=kind,
+            spider=spider,
+            purpose=purpose,
+            policy_fingerprint=policy_fingerprint,
+        )
+        record["reasons"] = [redactor.reason(r.to_dict()) for r in decision.reasons]
         seq = self.seq + 1
         record["seq"] = seq
         record["ts"] = self._timestamps.next()
