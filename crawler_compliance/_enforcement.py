@@ -32,7 +32,7 @@ from crawler_compliance._identity import Identity
 from crawler_compliance._responses import ResponseObserver, ResponseView
 from crawler_compliance._route import Route
 from crawler_compliance._sitefiles import FetchedFile, FileNeed, SiteFile, robots_result
-from crawler_compliance.robots import RobotsCache, RobotsResult, product_token
+from crawler_compliance.robots import DEFAULT_MAX_BYTES, RobotsCache, RobotsResult, product_token
 from crawler_compliance.signals import SignalFiles
 from crawler_compliance.terms import DEFAULT_MAX_BYTES as TERMS_MAX_BYTES
 from crawler_compliance.terms import (
@@ -55,7 +55,6 @@ if TYPE_CHECKING:
 
 __all__ = ["AuditWriteFailed", "Enforcer", "OwnFetch", "Plan", "StatsSink", "TermsDiscovery"]
 
-ROBOTS_MAX_BYTES = 4 * 1024 * 1024  # decompressed cap for one robots.txt body
 _NEEDS_MEMO = 8192
 
 
@@ -585,7 +584,7 @@ class Enforcer:
         if need is None:
             if len(self._needs) >= _NEEDS_MEMO:
                 self._needs.clear()
-            need = FileNeed(SiteFile.ROBOTS, canonical.robots_url, key, ROBOTS_MAX_BYTES, host)
+            need = FileNeed(SiteFile.ROBOTS, canonical.robots_url, key, DEFAULT_MAX_BYTES, host)
             self._needs[key] = need
         return need
 

@@ -19,7 +19,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
-from crawler_compliance._hosts import AmbiguousURL
+from crawler_compliance._hosts import AmbiguousURL, proxy_hostport
 
 __all__ = ["Route", "parse_host_header", "proxy_host"]
 
@@ -67,16 +67,22 @@ def parse_host_header(value: str) -> tuple[str, int | None]:
     return host, port
 
 
+UNREADABLE_PROXY = "[unreadable proxy]"
+"""What a proxy setting nobody can read stands as: not a host, so it denies."""
+
+
 @functools.lru_cache(maxsize=256)
 def proxy_host(proxy: str) -> str:
     """``http://user:pw@proxy:3128`` -> ``proxy:3128``: credentials never leave here.
 
-    The userinfo ends at the *last* ``@`` of the authority, whatever ``#`` or
-    ``?`` a password contains, so such a password is cut off too.
+    Read as Scrapy reads ``meta["proxy"]`` (:func:`_hosts.proxy_hostport`).
+    A setting that cannot be read gives :data:`UNREADABLE_PROXY`, which the
+    registry check refuses as a host, so such a request is denied.
     """
-    rest = proxy.split("://", 1)[1] if "://" in proxy else proxy
-    authority = rest.split("/", 1)[0]
-    return authority.rpartition("@")[2].lower()
+    try:
+        return proxy_hostport(proxy).lower()
+    except AmbiguousURL:
+        return UNREADABLE_PROXY
 
 
 @dataclass(frozen=True)

@@ -64,3 +64,21 @@ def test_import_crawler_compliance_is_cheap() -> None:
         timeout=60,
     )
     assert done.stdout.strip() == "[]", done.stderr
+
+
+def test_a_proxy_setting_nobody_can_read_denies() -> None:
+    from crawler_compliance import Enforcer, Route, crawl_identity, load_policy
+    from crawler_compliance._route import UNREADABLE_PROXY, proxy_host
+
+    policy = load_policy(REPO / "policies")
+    identity = crawl_identity(
+        user_agent_header=None,
+        compliance_user_agent=None,
+        policy_token=policy.config.crawler.product_token,
+    )
+    enforcer = Enforcer.from_policy(policy, identity=identity)
+    assert proxy_host("http://user:pa#ss?x@proxy.example:3128") == "proxy.example:3128"
+    assert proxy_host("") == UNREADABLE_PROXY
+    plan = enforcer.plan("https://open.example/x", Route(proxy=proxy_host("")))
+    assert plan.pre.denied
+    assert "Host header or proxy" in str(plan.pre.reasons)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crawler_compliance._decision import Reason
 from crawler_compliance._sitefiles import FetchedFile, FileNeed, SiteFile
@@ -32,6 +32,10 @@ from crawler_compliance.signals._tdmrep import (
     tdmrep_from_fetched,
     tdmrep_url,
 )
+
+if TYPE_CHECKING:
+    from crawler_compliance._hosts import CanonicalURL
+    from crawler_compliance.robots import RobotsResult
 
 __all__ = ["MAX_ENTRIES", "TTL", "SignalFiles"]
 
@@ -74,11 +78,13 @@ class SignalFiles:
 
     @staticmethod
     def _route_key(
-        canonical: Any, proxy: str | None, host_header: str | None
+        canonical: CanonicalURL, proxy: str | None, host_header: str | None
     ) -> tuple[object, ...]:
         return (*canonical.origin, proxy, host_header.strip().lower() if host_header else None)
 
-    def _tdmrep_need(self, canonical: Any, proxy: str | None, host_header: str | None) -> FileNeed:
+    def _tdmrep_need(
+        self, canonical: CanonicalURL, proxy: str | None, host_header: str | None
+    ) -> FileNeed:
         key = (SiteFile.TDMREP.value, *self._route_key(canonical, proxy, host_header))
         need = self._need_memo.get(key)
         if need is None:
@@ -89,7 +95,9 @@ class SignalFiles:
             )
         return need
 
-    def _licence_needs(self, canonical: Any, robots: Any, proxy: str | None) -> list[FileNeed]:
+    def _licence_needs(
+        self, canonical: CanonicalURL, robots: RobotsResult | None, proxy: str | None
+    ) -> list[FileNeed]:
         parsed = getattr(robots, "robots", None)
         linked = self.opt_outs.linked_licences(canonical.url) if self.opt_outs.linked else []
         if (parsed is None or not parsed.licences) and not linked:
@@ -113,8 +121,8 @@ class SignalFiles:
 
     def all_needs(
         self,
-        canonical: Any,
-        robots: Any,
+        canonical: CanonicalURL,
+        robots: RobotsResult | None,
         *,
         proxy: str | None = None,
         host_header: str | None = None,
@@ -128,8 +136,8 @@ class SignalFiles:
 
     def needs(
         self,
-        canonical: Any,
-        robots: Any,
+        canonical: CanonicalURL,
+        robots: RobotsResult | None,
         *,
         proxy: str | None = None,
         host_header: str | None = None,
@@ -158,8 +166,8 @@ class SignalFiles:
 
     def reasons(
         self,
-        canonical: Any,
-        robots: Any,
+        canonical: CanonicalURL,
+        robots: RobotsResult | None,
         *,
         proxy: str | None = None,
         host_header: str | None = None,
