@@ -124,6 +124,7 @@ class ComplianceChecker:
         self.opt_outs = OptOuts.from_checker(self)
         self._host_memo: dict[_HostKey, tuple[tuple[Reason, ...], str | None]] = {}
         self._ai_named: dict[str, tuple[str, ...]] = {}
+        self._allow_reasons: dict[tuple[object, ...], Reason] = {}
 
     @property
     def policy_fingerprint(self) -> str:
@@ -256,17 +257,7 @@ class ComplianceChecker:
             if not match.allowed:
                 break
             match = robots.explain(other_url, self.user_agent)
-        reasons = [
-            Reason(
-                Check.ROBOTS,
-                Outcome.ALLOW if match.allowed else Outcome.DENY,
-                self._robots_message(match, robots),
-                rule=match.rule,
-                source=source,
-                line=match.line,
-                extra=(("robots_status", robots.status),),
-            )
-        ]
+        reasons = [self._robots_verdict(match, robots, source)]
         if robots.robots is not None:
             signals = self._content_signals(urls[0], robots.robots, source)
             for url in urls[1:]:
@@ -283,6 +274,48 @@ class ComplianceChecker:
                         reasons.extend(opt_outs)
                         break
         return reasons
+
+    def _robots_verdict(self, match: RobotsMatch, robots: RobotsResult, source: str) -> Reason:
+        """The robots.txt reason; an allow is the same for every path it covers.
+
+        A deny quotes the (redacted) path it was decided on, which may be a
+        path the server resolves the URL to. An allow does not (the record's
+        ``url`` names the URL, and every path it could resolve to was
+        allowed), so one reason object serves every URL a rule allows: the
+        audit log encodes it once, not per request.
+        """
+        if not match.allowed:
+            return self._robots_reason(match, robots, source, self._robots_message(match, robots))
+        # What an allow's text depends on (the fetch reason names no path, see below).
+        text = match.reason if match.line is None and match.group is None else None
+        key = (source, robots.status, match.line, match.rule, match.group, text)
+        reason = self._allow_reasons.get(key)
+        if reason is None:
+            if text is not None:
+                message = self.redactor.text(text)
+            elif match.line is None:
+                message = f"no rule in the group for {', '.join(match.group or ())} matches: allowed"
+            else:
+                message = f"line {match.line} allows this URL (longest matching rule)"
+            reason = self._robots_reason(match, robots, source, message)
+            if len(self._allow_reasons) >= _HOST_MEMO_SIZE:
+                self._allow_reasons.clear()
+            self._allow_reasons[key] = reason
+        return reason
+
+    @staticmethod
+    def _robots_reason(
+        match: RobotsMatch, robots: RobotsResult, source: str, message: str
+    ) -> Reason:
+        return Reason(
+            Check.ROBOTS,
+            Outcome.ALLOW if match.allowed else Outcome.DENY,
+            message,
+            rule=match.rule,
+            source=source,
+            line=match.line,
+            extra=(("robots_status", robots.status),),
+        )
 
     def _robots_message(self, match: RobotsMatch, robots: RobotsResult) -> str:
         """The robots.txt verdict in words, built from the *redacted* path.

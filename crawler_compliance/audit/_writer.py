@@ -121,7 +121,7 @@ class AuditLog:
         path: str | os.PathLike[str],
         *,
         fsync_interval: float = 1.0,
-        fsync_every: int = 100,
+        fsync_every: int = 1000,
         max_bytes: int | None = None,
         redact_params: Iterable[str] = DEFAULT_REDACT_PARAMS,
         redact_key: bytes | None = None,
@@ -179,6 +179,7 @@ class AuditLog:
         self._unsynced = 0
         self._last_sync = _monotonic()
         self._sync_wanted = threading.Event()
+        self._sync_requested = False
         self._sync_thread: threading.Thread | None = None
         if fsync_interval > 0 and fsync_every > 1:
             self._sync_thread = threading.Thread(
@@ -299,7 +300,10 @@ class AuditLog:
             ):
                 if self._sync_thread is None:
                     self._fsync()
-                else:
+                elif not self._sync_requested:
+                    # Once per sync: until the thread takes it, later appends
+                    # need not wake it again (Event.set takes a lock each time).
+                    self._sync_requested = True
                     self._sync_wanted.set()
             if seq - self._cp_size >= self._checkpoint_every:
                 self._write_checkpoint()
@@ -544,6 +548,7 @@ class AuditLog:
             self._sync_wanted.wait(self._fsync_interval)
             self._sync_wanted.clear()
             with self._lock:
+                self._sync_requested = False
                 if self._fd is None:
                     return
                 if self._failed is not None or not self._unsynced:

@@ -332,9 +332,9 @@ class AuditConfig(PolicyModel):
         description="Sync the audit log to disk at least this often, in seconds (default 1.0).",
     )
     fsync_every: StrictInt = Field(
-        default=100,
+        default=1000,
         ge=1,
-        description="... and at least every this many records (default 100).",
+        description="... and at least every this many records (default 1000).",
     )
     max_bytes: StrictInt | None = Field(
         default=100 * 1024 * 1024,

@@ -262,6 +262,8 @@ class RobotsTxt:
         if selection is not None:
             for number in selection.groups:
                 lines.extend(self._parsed.groups[number].signals)
+        if not lines:
+            return []  # most files say nothing of AI use: no path to work out
         return merge_signal_sources(lines, request_path(url) if url is not None else None)
 
     @property

@@ -144,6 +144,8 @@ class OptOuts:
     def _reasons(
         self, url: str, findings: list[Finding], *, check: Check = Check.OPT_OUT, **kw: Any
     ) -> list[Reason]:
+        if not findings:
+            return []  # the common case: nothing said, no agreement to look up
         return reasons_for(
             findings, self.purpose, overrides=self.overrides_for(url), check=check, **kw
         )

@@ -53,7 +53,7 @@ def test_defaults_of_a_minimal_policy(policy_dir):
     assert robots.ai_training_opt_out is True
     audit = config.audit
     assert audit.redact_query_params == list(DEFAULT_REDACT_QUERY_PARAMS)
-    assert (audit.fsync_interval, audit.fsync_every, audit.max_bytes) == (1.0, 100, 100 * 2**20)
+    assert (audit.fsync_interval, audit.fsync_every, audit.max_bytes) == (1.0, 1000, 100 * 2**20)
     assert policy.notices == () and policy.sites == ()
     assert policy.files == ("pol/policy.yaml",)
 
