@@ -294,7 +294,8 @@ class ComplianceChecker:
             if text is not None:
                 message = self.redactor.text(text)
             elif match.line is None:
-                message = f"no rule in the group for {', '.join(match.group or ())} matches: allowed"
+                agents = ", ".join(match.group or ())
+                message = f"no rule in the group for {agents} matches: allowed"
             else:
                 message = f"line {match.line} allows this URL (longest matching rule)"
             reason = self._robots_reason(match, robots, source, message)
