@@ -130,6 +130,10 @@ class ComplianceChecker:
     def policy_fingerprint(self) -> str:
         return self._policy_fingerprint
 
+    def today(self) -> dt.date:
+        """Today's UTC date (notices and permissions start and end on dates)."""
+        return self._today()
+
     def _today(self) -> dt.date:
         """Today's UTC date (notices and permissions start and end on dates)."""
         now = self.clock()
@@ -185,7 +189,7 @@ class ComplianceChecker:
             check_reason = Reason(Check.URL, Outcome.DENY, f"{exc.kind} URL: {exc}")
             return PreCheck(None, None, (check_reason,), needs_robots=False)
         today = self._today()
-        reasons, registrable = self._host_facts(canonical, tuple(extra_hosts), today)
+        reasons, registrable = self.host_facts(canonical, tuple(extra_hosts), today)
         if reasons:
             return PreCheck(canonical, registrable, reasons, needs_robots=False)
         outcome = self.sites.evaluate(
@@ -213,7 +217,7 @@ class ComplianceChecker:
         lifted = {o.signal for o in self.opt_outs.overrides_for(canonical.url)}
         return not {Signal.CONTENT_SIGNAL, Signal.CONTENT_USAGE} <= lifted
 
-    def _host_facts(
+    def host_facts(
         self, canonical: CanonicalURL, extra_hosts: tuple[str, ...], today: dt.date
     ) -> tuple[tuple[Reason, ...], str | None]:
         """Registry reasons and registrable domain: the same for every URL of a host.
@@ -243,7 +247,9 @@ class ComplianceChecker:
         self._host_memo[key] = facts
         return facts
 
-    def robots_reasons(self, canonical: CanonicalURL, robots: RobotsResult) -> list[Reason]:
+    def robots_reasons(
+        self, canonical: CanonicalURL, robots: RobotsResult, source: str | None = None
+    ) -> list[Reason]:
         """The robots.txt verdict for the URL, plus AI-training opt-outs when they apply.
 
         A server may decode and resolve the path before serving it
@@ -251,28 +257,32 @@ class ComplianceChecker:
         be allowed, and an opt-out that covers any of them binds.
         """
         urls = _candidate_urls(canonical)
-        source = canonical.robots_url
+        if source is None:
+            source = canonical.robots_url
         match = robots.explain(urls[0], self.user_agent)
         for other_url in urls[1:]:
             if not match.allowed:
                 break
             match = robots.explain(other_url, self.user_agent)
         reasons = [self._robots_verdict(match, robots, source)]
-        if robots.robots is not None:
-            signals = self._content_signals(urls[0], robots.robots, source)
+        parsed = robots.robots
+        if parsed is None:
+            return reasons
+        if parsed.has_signals:
+            signals = self._content_signals(urls[0], parsed, source)
             for url in urls[1:]:
                 if any(r.outcome is Outcome.DENY for r in signals):
                     break
-                other = self._content_signals(url, robots.robots, source)
+                other = self._content_signals(url, parsed, source)
                 if any(r.outcome is Outcome.DENY for r in other):
                     signals = other
             reasons.extend(signals)
-            if self.purpose == AI_TRAINING_PURPOSE and self.ai_opt_out:
-                for url in urls:
-                    opt_outs = self._ai_agent_opt_outs(url, robots.robots, source)
-                    if opt_outs:
-                        reasons.extend(opt_outs)
-                        break
+        if self.purpose == AI_TRAINING_PURPOSE and self.ai_opt_out:
+            for url in urls:
+                opt_outs = self._ai_agent_opt_outs(url, parsed, source)
+                if opt_outs:
+                    reasons.extend(opt_outs)
+                    break
         return reasons
 
     def _robots_verdict(self, match: RobotsMatch, robots: RobotsResult, source: str) -> Reason:
@@ -476,7 +486,7 @@ class ComplianceChecker:
             canonical = canonicalize(url, scrapy_safe=scrapy_safe)
         except UnfetchableURL as exc:
             return None, None, (Reason(Check.URL, Outcome.DENY, f"{exc.kind} URL: {exc}"),)
-        reasons, registrable = self._host_facts(canonical, tuple(extra_hosts), self._today())
+        reasons, registrable = self.host_facts(canonical, tuple(extra_hosts), self._today())
         return canonical, registrable, reasons
 
     def decide_own_fetch(self, url: str, *, scrapy_safe: bool = False) -> Decision:

@@ -75,6 +75,22 @@ class Reason:
         if not isinstance(self.check, Check):
             object.__setattr__(self, "check", Check(self.check))
 
+    def __hash__(self) -> int:
+        # The audit writer looks every reason up by value; an enum's hash is
+        # Python code, so the field hash is worked out once per object.
+        cached = self.__dict__.get("_hash")
+        if cached is None:
+            fields = (self.check, self.outcome, self.message, self.rule, self.source)
+            cached = hash((*fields, self.line, self.extra))
+            self.__dict__["_hash"] = cached
+        return cached
+
+    def __getstate__(self) -> dict[str, Any]:
+        # String hashes differ between processes: never carry the cached one.
+        state = dict(self.__dict__)
+        state.pop("_hash", None)
+        return state
+
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "check": self.check.value,

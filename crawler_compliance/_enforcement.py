@@ -20,14 +20,15 @@ outside RFC 9110's grammar, or more than one, is ambiguous and denies.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from crawler_compliance._checker import ComplianceChecker, PreCheck
 from crawler_compliance._decision import Check, Decision, Outcome, Reason, RecordKind, decide
-from crawler_compliance._hosts import AmbiguousURL, CanonicalURL
+from crawler_compliance._hosts import AmbiguousURL, CanonicalURL, UnfetchableURL, canonicalize
 from crawler_compliance._identity import Identity
 from crawler_compliance._responses import ResponseObserver, ResponseView
 from crawler_compliance._route import Route
@@ -53,15 +54,32 @@ if TYPE_CHECKING:
     from crawler_compliance.audit import AuditLog
     from crawler_compliance.policy import Policy
 
-__all__ = ["AuditWriteFailed", "Enforcer", "OwnFetch", "Plan", "StatsSink", "TermsDiscovery"]
+__all__ = [
+    "AuditWriteFailed",
+    "Enforcer",
+    "OwnFetch",
+    "Plan",
+    "Settled",
+    "StatsSink",
+    "TermsDiscovery",
+]
 
 _NEEDS_MEMO = 8192
+_ORIGIN_MEMO = 8192
 
 
 class StatsSink(Protocol):
     """What the enforcer counts into (Scrapy's stats collector fits)."""
 
     def inc_value(self, key: str, count: int = 1, start: int = 0) -> None: ...
+
+
+def _unshimmed_inc(stats: StatsSink) -> Callable[..., None]:
+    method = getattr(type(stats), "inc_value", None)
+    if callable(method) and hasattr(method, "__get__"):
+        bound: Callable[..., None] = method.__get__(stats, type(stats))
+        return bound
+    return stats.inc_value
 
 
 class _NoStats:
@@ -136,6 +154,27 @@ class Plan:
         return self.results.get(need.key)
 
 
+class Settled(NamedTuple):
+    """A page decided from inputs already in hand (:meth:`Enforcer.settled_page`)."""
+
+    decision: Decision
+    origin: tuple[str, str, int]
+    crawl_delay: float | None  # the robots.txt Crawl-delay for us, clamped; None: none
+
+
+class _OriginFacts(NamedTuple):
+    """What deciding a page of one origin, through one proxy, takes that no path changes.
+
+    ``robots`` is ``None`` when the origin cannot be settled from the cache at all
+    (a registry finding, a site record, a ``Host``-less oddity): the full plan runs.
+    """
+
+    day: dt.date
+    registrable: str | None
+    robots: FileNeed | None
+    site_key: str | None
+
+
 class Enforcer:
     """Decide, and record, every request of one crawl or CLI run."""
 
@@ -161,9 +200,11 @@ class Enforcer:
         self.on_429 = on_429
         self.spider = spider
         self.stats: StatsSink = stats if stats is not None else _NoStats()
-        # Bound once: Scrapy's stats collector routes every attribute lookup
-        # through a deprecation shim, which costs on the per-request path.
-        self._inc = self.stats.inc_value
+        # Bound once, from the class: Scrapy's stats collector routes every
+        # attribute lookup, and wraps inc_value, in a shim that warns about a
+        # deprecated ``spider`` argument (never passed here), which costs on
+        # the per-request path. A collector's own inc_value is still the one called.
+        self._inc = _unshimmed_inc(self.stats)
         self._sent_token = identity.sent_token.lower()
         self._live: set[OwnFetch] = set()
         self.records_written = 0
@@ -180,6 +221,9 @@ class Enforcer:
             self.observers.append(TermsDiscovery(self))
         self._needs: dict[tuple[object, ...], FileNeed] = {}
         self._delays: weakref.WeakKeyDictionary[RobotsResult, float] = weakref.WeakKeyDictionary()
+        self._origins: dict[tuple[object, ...], _OriginFacts] = {}
+        self._signal_memo: dict[tuple[object, ...], tuple[RobotsResult, int, list[FileNeed]]] = {}
+        self._identities: dict[tuple[str, ...], tuple[Reason, ...]] = {}
 
     @classmethod
     def from_policy(
@@ -365,6 +409,15 @@ class Enforcer:
         agents = route.user_agents
         if not agents:
             return []
+        known = self._identities.get(agents)
+        if known is None:
+            known = tuple(self._identity_reasons(agents))
+            if len(self._identities) >= _NEEDS_MEMO:
+                self._identities.clear()
+            self._identities[agents] = known
+        return list(known)
+
+    def _identity_reasons(self, agents: tuple[str, ...]) -> list[Reason]:
         if len(agents) > 1:
             return [
                 Reason(
@@ -385,6 +438,100 @@ class Enforcer:
                 f"{self.identity.sent_token!r} for which robots.txt was decided",
             )
         ]
+
+    def settled_page(self, url: str, route: Route) -> Settled | None:
+        """Decide and record a page whose every input is already in hand; else ``None``.
+
+        The crawl's common case: a Scrapy-safe URL sent with no ``Host``
+        header and the crawl's identity, to an origin with no registry
+        finding and no site record, whose robots.txt and opt-out files are
+        all cached. It applies the same checks as :meth:`plan` then
+        :meth:`conclude` to the same cached inputs, and records the same
+        decision (the tests compare the two), without building a plan: the
+        per-origin facts are worked out once per origin, proxy and day.
+        Anything else (a file to fetch, a deny before robots.txt, a vhost,
+        another identity) gives ``None``, and the caller takes the full path.
+        """
+        if route.host_headers or (route.user_agents and self.identity_reasons(route)):
+            return None
+        try:
+            canonical = canonicalize(url, scrapy_safe=True)
+        except UnfetchableURL:
+            return None
+        proxy = route.proxy
+        key = (canonical.scheme, canonical.host, canonical.port, proxy)
+        today = self.checker.today()
+        facts = self._origins.get(key)
+        if facts is None or facts.day != today:
+            facts = self._origin_facts(canonical, proxy, today)
+            if len(self._origins) >= _ORIGIN_MEMO:
+                self._origins.clear()
+            self._origins[key] = facts
+        need = facts.robots
+        if need is None:
+            return None
+        terms = self.terms
+        if terms.discovery == "deny" and terms.discovery_reasons(facts.site_key):
+            return None
+        robots = self.robots_cache.get(need.key)
+        if robots is None:
+            return None
+        reasons = self.checker.robots_reasons(canonical, robots, need.url)
+        needs = self._signal_needs_of(key, canonical, robots, proxy)
+        if needs and not any(r.outcome is Outcome.DENY for r in reasons):
+            found = self.signal_files.cached_reasons(canonical, needs)
+            if found is None:
+                return None  # an opt-out file to fetch first
+            reasons.extend(found)
+        decision = decide(
+            url,
+            reasons,
+            host=canonical.host,
+            registrable_domain=facts.registrable,
+            robots_status=robots.status,
+            robots_fingerprint=robots.fingerprint,
+            proxy=proxy,
+        )
+        self.record(decision)
+        delay = self._delay_of(robots)
+        if delay:
+            delay = min(delay, float(self.checker.policy.config.robots.max_crawl_delay))
+        return Settled(decision, canonical.origin, delay or None)
+
+    def _signal_needs_of(
+        self,
+        key: tuple[object, ...],
+        canonical: CanonicalURL,
+        robots: RobotsResult,
+        proxy: str | None,
+    ) -> list[FileNeed]:
+        """``signal_files.all_needs`` for a settled origin, memoised.
+
+        With no site record (no agreement), they depend only on the origin
+        and proxy (*key*), its robots.txt (the licences it declares) and the
+        licences its responses named (``OptOuts.links_version``).
+        """
+        version = self.checker.opt_outs.links_version
+        known = self._signal_memo.get(key)
+        if known is not None and known[0] is robots and known[1] == version:
+            return known[2]
+        needs = self.signal_files.all_needs(canonical, robots, proxy=proxy)
+        if len(self._signal_memo) >= _ORIGIN_MEMO:
+            self._signal_memo.clear()
+        self._signal_memo[key] = (robots, version, needs)
+        return needs
+
+    def _origin_facts(
+        self, canonical: CanonicalURL, proxy: str | None, today: dt.date
+    ) -> _OriginFacts:
+        """The per-origin facts :meth:`settled_page` relies on (see :meth:`plan`)."""
+        reasons, registrable = self.checker.host_facts(canonical, (proxy,) if proxy else (), today)
+        if reasons or self.checker.sites.records_for(canonical.host):
+            # Registry findings deny; site records bring path rules and terms: plan it.
+            return _OriginFacts(today, registrable, None, None)
+        need = self._robots_need(canonical, Route(proxy=proxy), None)
+        key = site_key(canonical.host, registrable, is_ip=canonical.is_ip)
+        return _OriginFacts(today, registrable, need, key)
 
     def plan(
         self,

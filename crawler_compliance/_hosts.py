@@ -212,18 +212,48 @@ def canonicalize(url: str, *, scrapy_safe: bool = False) -> CanonicalURL:
             raise AmbiguousURL("more than one '@' before the host: parsers disagree on the host")
     try:
         safe = stripped if scrapy_safe else safe_url_string(stripped)
-        parts = urlsplit(safe)
+        scheme, netloc, path = _split(safe)
     except (ValueError, UnicodeError) as exc:
         raise AmbiguousURL(f"the URL cannot be parsed unambiguously: {exc}") from None
-    scheme = parts.scheme.lower()
     if scheme not in FETCHABLE_SCHEMES:
         if not scheme:
             raise UnfetchableURL("not an absolute URL (no scheme)")
         raise UnfetchableURL(f"scheme {scheme!r} is not fetched by this crawler (http, https)")
-    host, port, is_ip = _canonical_authority(scheme, parts.netloc)
+    host, port, is_ip = _canonical_authority(scheme, netloc)
     return CanonicalURL(
-        url=safe, scheme=scheme, host=host, port=port, is_ip=is_ip, path=parts.path or "/"
+        url=safe, scheme=scheme, host=host, port=port, is_ip=is_ip, path=path or "/"
     )
+
+
+def _split(url: str) -> tuple[str, str, str]:
+    """``urlsplit(url)``'s lower-cased scheme, netloc and path.
+
+    For a URL that starts ``http://`` or ``https://`` (and holds no control
+    character, which :func:`canonicalize` refused already) the split is
+    worked out directly: urlsplit would take the same scheme, end the netloc
+    at the first ``/``, ``?`` or ``#`` and the path at the first ``?`` or
+    ``#``. Its netloc checks (brackets, NFKC) run on the netloc in
+    :func:`_canonical_authority`. Any other URL goes through urlsplit.
+    """
+    if url.startswith("https://"):
+        scheme, start = "https", 8
+    elif url.startswith("http://"):
+        scheme, start = "http", 7
+    else:
+        parts = urlsplit(url)
+        return parts.scheme.lower(), parts.netloc, parts.path
+    end = len(url)
+    for sep in "/?#":
+        pos = url.find(sep, start, end)
+        if pos >= 0:
+            end = pos
+    netloc = url[start:end]
+    stop = len(url)
+    for sep in "?#":
+        pos = url.find(sep, end, stop)
+        if pos >= 0:
+            stop = pos
+    return scheme, netloc, url[end:stop]
 
 
 _DOT_SEGMENT = re.compile(r"%2e", re.IGNORECASE)

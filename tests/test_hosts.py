@@ -117,3 +117,32 @@ def test_resolved_path(path: str, resolved: str) -> None:
     from crawler_compliance._hosts import resolved_path
 
     assert resolved_path(path) == resolved
+
+
+def test_the_direct_split_is_urlsplits() -> None:
+    """canonicalize splits http(s) URLs itself: the same scheme, netloc and path as urlsplit."""
+    import random
+    from urllib.parse import urlsplit
+
+    from crawler_compliance._hosts import _split
+
+    rng = random.Random(9309)
+    alphabet = "ab/?#:@[]%.\\;=&-_é𝔘 " + "0123456789"
+    prefixes = ["http://", "https://", "HTTP://", "http:/", "https:", "", "http:///", "//"]
+    for _ in range(20000):
+        tail = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 24)))
+        url = rng.choice(prefixes) + tail
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            if not url.startswith(("http://", "https://")):
+                with pytest.raises(ValueError):
+                    _split(url)  # the same urlsplit
+                continue
+            # urlsplit refuses some netlocs; canonicalize checks the netloc the same
+            # way in _canonical_authority, so the split itself only has to agree.
+            scheme, netloc, _ = _split(url)
+            with pytest.raises(ValueError):
+                urlsplit(f"{scheme}://{netloc}/")
+            continue
+        assert _split(url) == (parts.scheme.lower(), parts.netloc, parts.path), url

@@ -105,23 +105,53 @@ def encode_record(r: dict[str, Any], reasons_json: str | None = None) -> str:
     bool and ``seq`` / ``v`` ints. ``reasons_json``, when given, is
     ``canonical_json(r["reasons"])`` already encoded.
     """
+    return fill_template(record_template(r, reasons_json), r["prev"], r["seq"], r["ts"], r["url"])
+
+
+Template = tuple[str, str, str, str, str]
+"""A record's canonical text around the four values that change from record to record."""
+
+
+def record_template(r: dict[str, Any], reasons_json: str | None = None) -> Template:
+    """:func:`encode_record`'s text split around ``prev``, ``seq``, ``ts`` and ``url``.
+
+    Everything else in a record repeats across a crawl's records (one host,
+    one robots.txt verdict, one spider), so a writer can keep the template
+    and fill in only those four (:func:`fill_template`). Line breaks are
+    escaped here, piece by piece (they only occur inside strings, and no
+    string straddles two pieces).
+    """
 
     def optional(key: str) -> str:
         value = r.get(key)
         return "" if value is None else f',"{key}":{_value(value)}'
 
-    return _escape_breaks(
-        f'{{"host":{_value(r["host"])}{optional("kind")},'
-        f'"offline":{"true" if r["offline"] else "false"}{optional("page")},'
-        f'"policy_fingerprint":{_value(r["policy_fingerprint"])},"prev":{_value(r["prev"])}'
-        f'{optional("proxy")},"purpose":{_value(r["purpose"])},'
-        f'"reasons":{canonical_json(r["reasons"]) if reasons_json is None else reasons_json},'
-        f'"registrable_domain":{_value(r["registrable_domain"])},'
-        f'"robots_fingerprint":{_value(r["robots_fingerprint"])},'
-        f'"robots_status":{_value(r["robots_status"])},"run":{_value(r["run"])},'
-        f'"seq":{r["seq"]:d},'
-        f'"spider":{_value(r["spider"])},"ts":{_value(r["ts"])},"url":{_value(r["url"])},'
-        f'"v":{r["v"]:d},"verdict":{_value(r["verdict"])}{optional("vhost")}}}'
+    if reasons_json is None:
+        reasons_json = canonical_json(r["reasons"])
+    return (
+        _escape_breaks(
+            f'{{"host":{_value(r["host"])}{optional("kind")},'
+            f'"offline":{"true" if r["offline"] else "false"}{optional("page")},'
+            f'"policy_fingerprint":{_value(r["policy_fingerprint"])},"prev":'
+        ),
+        _escape_breaks(
+            f'{optional("proxy")},"purpose":{_value(r["purpose"])},"reasons":{reasons_json},'
+            f'"registrable_domain":{_value(r["registrable_domain"])},'
+            f'"robots_fingerprint":{_value(r["robots_fingerprint"])},'
+            f'"robots_status":{_value(r["robots_status"])},"run":{_value(r["run"])},"seq":'
+        ),
+        _escape_breaks(f',"spider":{_value(r["spider"])},"ts":'),
+        ',"url":',
+        _escape_breaks(f',"v":{r["v"]:d},"verdict":{_value(r["verdict"])}{optional("vhost")}}}'),
+    )
+
+
+def fill_template(template: Template, prev: Any, seq: int, ts: Any, url: Any) -> str:
+    """A record's canonical text from its template and its four changing values."""
+    head, before_seq, before_ts, before_url, tail = template
+    return (
+        f"{head}{_escape_breaks(_value(prev))}{before_seq}{seq:d}"
+        f"{before_ts}{_escape_breaks(_value(ts))}{before_url}{_escape_breaks(_value(url))}{tail}"
     )
 
 

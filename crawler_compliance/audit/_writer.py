@@ -29,13 +29,16 @@ from crawler_compliance.audit._records import (
     AuditRecord,
     Checkpoint,
     RecordError,
+    Template,
     Timestamps,
     canonical_json,
     check_line,
     encode_record,
+    fill_template,
     log_files,
     read_marker,
     record_fields,
+    record_template,
     rotated_segments,
     rotation_marker,
     scrub_surrogates,
@@ -49,6 +52,7 @@ if TYPE_CHECKING:
     from crawler_compliance.audit._witness import Witness, WitnessPool
 
 DEFAULT_CHECKPOINT_EVERY = 1000
+_FOLD_EVERY = 256  # records held (as written) before they are hashed into the tree
 _MAX_CACHED_REASONS = 4096
 
 try:  # POSIX: refuse a second writer on the same file.
@@ -149,6 +153,7 @@ class AuditLog:
         self._max_bytes = max_bytes
         self._redactor = Redactor(redact_params, redact_key)
         self._reason_cache: dict[Any, tuple[dict[str, Any], str]] = {}
+        self._templates: dict[tuple[object, ...], Template] = {}
         self._lock = threading.Lock()
         self._failed: BaseException | None = None
         self._fd: int | None = None
@@ -196,6 +201,7 @@ class AuditLog:
         self.checkpoint_errors = 0
         self.last_checkpoint_note: str | None = None
         self._witness: WitnessPool | None = None
+        self._unfolded: list[bytes] = []
         try:
             self._tree = self._restore_tree()
             try:
@@ -249,6 +255,7 @@ class AuditLog:
             policy_fingerprint=policy_fingerprint,
         )
         record["reasons"], reasons_json = self._encoded_reasons(decision.reasons)
+        template = self._template(record, reasons_json)
         with self._lock:
             if self._fd is None:
                 raise AuditLogError(f"{self.path}: the audit log is closed")
@@ -259,10 +266,10 @@ class AuditLog:
                 )
             seq = self._seq + 1
             record["seq"] = seq
-            record["ts"] = self._timestamps.next()
+            record["ts"] = ts = self._timestamps.next()
             record["prev"] = self._hash
             try:
-                data = encode_record(record, reasons_json).encode("utf-8")
+                data = fill_template(template, self._hash, seq, ts, record["url"]).encode("utf-8")
             except UnicodeEncodeError:  # rare: lone surrogates; record U+FFFD instead
                 record = scrub_surrogates(record)
                 data = encode_record(record).encode("utf-8")
@@ -288,10 +295,11 @@ class AuditLog:
             self._hash = digest
             self._size += len(line)
             self._unsynced += 1
-            leaf = _sha256(b"\x00" + line[:-1]).digest()  # RFC 9162 leaf: no newline
-            self._tree.append(leaf)
-            if self._witness is not None:
-                self._witness.add_leaf(leaf)
+            # The Merkle tree is folded in batches (_fold): hashing a batch of
+            # leaves in one loop costs less than one leaf per request.
+            self._unfolded.append(line)
+            if len(self._unfolded) >= _FOLD_EVERY:
+                self._fold()
             if self._marker_pending:  # once per rotation: its first record is written
                 self._end_rotation()
             if (
@@ -309,6 +317,36 @@ class AuditLog:
                 self._write_checkpoint()
         record["hash"] = digest
         return AuditRecord(seq, digest, record)
+
+    def _template(self, record: dict[str, Any], reasons_json: str) -> Template:
+        """The record's text around its changing values, kept per combination of the rest."""
+        get = record.get
+        key = (
+            record["host"],
+            get("kind"),
+            record["offline"],
+            get("page"),
+            record["policy_fingerprint"],
+            get("proxy"),
+            record["purpose"],
+            reasons_json,
+            record["registrable_domain"],
+            record["robots_fingerprint"],
+            record["robots_status"],
+            record["spider"],
+            record["verdict"],
+            get("vhost"),
+        )
+        try:
+            template = self._templates.get(key)
+        except TypeError:  # an unhashable odd value: encoded every time
+            return record_template(record, reasons_json)
+        if template is None:
+            template = record_template(record, reasons_json)
+            if len(self._templates) >= _MAX_CACHED_REASONS:
+                self._templates.clear()
+            self._templates[key] = template
+        return template
 
     def _encoded_reasons(self, reasons: Iterable[Any]) -> tuple[list[dict[str, Any]], str]:
         """Redacted reason dicts and their canonical JSON, memoised per Reason.
@@ -341,6 +379,7 @@ class AuditLog:
     def tree_head(self) -> TreeHead:
         """Origin, size and RFC 9162 root hash of the records written so far."""
         with self._lock:
+            self._fold()
             return TreeHead(self.origin, self._tree.size, self._tree.root())
 
     @property
@@ -385,6 +424,7 @@ class AuditLog:
             try:
                 if self._failed is None and self._unsynced:
                     self._fsync()
+                self._fold()
                 if self._failed is None and self._tree.size != self._cp_size:
                     self._write_checkpoint()
             finally:
@@ -413,6 +453,19 @@ class AuditLog:
 
     # -- internals (called with the lock held) --------------------------------
 
+    def _fold(self) -> None:
+        """Add the records written since the last fold to the tree (and the witnesses')."""
+        lines = self._unfolded
+        if not lines:
+            return
+        tree, witness = self._tree, self._witness
+        for line in lines:
+            leaf = _sha256(b"\x00" + line[:-1]).digest()  # RFC 9162 leaf: no newline
+            tree.append(leaf)
+            if witness is not None:
+                witness.add_leaf(leaf)
+        lines.clear()
+
     def _restore_tree(self) -> CompactRange:
         """The compact range at ``self._seq``: from the sidecar's last checkpoint
         when it is there (a clean close), else rebuilt once from the records."""
@@ -439,6 +492,7 @@ class AuditLog:
         counted in ``checkpoint_errors``; the records themselves are safe)."""
         if self._fd is None:
             return
+        self._fold()
         tree = self._tree
         try:
             if self._unsynced and self._failed is None:

@@ -65,6 +65,8 @@ class RobotsTxt:
         self._encoding = encoding
         self._selections: dict[str, _Selection | None] = {}
         self._licences: tuple[tuple[int, str], ...] | None = None
+        # Most files say nothing of AI use: then no URL needs their signals worked out.
+        self.has_signals = bool(parsed.signals) or any(g.signals for g in parsed.groups)
         self._by_groups: dict[tuple[int, ...], _Selection] = {}
 
     @classmethod

@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import logging
 import weakref
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
 
 from scrapy import Request, signals
@@ -26,7 +25,7 @@ from scrapy.http import Response
 from scrapy.settings import SETTINGS_PRIORITIES
 
 from crawler_compliance._decision import Check, Decision, Outcome, Reason, RecordKind, decide
-from crawler_compliance._enforcement import AuditWriteFailed, Enforcer, Plan
+from crawler_compliance._enforcement import AuditWriteFailed, Enforcer, Plan, Settled
 from crawler_compliance._identity import crawl_identity
 from crawler_compliance._responses import BODY_HEAD_BYTES, ResponseView, is_htmlish
 from crawler_compliance._route import Route, proxy_host
@@ -79,13 +78,45 @@ def route_of(request: Request) -> Route:
 _NO_ROUTE = Route()
 
 
-@dataclass(frozen=True)
-class Stamp:
+class Stamp(NamedTuple):
     """What was decided for a request, kept beside it (never in its meta)."""
 
     url: str
     route: Route
     slot: str | None
+
+
+class Stamps:
+    """The stamp of each decided request, by request, holding no request alive.
+
+    Like a ``weakref.WeakKeyDictionary`` (which a spider cannot reach, unlike
+    the request's meta or attributes), but without a callback per entry:
+    dead entries are swept when the table doubles, so it stays as large as
+    the requests still alive, and an entry whose request died never answers
+    for a new request that got the same ``id``.
+    """
+
+    __slots__ = ("_entries", "_sweep_at")
+
+    def __init__(self, sweep_at: int = 4096) -> None:
+        self._entries: dict[int, tuple[weakref.ref[Request], Stamp]] = {}
+        self._sweep_at = sweep_at
+
+    def __setitem__(self, request: Request, stamp: Stamp) -> None:
+        entries = self._entries
+        entries[id(request)] = (weakref.ref(request), stamp)
+        if len(entries) > self._sweep_at:
+            self._entries = {key: e for key, e in entries.items() if e[0]() is not None}
+            self._sweep_at = max(self._sweep_at, 2 * len(self._entries))
+
+    def get(self, request: Request) -> Stamp | None:
+        entry = self._entries.get(id(request))
+        if entry is None or entry[0]() is not request:
+            return None
+        return entry[1]
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 def _priority_name(value: int) -> str:
@@ -175,7 +206,7 @@ class ComplianceMiddleware:
         self.fetcher = EngineFileFetcher(crawler, self.enforcer, offsite=self._offsite_drops)
         self.politeness = SlotPoliteness(crawler)
         self._inflight = Inflight()
-        self._stamps: weakref.WeakKeyDictionary[Request, Stamp] = weakref.WeakKeyDictionary()
+        self._stamps = Stamps()
         self._logged: set[tuple[str, str]] = set()
         self._discovering: set[Any] = set()  # discovery fetches in flight (strong refs)
         from crawler_compliance.scrapy._handler_middleware import start_handlers
@@ -250,6 +281,19 @@ class ComplianceMiddleware:
                 await self._cluster_committed(decision)
             self._stamps[request] = Stamp(request.url, route, request.meta.get("download_slot"))
             return None
+        meta = request.meta
+        if self._cluster is None and not meta.get("redirect_urls") and not meta.get("verbatim_url"):
+            # The common case first: everything this page needs is cached.
+            settled = self._settled(request, route)
+            if settled is not None:
+                decision = settled.decision
+                if not decision.allowed:
+                    self._deny(request, decision)
+                slot = None
+                if settled.crawl_delay and self.obey_crawl_delay:
+                    slot = self.politeness.apply(request, settled.origin, settled.crawl_delay)
+                self._stamps[request] = Stamp(request.url, route, slot)
+                return None
         try:
             decision, plan = await self._decide(request, route)
         except AuditWriteFailed as exc:
@@ -268,6 +312,17 @@ class ComplianceMiddleware:
                 slot = self.politeness.apply(request, plan.pre.canonical.origin, delay)
         self._stamps[request] = Stamp(request.url, route, slot)
         return None
+
+    def _settled(self, request: Request, route: Route) -> Settled | None:
+        """The enforcer's decision from cached inputs (``None``: take the full path)."""
+        try:
+            return self.enforcer.settled_page(request.url, route)
+        except AuditWriteFailed as exc:
+            self._audit_failed(exc)
+            raise RequestDenied(exc.decision) from exc
+        except Exception as exc:
+            self._deny(request, self._internal_error(request.url, exc, RecordKind.PAGE))
+            raise  # not reached: _deny raises
 
     def _recorded(self, make: Any, url: str, kind: RecordKind = RecordKind.PAGE) -> Decision:
         """Run a decide-and-record step; a failure to decide or record denies."""

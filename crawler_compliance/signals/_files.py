@@ -164,6 +164,23 @@ class SignalFiles:
         self._put(need.key, parsed)
         return parsed
 
+    def cached_reasons(self, canonical: CanonicalURL, needs: list[FileNeed]) -> list[Reason] | None:
+        """:meth:`reasons` when every file of *needs* is cached, else ``None`` (one pass)."""
+        reasons: list[Reason] = []
+        licences: list[RslLicence] = []
+        get = self._get
+        for need in needs:
+            found = get(need.key)
+            if need.kind is SiteFile.TDMREP and isinstance(found, TdmRepFile):
+                reasons.extend(self.opt_outs.tdmrep_reasons(canonical.url, found))
+            elif need.kind is SiteFile.LICENSE and isinstance(found, RslLicence):
+                licences.append(found)
+            else:
+                return None  # not in the cache (or not what the need names): to fetch
+        if licences:
+            reasons.extend(self.opt_outs.licence_reasons(canonical.url, licences))
+        return reasons
+
     def reasons(
         self,
         canonical: CanonicalURL,

@@ -102,6 +102,8 @@ class OptOuts:
         self.licences: dict[str, RslLicence] = {}
         # Licences responses named in Link headers, by origin: read before the next page.
         self.linked: dict[tuple[str, str], list[str]] = {}
+        # Bumped whenever ``linked`` changes: what the licences a URL needs depend on.
+        self.links_version = 0
 
     def remember_licence(self, licence: RslLicence) -> None:
         """Keep a fetched licence for the responses that name it (bounded)."""
@@ -284,8 +286,10 @@ class OptOuts:
             if len(self.linked) >= MAX_LICENCES:
                 self.linked.pop(next(iter(self.linked)))
             urls = self.linked[origin] = []
+            self.links_version += 1
         if licence_url not in urls and len(urls) < 8:
             urls.append(licence_url)
+            self.links_version += 1
 
     def linked_licences(self, url: str) -> list[str]:
         """Licences earlier responses of *url*'s origin named in ``Link`` headers."""

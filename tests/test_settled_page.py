@@ -1,0 +1,186 @@
+"""The crawl's fast path decides exactly what the full plan decides.
+
+``Enforcer.settled_page`` decides a page from cached inputs without building
+a plan. For every URL, route and purpose below, once the full path
+(``plan`` -> files supplied -> ``decision_of``) has filled the caches, the fast
+path must give the same decision (every reason, field and Crawl-delay) or
+decline (``None``) so that the full path runs. It must never give another
+answer.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from crawler_compliance._enforcement import Enforcer
+from crawler_compliance._identity import crawl_identity
+from crawler_compliance._route import Route
+from crawler_compliance._sitefiles import FetchedFile, SiteFile
+from crawler_compliance.policy import load_policy
+
+POLICIES = Path(__file__).resolve().parents[1] / "policies"
+TOKEN = "ComplianceDemoBot"
+
+ROBOTS = {
+    "plain.example": (
+        200,
+        b"User-agent: *\nDisallow: /private/\nAllow: /private/open\nCrawl-delay: 2\n",
+    ),
+    "signals.example": (
+        200,
+        b"User-agent: *\nContent-Signal: ai-train=no, search=yes\nDisallow: /x\n",
+    ),
+    "usage.example": (200, b"Content-Usage: train-ai=n\nUser-agent: *\nAllow: /\n"),
+    "ai.example": (200, b"User-agent: GPTBot\nDisallow: /\n\nUser-agent: *\nDisallow: /no\n"),
+    "licence.example": (
+        200,
+        b"License: https://licence.example/licence.xml\nUser-agent: *\nAllow: /\n",
+    ),
+    "tdm.example": (200, b"User-agent: *\nAllow: /\n"),
+    "none.example": (404, b""),
+    "down.example": (503, b""),
+    "127.0.0.1": (200, b"User-agent: *\nDisallow: /admin\n"),
+}
+TDMREP = {
+    "tdm.example": json.dumps(
+        [
+            {"location": "/reserved/*", "tdm-reservation": 1},
+            {"location": "/*", "tdm-reservation": 0},
+        ]
+    ).encode(),
+}
+LICENCE = (
+    b'<rsl xmlns="https://rslstandard.org/rsl"><content url="/*">'
+    b'<license><prohibits type="usage">ai-train</prohibits></license></content></rsl>'
+)
+PATHS = [
+    "/",
+    "/a/b?page=2",
+    "/private/a",
+    "/private/open",
+    "/x/..%2Fprivate/a",
+    "/%2e%2e/private/a",
+    "/no/such",
+    "/reserved/doc",
+    "/a?token=s3cret&q=1",
+    "/robots.txt",
+]
+ORIGINS = [
+    "https://plain.example",
+    "http://plain.example:8080",
+    "https://signals.example",
+    "https://usage.example",
+    "https://ai.example",
+    "https://licence.example",
+    "https://tdm.example",
+    "https://none.example",
+    "https://down.example",
+    "http://127.0.0.1:8000",
+    # never settled from the cache: a notice covers it, or legal has a record
+    "https://www.youtube.com",
+    "https://shop.example",
+    "https://blocked.example",
+]
+ROUTES = [
+    Route(),
+    Route(proxy="proxy.example:3128"),
+    Route(user_agents=(f"{TOKEN}/1.0",)),
+]
+
+
+def enforcer(tmp_path: Path, purpose: str) -> Enforcer:
+    identity = crawl_identity(
+        user_agent_header=f"{TOKEN}/1.0", compliance_user_agent=None, policy_token=TOKEN
+    )
+    return Enforcer.from_policy(
+        load_policy(POLICIES),
+        identity=identity,
+        purpose=purpose,
+        audit_path=tmp_path / f"audit-{purpose}.jsonl",
+    )
+
+
+def fetched(need) -> FetchedFile:
+    host = need.url.split("/")[2].split(":")[0]
+    if need.kind is SiteFile.ROBOTS:
+        status, body = ROBOTS.get(host, (404, b""))
+        return FetchedFile(need.url, status, body)
+    if need.kind is SiteFile.TDMREP:
+        body = TDMREP.get(host)
+        return FetchedFile(need.url, 200, body) if body else FetchedFile(need.url, 404)
+    return FetchedFile(need.url, 200, LICENCE)
+
+
+def full_decision(e: Enforcer, url: str, route: Route):
+    """The full path, supplying every file it asks for (and so filling the caches)."""
+    plan = e.plan(url, route)
+    while missing := plan.missing():
+        need = missing[0]
+        if need.kind is SiteFile.TERMS:
+            e.supply_terms(plan, need, e.terms_unreadable(need, "not fetched in this test"))
+        else:
+            e.supply(plan, need, e.store_robots(need, fetched(need)))
+    for need in e.signal_needs(plan):
+        e.supply_signal_file(need, fetched(need))
+    return e.decision_of(plan), e.crawl_delay(plan)
+
+
+@pytest.mark.parametrize("purpose", ["research", "ai-training", "search-indexing"])
+def test_the_fast_path_gives_the_full_decision_or_declines(tmp_path: Path, purpose: str) -> None:
+    e = enforcer(tmp_path, purpose)
+    settled = declined = 0
+    for origin in ORIGINS:
+        for route in ROUTES:
+            for path in PATHS:
+                url = origin + path
+                full, delay = full_decision(e, url, route)
+                fast = e.settled_page(url, route)
+                if fast is None:
+                    declined += 1
+                    continue
+                settled += 1
+                assert fast.decision == full, url
+                assert fast.crawl_delay == delay, url
+    # The common case really is taken (and the covered, recorded hosts never are).
+    assert settled == (len(ORIGINS) - 3) * len(ROUTES) * len(PATHS)
+    assert declined == 3 * len(ROUTES) * len(PATHS)
+
+
+def test_the_fast_path_declines_what_it_cannot_settle(tmp_path: Path) -> None:
+    e = enforcer(tmp_path, "research")
+    url = "https://plain.example/a"
+    assert e.settled_page(url, Route()) is None  # robots.txt not fetched yet
+    full_decision(e, url, Route())
+    assert e.settled_page(url, Route()) is not None
+    assert e.settled_page(url, Route(host_headers=("plain.example",))) is None
+    assert e.settled_page(url, Route(user_agents=("OtherBot/2.0",))) is None
+    assert e.settled_page(url, Route(user_agents=(f"{TOKEN}/1", f"{TOKEN}/1"))) is None
+    assert e.settled_page("https://www.youtube.com/watch", Route()) is None
+    assert e.settled_page("ftp://plain.example/a", Route()) is None
+    # tdmrep.json binds research: until it is read, the page is not settled.
+    assert e.settled_page("https://tdm.example/reserved/x", Route()) is None
+
+
+def test_a_settled_page_is_recorded_before_it_is_returned(tmp_path: Path) -> None:
+    e = enforcer(tmp_path, "research")
+    full_decision(e, "https://plain.example/", Route())
+    written = e.records_written
+    fast = e.settled_page("https://plain.example/private/a", Route())
+    assert fast is not None and not fast.decision.allowed
+    assert e.records_written == written + 1
+    e.close()
+    last = json.loads((tmp_path / "audit-research.jsonl").read_text().splitlines()[-1])
+    assert (last["url"], last["verdict"]) == ("https://plain.example/private/a", "deny")
+
+
+def test_a_changed_robots_file_is_seen_by_the_fast_path(tmp_path: Path) -> None:
+    e = enforcer(tmp_path, "research")
+    url = "https://plain.example/open/page"
+    full_decision(e, url, Route())
+    assert e.settled_page(url, Route()).decision.allowed
+    need = e.plan(url, Route()).needs[0]
+    e.store_robots(need, FetchedFile(need.url, 200, b"User-agent: *\nDisallow: /open/\n"))
+    assert not e.settled_page(url, Route()).decision.allowed
