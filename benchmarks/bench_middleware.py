@@ -21,6 +21,7 @@ Run: ``python benchmarks/bench_middleware.py [PAGES]`` (prints figures, asserts 
 from __future__ import annotations
 
 import gc
+import inspect
 import multiprocessing
 import statistics
 import sys
@@ -105,6 +106,11 @@ def ours(tmp: Path):
     return Both(middleware, guard)
 
 
+async def _awaited(result):
+    """What Scrapy does with a middleware's result: await it when it is awaitable."""
+    return await result if inspect.isawaitable(result) else result
+
+
 class Both:
     """Our two middlewares as one: decide (75), then the guard (990)."""
 
@@ -113,8 +119,8 @@ class Both:
         self.audit = main.enforcer.audit
 
     async def process_request(self, request):
-        await self.main.process_request(request)
-        await self.guard.process_request(request)
+        await _awaited(self.main.process_request(request))
+        await _awaited(self.guard.process_request(request))
 
 
 def scrapys():
@@ -150,7 +156,7 @@ class TimedCompliance(ComplianceMiddleware):
     async def process_request(self, request, spider=None):
         start = time.perf_counter()
         try:
-            return await super().process_request(request, spider)
+            return await _awaited(super().process_request(request, spider))
         finally:
             if not request.url.endswith("/robots.txt"):
                 TIMES["ours"].append(time.perf_counter() - start)
@@ -160,7 +166,7 @@ class TimedGuard(ComplianceGuardMiddleware):
     async def process_request(self, request, spider=None):
         start = time.perf_counter()
         try:
-            return await super().process_request(request, spider)
+            return await _awaited(super().process_request(request, spider))
         finally:
             if not request.url.endswith("/robots.txt"):
                 TIMES["ours"][-1] += time.perf_counter() - start
@@ -170,7 +176,7 @@ class TimedRobotsTxt(RobotsTxtMiddleware):
     async def process_request(self, request, spider=None):
         start = time.perf_counter()
         try:
-            return await super().process_request(request, spider)
+            return await _awaited(super().process_request(request, spider))
         finally:
             if not request.url.endswith("/robots.txt"):
                 TIMES["scrapy"].append(time.perf_counter() - start)

@@ -132,10 +132,6 @@ class ComplianceChecker:
 
     def today(self) -> dt.date:
         """Today's UTC date (notices and permissions start and end on dates)."""
-        return self._today()
-
-    def _today(self) -> dt.date:
-        """Today's UTC date (notices and permissions start and end on dates)."""
         now = self.clock()
         start, end, today = self._day
         if not start <= now < end:
@@ -143,6 +139,8 @@ class ComplianceChecker:
             start = dt.datetime.combine(today, dt.time(), tzinfo=dt.timezone.utc).timestamp()
             self._day = (start, start + 86400, today)
         return today
+
+    _today = today  # the name the core used before it was public
 
     def _registry_reasons(self, canonical: CanonicalURL, today: dt.date) -> list[Reason]:
         reasons = []

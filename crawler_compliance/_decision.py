@@ -192,8 +192,16 @@ def decide(
     Callers always include the reason of every check that ran; a decision
     with no reasons at all is an allow only because nothing objected.
     """
-    verdict = Verdict.DENY if any(r.outcome is Outcome.DENY for r in reasons) else Verdict.ALLOW
-    return Decision(
+    verdict = Verdict.ALLOW
+    for reason in reasons:
+        if reason.outcome is Outcome.DENY:
+            verdict = Verdict.DENY
+            break
+    # The dataclass __init__ sets each frozen field through object.__setattr__;
+    # this is every request's path, so the fields go into the instance at once
+    # (the same object: it is frozen from here on like any other).
+    decision = _new_decision(Decision)
+    decision.__dict__.update(
         url=url,
         verdict=verdict,
         reasons=tuple(reasons),
@@ -207,3 +215,7 @@ def decide(
         proxy=proxy,
         page=page,
     )
+    return decision
+
+
+_new_decision = object.__new__

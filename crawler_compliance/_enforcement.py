@@ -222,7 +222,10 @@ class Enforcer:
         self._needs: dict[tuple[object, ...], FileNeed] = {}
         self._delays: weakref.WeakKeyDictionary[RobotsResult, float] = weakref.WeakKeyDictionary()
         self._origins: dict[tuple[object, ...], _OriginFacts] = {}
-        self._signal_memo: dict[tuple[object, ...], tuple[RobotsResult, int, list[FileNeed]]] = {}
+        self._today = checker.today
+        self._robots_memo: dict[
+            tuple[object, ...], tuple[RobotsResult, int, list[FileNeed], float | None]
+        ] = {}
         self._identities: dict[tuple[str, ...], tuple[Reason, ...]] = {}
 
     @classmethod
@@ -460,7 +463,7 @@ class Enforcer:
             return None
         proxy = route.proxy
         key = (canonical.scheme, canonical.host, canonical.port, proxy)
-        today = self.checker.today()
+        today = self._today()
         facts = self._origins.get(key)
         if facts is None or facts.day != today:
             facts = self._origin_facts(canonical, proxy, today)
@@ -477,7 +480,7 @@ class Enforcer:
         if robots is None:
             return None
         reasons = self.checker.robots_reasons(canonical, robots, need.url)
-        needs = self._signal_needs_of(key, canonical, robots, proxy)
+        needs, delay = self._from_robots(key, canonical, robots, proxy)
         if needs and not any(r.outcome is Outcome.DENY for r in reasons):
             found = self.signal_files.cached_reasons(canonical, needs)
             if found is None:
@@ -493,33 +496,34 @@ class Enforcer:
             proxy=proxy,
         )
         self.record(decision)
-        delay = self._delay_of(robots)
-        if delay:
-            delay = min(delay, float(self.checker.policy.config.robots.max_crawl_delay))
-        return Settled(decision, canonical.origin, delay or None)
+        return Settled(decision, canonical.origin, delay)
 
-    def _signal_needs_of(
+    def _from_robots(
         self,
         key: tuple[object, ...],
         canonical: CanonicalURL,
         robots: RobotsResult,
         proxy: str | None,
-    ) -> list[FileNeed]:
-        """``signal_files.all_needs`` for a settled origin, memoised.
+    ) -> tuple[list[FileNeed], float | None]:
+        """The opt-out files a settled origin needs, and its Crawl-delay, memoised.
 
-        With no site record (no agreement), they depend only on the origin
-        and proxy (*key*), its robots.txt (the licences it declares) and the
-        licences its responses named (``OptOuts.links_version``).
+        With no site record (no agreement), the files depend only on the
+        origin and proxy (*key*), its robots.txt (the licences it declares)
+        and the licences its responses named (``OptOuts.links_version``); the
+        delay (clamped, as :meth:`crawl_delay`) on its robots.txt alone.
         """
         version = self.checker.opt_outs.links_version
-        known = self._signal_memo.get(key)
+        known = self._robots_memo.get(key)
         if known is not None and known[0] is robots and known[1] == version:
-            return known[2]
+            return known[2], known[3]
         needs = self.signal_files.all_needs(canonical, robots, proxy=proxy)
-        if len(self._signal_memo) >= _ORIGIN_MEMO:
-            self._signal_memo.clear()
-        self._signal_memo[key] = (robots, version, needs)
-        return needs
+        delay = self._delay_of(robots) or None
+        if delay:
+            delay = min(delay, float(self.checker.policy.config.robots.max_crawl_delay))
+        if len(self._robots_memo) >= _ORIGIN_MEMO:
+            self._robots_memo.clear()
+        self._robots_memo[key] = (robots, version, needs, delay)
+        return needs, delay
 
     def _origin_facts(
         self, canonical: CanonicalURL, proxy: str | None, today: dt.date

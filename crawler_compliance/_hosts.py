@@ -204,15 +204,21 @@ def canonicalize(url: str, *, scrapy_safe: bool = False) -> CanonicalURL:
     stripped = url.strip(" \t\r\n\x0b\x0c")
     if _CONTROL.search(stripped):
         raise AmbiguousURL("the URL contains a control character")
-    authority = _authority(stripped)
+    # An http(s) URL's authority is its netloc, split once (see _split).
+    split = _split(stripped) if stripped.startswith(("http://", "https://")) else None
+    authority = split[1] if split is not None else _authority(stripped)
     if authority is not None:
         if "\\" in authority:
             raise AmbiguousURL("a backslash in the host part: parsers disagree on the host")
         if authority.count("@") > 1:
             raise AmbiguousURL("more than one '@' before the host: parsers disagree on the host")
     try:
-        safe = stripped if scrapy_safe else safe_url_string(stripped)
-        scheme, netloc, path = _split(safe)
+        if scrapy_safe:
+            safe = stripped
+            scheme, netloc, path = split if split is not None else _split(safe)
+        else:
+            safe = safe_url_string(stripped)
+            scheme, netloc, path = _split(safe)
     except (ValueError, UnicodeError) as exc:
         raise AmbiguousURL(f"the URL cannot be parsed unambiguously: {exc}") from None
     if scheme not in FETCHABLE_SCHEMES:
@@ -220,9 +226,15 @@ def canonicalize(url: str, *, scrapy_safe: bool = False) -> CanonicalURL:
             raise UnfetchableURL("not an absolute URL (no scheme)")
         raise UnfetchableURL(f"scheme {scheme!r} is not fetched by this crawler (http, https)")
     host, port, is_ip = _canonical_authority(scheme, netloc)
-    return CanonicalURL(
+    # As CanonicalURL(...) would, without a frozen-field setattr per field (every request).
+    canonical = _new(CanonicalURL)
+    canonical.__dict__.update(
         url=safe, scheme=scheme, host=host, port=port, is_ip=is_ip, path=path or "/"
     )
+    return canonical
+
+
+_new = object.__new__
 
 
 def _split(url: str) -> tuple[str, str, str]:

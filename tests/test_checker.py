@@ -208,3 +208,45 @@ def test_a_misspelt_outcome_fails_at_construction_never_allows() -> None:
     with pytest.raises(ValueError):
         Reason(Check.SITE, "Deny", "typo")  # type: ignore[arg-type]
     assert Reason(Check.SITE, "deny", "converted").outcome is Outcome.DENY  # type: ignore[arg-type]
+
+
+def test_decide_builds_the_same_decision_as_the_dataclass() -> None:
+    """decide() fills the frozen dataclass directly: equal to one built field by field."""
+    import dataclasses
+
+    from crawler_compliance._decision import (
+        Check,
+        Decision,
+        Outcome,
+        Reason,
+        RecordKind,
+        Verdict,
+        decide,
+    )
+
+    allow = Reason(Check.ROBOTS, Outcome.ALLOW, "ok")
+    deny = Reason(Check.REGISTRY, Outcome.DENY, "covered")
+    for reasons, verdict in (
+        ([allow], Verdict.ALLOW),
+        ([allow, deny], Verdict.DENY),
+        ([], Verdict.ALLOW),
+    ):
+        fields = dict(
+            host="h.example",
+            registrable_domain="h.example",
+            offline=True,
+            robots_fingerprint="f" * 64,
+            robots_status="200",
+            kind=RecordKind.SUBRESOURCE,
+            vhost="v.example",
+            proxy="p:1",
+            page="https://h.example/",
+        )
+        made = decide("https://h.example/x", reasons, **fields)
+        assert made == Decision("https://h.example/x", verdict, tuple(reasons), **fields)
+        assert dataclasses.asdict(made)["verdict"] is verdict
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            made.url = "https://other.example/"  # type: ignore[misc]
+    assert decide("https://h.example/", [allow]) == Decision(
+        "https://h.example/", Verdict.ALLOW, (allow,)
+    )

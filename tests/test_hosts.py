@@ -146,3 +146,22 @@ def test_the_direct_split_is_urlsplits() -> None:
                 urlsplit(f"{scheme}://{netloc}/")
             continue
         assert _split(url) == (parts.scheme.lower(), parts.netloc, parts.path), url
+
+
+def test_canonicalize_builds_the_same_object_as_the_dataclass() -> None:
+    import dataclasses
+
+    from crawler_compliance._hosts import CanonicalURL
+
+    made = canonicalize("https://WWW.Example.COM:8443/a/b?q=1#f", scrapy_safe=True)
+    assert made == CanonicalURL(
+        url="https://WWW.Example.COM:8443/a/b?q=1#f",
+        scheme="https",
+        host="www.example.com",
+        port=8443,
+        is_ip=False,
+        path="/a/b",
+    )
+    assert made.origin == ("https", "www.example.com", 8443)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.host = "other.example"  # type: ignore[misc]

@@ -120,7 +120,7 @@ _MAX_CACHED_TEXTS = 1024
 class Redactor:
     """Redaction for one log: the parameter list and key, with a per-name cache."""
 
-    __slots__ = ("_params", "_key", "_cache", "_texts")
+    __slots__ = ("_params", "_key", "_cache", "_texts", "_queries")
 
     def __init__(
         self, params: Iterable[str] = DEFAULT_REDACT_PARAMS, key: bytes | None = None
@@ -132,6 +132,7 @@ class Redactor:
         self._cache: dict[str, bool] = {}
         # Reason texts repeat (one robots.txt URL per host): remember recent ones.
         self._texts: dict[str, str] = {}
+        self._queries: dict[str, str] = {}
 
     def is_secret(self, name: str) -> bool:
         cached = self._cache.get(name)
@@ -196,6 +197,16 @@ class Redactor:
     def _query(self, query: str) -> str:
         if "=" not in query:
             return query
+        # Queries repeat across a crawl (?page=2): each is worked out once.
+        done = self._queries.get(query)
+        if done is None:
+            done = self._redact_query(query)
+            if len(self._queries) >= _MAX_CACHED_TEXTS:
+                self._queries.clear()
+            self._queries[query] = done
+        return done
+
+    def _redact_query(self, query: str) -> str:
         # Both '&' and ';' separate parameters (servers accept either).
         pieces = _QUERY_SEPARATORS.split(query) if ";" in query else query.split("&")
         changed = False

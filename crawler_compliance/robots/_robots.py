@@ -68,6 +68,7 @@ class RobotsTxt:
         # Most files say nothing of AI use: then no URL needs their signals worked out.
         self.has_signals = bool(parsed.signals) or any(g.signals for g in parsed.groups)
         self._by_groups: dict[tuple[int, ...], _Selection] = {}
+        self._agents_of: dict[int, tuple[str, ...]] = {}  # a group's user-agent values
 
     @classmethod
     def parse(cls, body: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> RobotsTxt:
@@ -180,7 +181,7 @@ class RobotsTxt:
         """The verdict for ``url`` with the deciding line, its text and its group."""
         path = request_path(url)
         selection = self._select(user_agent)
-        if path_only(path) == "/robots.txt":
+        if path.startswith("/robots.txt") and path.partition("?")[0] == "/robots.txt":
             return RobotsMatch(
                 True, None, None, None, "/robots.txt itself is always allowed (RFC 9309 §2.2.2)"
             )
@@ -203,7 +204,7 @@ class RobotsTxt:
                 f"no rule in the group for {', '.join(selection.agents)} matches {path}: allowed",
                 path,
             )
-        group = tuple(self._parsed.groups[best.group].agents)
+        group = self._group_agents(best.group)
         verb = "allows" if best.allow else "disallows"
         return RobotsMatch(
             best.allow,
@@ -213,6 +214,12 @@ class RobotsTxt:
             f"line {best.line} {verb} {path} (longest matching rule)",
             path,
         )
+
+    def _group_agents(self, number: int) -> tuple[str, ...]:
+        agents = self._agents_of.get(number)
+        if agents is None:
+            agents = self._agents_of[number] = tuple(self._parsed.groups[number].agents)
+        return agents
 
     def crawl_delay(self, user_agent: str) -> float | None:
         """Crawl-delay in seconds for the group used, clamped to ``MAX_CRAWL_DELAY``."""

@@ -19,6 +19,7 @@ back through the whole chain by Scrapy, so it is decided again from scratch.
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 from scrapy import Request, signals
@@ -56,7 +57,10 @@ class ComplianceGuardMiddleware:
 
         return self.crawler.get_downloader_middleware(ComplianceMiddleware)
 
-    async def process_request(self, request: Request, spider: Any = None) -> None:
+    def process_request(
+        self, request: Request, spider: Any = None
+    ) -> Coroutine[Any, Any, None] | None:
+        """Recheck *request* just before download (``None``: nothing changed, go on)."""
         main = self.main or self._find_main()
         if main is None:
             # Checks on but the deciding middleware missing (a project removed it):
@@ -75,4 +79,4 @@ class ComplianceGuardMiddleware:
                 )
             )
         self.main = main
-        await main.recheck(request)
+        return main.recheck(request)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import weakref
+from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
 
@@ -259,8 +260,36 @@ class ComplianceMiddleware:
 
     # -- the per-request path -------------------------------------------------
 
-    async def process_request(self, request: Request, spider: Any = None) -> None:
+    def process_request(
+        self, request: Request, spider: Any = None
+    ) -> Coroutine[Any, Any, None] | None:
+        """Decide *request*; a deny raises :class:`RequestDenied`.
+
+        A page whose every input is cached is decided (and recorded) here and
+        now; anything that may have to wait (a file to fetch, our own fetch,
+        the cluster) returns the coroutine that does it, which Scrapy awaits.
+        """
         route = route_of(request)
+        meta = request.meta
+        if (
+            meta.get(OWN_FETCH_META) is None
+            and self._cluster is None
+            and not meta.get("redirect_urls")
+            and not meta.get("verbatim_url")
+        ):
+            settled = self._settled(request, route)
+            if settled is not None:
+                decision = settled.decision
+                if not decision.allowed:
+                    self._deny(request, decision)
+                slot = None
+                if settled.crawl_delay and self.obey_crawl_delay:
+                    slot = self.politeness.apply(request, settled.origin, settled.crawl_delay)
+                self._stamps[request] = Stamp(request.url, route, slot)
+                return None
+        return self._process_request(request, route)
+
+    async def _process_request(self, request: Request, route: Route) -> None:
         own = self.enforcer.own_fetch_of(request.meta.get(OWN_FETCH_META), request.url)
         if own is not None:
             # Our own fetch (first try, redirect hop, retry, or a request another
@@ -281,19 +310,6 @@ class ComplianceMiddleware:
                 await self._cluster_committed(decision)
             self._stamps[request] = Stamp(request.url, route, request.meta.get("download_slot"))
             return None
-        meta = request.meta
-        if self._cluster is None and not meta.get("redirect_urls") and not meta.get("verbatim_url"):
-            # The common case first: everything this page needs is cached.
-            settled = self._settled(request, route)
-            if settled is not None:
-                decision = settled.decision
-                if not decision.allowed:
-                    self._deny(request, decision)
-                slot = None
-                if settled.crawl_delay and self.obey_crawl_delay:
-                    slot = self.politeness.apply(request, settled.origin, settled.crawl_delay)
-                self._stamps[request] = Stamp(request.url, route, slot)
-                return None
         try:
             decision, plan = await self._decide(request, route)
         except AuditWriteFailed as exc:
@@ -543,16 +559,30 @@ class ComplianceMiddleware:
     def stamp_of(self, request: Request) -> Stamp | None:
         return self._stamps.get(request)
 
-    async def recheck(self, request: Request) -> None:
+    def recheck(self, request: Request) -> Coroutine[Any, Any, None] | None:
         """The guard's check just before download: deny what changed since the decision.
 
         The URL must be the one decided. ``User-Agent`` (usually set by
         Scrapy's UserAgentMiddleware after the decision) must be the crawl's.
         A changed ``Host`` header or proxy is decided again in full, as a new
-        request would be. A moved download slot is pinned back.
+        request would be. A moved download slot is pinned back. When nothing
+        changed (the common case) this returns ``None`` at once; otherwise the
+        coroutine that denies, re-pins or decides again.
         """
         stamp = self._stamps.get(request)
         route = route_of(request)
+        if (
+            stamp is not None
+            and stamp.url == request.url
+            and route.host_headers == stamp.route.host_headers
+            and route.proxy == stamp.route.proxy
+            and (stamp.slot is None or request.meta.get("download_slot") == stamp.slot)
+            and not self.enforcer.identity_reasons(route)
+        ):
+            return None
+        return self._recheck(request, stamp, route)
+
+    async def _recheck(self, request: Request, stamp: Stamp | None, route: Route) -> None:
         reasons: list[Reason] = []
         if stamp is None or stamp.url != request.url:
             what = "was never decided" if stamp is None else "changed after it was decided"
