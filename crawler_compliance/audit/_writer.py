@@ -580,8 +580,11 @@ class AuditLog:
 
     def _write(self, line: bytes) -> None:
         assert self._fd is not None
-        view = memoryview(line)
         try:
+            written = _os_write(self._fd, line)
+            if written == len(line):
+                return  # the usual case: one write(2) took the whole line
+            view = memoryview(line)[written:]
             while view:
                 written = _os_write(self._fd, view)
                 view = view[written:]

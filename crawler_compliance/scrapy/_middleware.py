@@ -69,14 +69,33 @@ def route_of(request: Request) -> Route:
     proxy = request.meta.get("proxy")
     if not (hosts or agents or proxy):
         return _NO_ROUTE
-    return Route(
-        host_headers=tuple(v.decode("latin-1") for v in hosts or ()),
-        proxy=proxy_host(proxy) if proxy else None,
-        user_agents=tuple(v.decode("latin-1") for v in agents or ()),
+    # A crawl sends few distinct routes (one User-Agent, a proxy or two): build each once.
+    key: tuple[object, ...] | None = (
+        tuple(hosts) if hosts else (),
+        tuple(agents) if agents else (),
+        proxy,
     )
+    try:
+        route = _ROUTES.get(key) if key is not None else None
+    except TypeError:  # a proxy setting that is not text: read it every time
+        route = None
+        key = None
+    if route is None:
+        route = Route(
+            host_headers=tuple(v.decode("latin-1") for v in hosts or ()),
+            proxy=proxy_host(proxy) if proxy else None,
+            user_agents=tuple(v.decode("latin-1") for v in agents or ()),
+        )
+        if key is not None:
+            if len(_ROUTES) >= _MAX_ROUTES:
+                _ROUTES.clear()
+            _ROUTES[key] = route
+    return route
 
 
 _NO_ROUTE = Route()
+_ROUTES: dict[tuple[object, ...], Route] = {}
+_MAX_ROUTES = 1024
 
 
 class Stamp(NamedTuple):
