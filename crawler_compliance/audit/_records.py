@@ -230,12 +230,51 @@ class AuditLogError(Exception):
     """The audit log cannot be opened or written; the message says what to do."""
 
 
-class AuditRecord(NamedTuple):
-    """What :meth:`AuditLog.append` wrote: its sequence number, hash and content."""
+class AuditRecord:
+    """What :meth:`AuditLog.append` wrote: its sequence number, hash and content.
 
-    seq: int
-    hash: str
-    record: dict[str, Any]
+    ``record`` is the record as written (``hash`` included). The file writer
+    hands over the line it wrote and ``record`` is read from it when first
+    asked for: the crawl never asks, so no record is built twice.
+    """
+
+    __slots__ = ("seq", "hash", "_record", "_line")
+
+    def __init__(
+        self,
+        seq: int,
+        hash: str,  # noqa: A002 - the field's name in every record
+        record: dict[str, Any] | None = None,
+        *,
+        line: bytes | None = None,
+    ) -> None:
+        if record is None and line is None:
+            raise TypeError("AuditRecord needs the record or the line written")
+        self.seq = seq
+        self.hash = hash
+        self._record = record
+        self._line = line
+
+    @property
+    def record(self) -> dict[str, Any]:
+        if self._record is None:
+            assert self._line is not None
+            self._record = json.loads(self._line)
+        return self._record
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.seq, self.hash, self.record))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AuditRecord):
+            return NotImplemented
+        return (self.seq, self.hash, self.record) == (other.seq, other.hash, other.record)
+
+    def __hash__(self) -> int:
+        return hash((self.seq, self.hash))
+
+    def __repr__(self) -> str:
+        return f"AuditRecord(seq={self.seq}, hash={self.hash!r})"
 
 
 class Checkpoint(NamedTuple):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import secrets
 import threading
@@ -152,7 +153,7 @@ class AuditLog:
         self._fsync_every = fsync_every
         self._max_bytes = max_bytes
         self._redactor = Redactor(redact_params, redact_key)
-        self._reason_cache: dict[Any, tuple[dict[str, Any], str]] = {}
+        self._reason_cache: dict[Any, str] = {}
         self._templates: dict[tuple[object, ...], Template] = {}
         self._lock = threading.Lock()
         self._failed: BaseException | None = None
@@ -245,17 +246,9 @@ class AuditLog:
         Raises :class:`AuditLogError` when the log is closed or cannot be
         written (disk full, …): callers must then treat the request as denied.
         """
-        record = record_fields(
-            decision,
-            self._redactor,
-            run=self.run,
-            kind=kind,
-            spider=spider,
-            purpose=purpose,
-            policy_fingerprint=policy_fingerprint,
-        )
-        record["reasons"], reasons_json = self._encoded_reasons(decision.reasons)
-        template = self._template(record, reasons_json)
+        reasons_json = self._reasons_json(decision.reasons)
+        template = self._template(decision, kind, spider, purpose, policy_fingerprint, reasons_json)
+        url = self._redactor.url(decision.url)
         with self._lock:
             if self._fd is None:
                 raise AuditLogError(f"{self.path}: the audit log is closed")
@@ -265,14 +258,24 @@ class AuditLog:
                     "no further records are accepted"
                 )
             seq = self._seq + 1
-            record["seq"] = seq
-            record["ts"] = ts = self._timestamps.next()
-            record["prev"] = self._hash
-            try:
-                data = fill_template(template, self._hash, seq, ts, record["url"]).encode("utf-8")
-            except UnicodeEncodeError:  # rare: lone surrogates; record U+FFFD instead
-                record = scrub_surrogates(record)
-                data = encode_record(record).encode("utf-8")
+            ts = self._timestamps.next()
+            data = None
+            if template is not None:
+                # Lone surrogates (rare) fail here: the record is then scrubbed (U+FFFD).
+                with contextlib.suppress(UnicodeEncodeError):
+                    data = fill_template(template, self._hash, seq, ts, url).encode("utf-8")
+            if data is None:
+                record = record_fields(
+                    decision,
+                    self._redactor,
+                    run=self.run,
+                    kind=kind,
+                    spider=spider,
+                    purpose=purpose,
+                    policy_fingerprint=policy_fingerprint,
+                )
+                record.update(reasons=json.loads(reasons_json), seq=seq, ts=ts, prev=self._hash)
+                data = encode_record(scrub_surrogates(record)).encode("utf-8")
             digest = hashlib.sha256(data).hexdigest()
             # The canonical text with the hash spliced in last: one encoding.
             line = b"".join((data[:-1], b',"hash":"', digest.encode("ascii"), b'"}\n'))
@@ -315,48 +318,68 @@ class AuditLog:
                     self._sync_wanted.set()
             if seq - self._cp_size >= self._checkpoint_every:
                 self._write_checkpoint()
-        record["hash"] = digest
-        return AuditRecord(seq, digest, record)
+        return AuditRecord(seq, digest, line=line)
 
-    def _template(self, record: dict[str, Any], reasons_json: str) -> Template:
-        """The record's text around its changing values, kept per combination of the rest."""
-        get = record.get
+    def _template(
+        self,
+        decision: Decision,
+        kind: str | None,
+        spider: str | None,
+        purpose: str | None,
+        policy_fingerprint: str | None,
+        reasons_json: str,
+    ) -> Template | None:
+        """The record's text around its changing values (``None``: encode it in full).
+
+        Kept per combination of everything :func:`record_fields` reads but
+        the URL: the same inputs give the same record around it. The
+        template itself is built from ``record_fields``, the one record model.
+        """
         key = (
-            record["host"],
-            get("kind"),
-            record["offline"],
-            get("page"),
-            record["policy_fingerprint"],
-            get("proxy"),
-            record["purpose"],
+            decision.host,
+            decision.registrable_domain,
+            decision.verdict,
+            decision.robots_fingerprint,
+            decision.robots_status,
+            decision.offline,
+            kind,
+            getattr(decision, "kind", None),
+            getattr(decision, "vhost", None),
+            getattr(decision, "proxy", None),
+            getattr(decision, "page", None),
+            spider,
+            purpose,
+            policy_fingerprint,
             reasons_json,
-            record["registrable_domain"],
-            record["robots_fingerprint"],
-            record["robots_status"],
-            record["spider"],
-            record["verdict"],
-            get("vhost"),
         )
         try:
             template = self._templates.get(key)
-        except TypeError:  # an unhashable odd value: encoded every time
-            return record_template(record, reasons_json)
+        except TypeError:  # an unhashable odd value: encoded in full every time
+            return None
         if template is None:
+            record = record_fields(
+                decision,
+                self._redactor,
+                run=self.run,
+                kind=kind,
+                spider=spider,
+                purpose=purpose,
+                policy_fingerprint=policy_fingerprint,
+            )
             template = record_template(record, reasons_json)
             if len(self._templates) >= _MAX_CACHED_REASONS:
                 self._templates.clear()
             self._templates[key] = template
         return template
 
-    def _encoded_reasons(self, reasons: Iterable[Any]) -> tuple[list[dict[str, Any]], str]:
-        """Redacted reason dicts and their canonical JSON, memoised per Reason.
+    def _reasons_json(self, reasons: Iterable[Any]) -> str:
+        """The reasons' canonical JSON, redacted, memoised per Reason.
 
         A crawl records the same few reasons over and over (one robots.txt
         rule, one registry finding per site); each is redacted and encoded
         once. Reasons that cannot be hashed are done every time.
         """
         cache = self._reason_cache
-        dicts: list[dict[str, Any]] = []
         parts: list[str] = []
         for reason in reasons:
             try:
@@ -365,15 +388,13 @@ class AuditLog:
             except TypeError:  # an unhashable value in its extras
                 hit, hashable = None, False
             if hit is None:
-                data = self._redactor.reason(reason.to_dict())
-                hit = (data, canonical_json(data))
+                hit = canonical_json(self._redactor.reason(reason.to_dict()))
                 if hashable:
                     if len(cache) >= _MAX_CACHED_REASONS:
                         cache.clear()
                     cache[reason] = hit
-            dicts.append(dict(hit[0]))  # callers get their own copy
-            parts.append(hit[1])
-        return dicts, f"[{','.join(parts)}]"
+            parts.append(hit)
+        return f"[{','.join(parts)}]"
 
     @property
     def tree_head(self) -> TreeHead:
