@@ -27,7 +27,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from crawler_compliance._checker import ComplianceChecker, PreCheck
-from crawler_compliance._decision import Check, Decision, Outcome, Reason, RecordKind, decide
+from crawler_compliance._decision import (
+    Check,
+    Decision,
+    Outcome,
+    Reason,
+    RecordKind,
+    Verdict,
+    decide,
+)
 from crawler_compliance._hosts import AmbiguousURL, CanonicalURL, UnfetchableURL, canonicalize
 from crawler_compliance._identity import Identity
 from crawler_compliance._responses import ResponseObserver, ResponseView
@@ -323,7 +331,10 @@ class Enforcer:
                 )
                 raise AuditWriteFailed(denied, exc) from exc
             self.records_written += 1
-        self._count(decision)
+        if decision.verdict is Verdict.ALLOW and decision.kind is RecordKind.PAGE:
+            self._inc("compliance/allowed")  # the common case of _count
+        else:
+            self._count(decision)
         return decision
 
     def _count(self, decision: Decision) -> None:
@@ -402,7 +413,7 @@ class Enforcer:
 
     # -- pages --------------------------------------------------------------------
 
-    def identity_reasons(self, route: Route) -> list[Reason]:
+    def identity_reasons(self, route: Route) -> tuple[Reason, ...]:
         """A request that identifies as someone else than the crawl is denied.
 
         robots.txt was matched for the crawl's own token; a request sending
@@ -411,14 +422,14 @@ class Enforcer:
         """
         agents = route.user_agents
         if not agents:
-            return []
+            return ()
         known = self._identities.get(agents)
         if known is None:
             known = tuple(self._identity_reasons(agents))
             if len(self._identities) >= _NEEDS_MEMO:
                 self._identities.clear()
             self._identities[agents] = known
-        return list(known)
+        return known
 
     def _identity_reasons(self, agents: tuple[str, ...]) -> list[Reason]:
         if len(agents) > 1:

@@ -37,6 +37,26 @@ class RobotsMatch:
     path: str | None = field(default=None, compare=False)
 
 
+def _match(
+    allowed: bool,
+    line: int | None,
+    rule: str | None,
+    group: tuple[str, ...] | None,
+    reason: str,
+    path: str | None,
+) -> RobotsMatch:
+    """``RobotsMatch(...)`` for the verdict of every request: the frozen dataclass's
+    ``__init__`` sets each field through ``object.__setattr__``; this fills it at once."""
+    match = _new_match(RobotsMatch)
+    match.__dict__.update(
+        allowed=allowed, line=line, rule=rule, group=group, reason=reason, path=path
+    )
+    return match
+
+
+_new_match = object.__new__
+
+
 @dataclass(frozen=True)
 class _Selection:
     """The groups chosen for a product token, and their rules compiled."""
@@ -196,7 +216,7 @@ class RobotsTxt:
             )
         best = selection.rules.best(path)
         if best is None:
-            return RobotsMatch(
+            return _match(
                 True,
                 None,
                 None,
@@ -206,7 +226,7 @@ class RobotsTxt:
             )
         group = self._group_agents(best.group)
         verb = "allows" if best.allow else "disallows"
-        return RobotsMatch(
+        return _match(
             best.allow,
             best.line,
             best.text,

@@ -406,3 +406,27 @@ def test_no_break_space_is_spacing(body: bytes) -> None:
     robots = RobotsTxt.parse(body)
     assert not robots.allows("/x", "bot")
     assert robots.allows("/y", "bot")
+
+
+def test_explain_builds_the_same_match_as_the_dataclass() -> None:
+    """explain() fills RobotsMatch directly: equal to one built field by field, and frozen."""
+    import dataclasses
+
+    from crawler_compliance.robots import RobotsMatch, RobotsTxt
+
+    robots = RobotsTxt.parse(b"User-agent: *\nDisallow: /private\n")
+    match = robots.explain("https://example.com/private/x", "Bot")
+    assert match == RobotsMatch(
+        False,
+        2,
+        "Disallow: /private",
+        ("*",),
+        "line 2 disallows /private/x (longest matching rule)",
+    )
+    assert match.path == "/private/x"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        match.allowed = True  # type: ignore[misc]
+    free = robots.explain("https://example.com/open", "Bot")
+    assert free == RobotsMatch(
+        True, None, None, ("*",), "no rule in the group for * matches /open: allowed"
+    )
