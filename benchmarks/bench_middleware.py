@@ -153,30 +153,30 @@ TIMES: dict[str, list[float]] = {"ours": [], "scrapy": []}
 
 
 class TimedCompliance(ComplianceMiddleware):
-    async def process_request(self, request, spider=None):
+    async def process_request(self, request):  # called as Scrapy calls it: no spider
         start = time.perf_counter()
         try:
-            return await _awaited(super().process_request(request, spider))
+            return await _awaited(super().process_request(request))
         finally:
             if not request.url.endswith("/robots.txt"):
                 TIMES["ours"].append(time.perf_counter() - start)
 
 
 class TimedGuard(ComplianceGuardMiddleware):
-    async def process_request(self, request, spider=None):
+    async def process_request(self, request):  # called as Scrapy calls it: no spider
         start = time.perf_counter()
         try:
-            return await _awaited(super().process_request(request, spider))
+            return await _awaited(super().process_request(request))
         finally:
             if not request.url.endswith("/robots.txt"):
                 TIMES["ours"][-1] += time.perf_counter() - start
 
 
 class TimedRobotsTxt(RobotsTxtMiddleware):
-    async def process_request(self, request, spider=None):
+    async def process_request(self, request):  # called as Scrapy calls it: no spider
         start = time.perf_counter()
         try:
-            return await _awaited(super().process_request(request, spider))
+            return await _awaited(super().process_request(request))
         finally:
             if not request.url.endswith("/robots.txt"):
                 TIMES["scrapy"].append(time.perf_counter() - start)

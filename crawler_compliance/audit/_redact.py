@@ -45,7 +45,7 @@ import hashlib
 import hmac
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import unquote
 
@@ -198,13 +198,7 @@ class Redactor:
         if "=" not in query:
             return query
         # Queries repeat across a crawl (?page=2): each is worked out once.
-        done = self._queries.get(query)
-        if done is None:
-            done = self._redact_query(query)
-            if len(self._queries) >= _MAX_CACHED_TEXTS:
-                self._queries.clear()
-            self._queries[query] = done
-        return done
+        return _remembered(self._queries, query, self._redact_query)
 
     def _redact_query(self, query: str) -> str:
         # Both '&' and ';' separate parameters (servers accept either).
@@ -223,13 +217,7 @@ class Redactor:
         """Redact every URL found inside free text, in one forward pass."""
         if "://" not in text:
             return text
-        done = self._texts.get(text)
-        if done is None:
-            done = self._scan(text)
-            if len(self._texts) >= _MAX_CACHED_TEXTS:
-                self._texts.clear()
-            self._texts[text] = done
-        return done
+        return _remembered(self._texts, text, self._scan)
 
     def _scan(self, text: str) -> str:
         # Each "://" starts a URL: its scheme is the run of scheme characters
@@ -277,6 +265,17 @@ class Redactor:
         if isinstance(value, (list, tuple)):
             return [self.value(v) for v in value]
         return value
+
+
+def _remembered(cache: dict[str, str], text: str, work: Callable[[str], str]) -> str:
+    """``work(text)``, kept in *cache* (cleared when full: bounded memory)."""
+    done = cache.get(text)
+    if done is None:
+        done = work(text)
+        if len(cache) >= _MAX_CACHED_TEXTS:
+            cache.clear()
+        cache[text] = done
+    return done
 
 
 def redact_url(

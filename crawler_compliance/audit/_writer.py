@@ -265,15 +265,7 @@ class AuditLog:
                 with contextlib.suppress(UnicodeEncodeError):
                     data = fill_template(template, self._hash, seq, ts, url).encode("utf-8")
             if data is None:
-                record = record_fields(
-                    decision,
-                    self._redactor,
-                    run=self.run,
-                    kind=kind,
-                    spider=spider,
-                    purpose=purpose,
-                    policy_fingerprint=policy_fingerprint,
-                )
+                record = self._fields(decision, kind, spider, purpose, policy_fingerprint)
                 record.update(reasons=json.loads(reasons_json), seq=seq, ts=ts, prev=self._hash)
                 data = encode_record(scrub_surrogates(record)).encode("utf-8")
             digest = hashlib.sha256(data).hexdigest()
@@ -320,6 +312,24 @@ class AuditLog:
                 self._write_checkpoint()
         return AuditRecord(seq, digest, line=line)
 
+    def _fields(
+        self,
+        decision: Decision,
+        kind: str | None,
+        spider: str | None,
+        purpose: str | None,
+        policy_fingerprint: str | None,
+    ) -> dict[str, Any]:
+        return record_fields(
+            decision,
+            self._redactor,
+            run=self.run,
+            kind=kind,
+            spider=spider,
+            purpose=purpose,
+            policy_fingerprint=policy_fingerprint,
+        )
+
     def _template(
         self,
         decision: Decision,
@@ -357,15 +367,7 @@ class AuditLog:
         except TypeError:  # an unhashable odd value: encoded in full every time
             return None
         if template is None:
-            record = record_fields(
-                decision,
-                self._redactor,
-                run=self.run,
-                kind=kind,
-                spider=spider,
-                purpose=purpose,
-                policy_fingerprint=policy_fingerprint,
-            )
+            record = self._fields(decision, kind, spider, purpose, policy_fingerprint)
             template = record_template(record, reasons_json)
             if len(self._templates) >= _MAX_CACHED_REASONS:
                 self._templates.clear()
