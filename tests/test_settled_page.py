@@ -184,3 +184,45 @@ def test_a_changed_robots_file_is_seen_by_the_fast_path(tmp_path: Path) -> None:
     need = e.plan(url, Route()).needs[0]
     e.store_robots(need, FetchedFile(need.url, 200, b"User-agent: *\nDisallow: /open/\n"))
     assert not e.settled_page(url, Route()).decision.allowed
+
+
+def remember_link(e: Enforcer, page_url: str, licence_url: str) -> None:
+    """A response of *page_url* names an RSL licence in its Link header."""
+    from crawler_compliance._responses import ResponseView
+
+    e.decide_response(
+        ResponseView(
+            url=page_url,
+            status=200,
+            headers={"link": (f'<{licence_url}>; rel="license"',)},
+            content_type="text/plain",
+            body_head=b"",
+            body_size=0,
+        )
+    )
+
+
+SPELLINGS = [
+    "https://plain.example/b",
+    "https://plain.example:443/c",
+    "https://user@plain.example/d",
+    "https://plain.example./e",
+    "https://PLAIN.example/f",
+]
+
+
+def test_a_licence_named_in_a_link_header_binds_every_spelling_of_the_origin(
+    tmp_path: Path,
+) -> None:
+    """However the URL writes the origin, the licence its responses named is read, and binds."""
+    e = enforcer(tmp_path, "ai-training")
+    full_decision(e, "https://plain.example/", Route())
+    e.settled_page("https://plain.example:443/a", Route())  # a memo made before the Link
+    remember_link(e, "https://plain.example/page", "https://plain.example/lic.xml")
+    assert e.settled_page(SPELLINGS[0], Route()) is None  # the licence is read first
+    for url in SPELLINGS:
+        full, _ = full_decision(e, url, Route())  # reads the licence (RSL: no ai-train)
+        assert not full.allowed, url
+        assert "RSL licence https://plain.example/lic.xml" in full.summary(), url
+        fast = e.settled_page(url, Route())
+        assert fast is not None and fast.decision == full, url

@@ -265,6 +265,16 @@ class AuditRecord:
     def __iter__(self) -> Iterator[Any]:
         return iter((self.seq, self.hash, self.record))
 
+    # The tuple it used to be: indexing, len() and _asdict() still work.
+    def __getitem__(self, index: int) -> Any:
+        return (self.seq, self.hash, self.record)[index]
+
+    def __len__(self) -> int:
+        return 3
+
+    def _asdict(self) -> dict[str, Any]:
+        return {"seq": self.seq, "hash": self.hash, "record": self.record}
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, AuditRecord):
             return NotImplemented

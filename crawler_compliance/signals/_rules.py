@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from urllib.parse import urljoin, urlsplit
 
 from crawler_compliance._decision import Check, Reason
+from crawler_compliance._hosts import UnfetchableURL, canonicalize
 from crawler_compliance._purpose import AI_PURPOSES, Purpose, parse_purpose
 from crawler_compliance.robots import product_token as robots_product_token
 from crawler_compliance.signals._aipref import parse_preferences, preference_findings
@@ -101,7 +102,7 @@ class OptOuts:
         # Licences read so far, by URL (what Link headers on responses are checked against).
         self.licences: dict[str, RslLicence] = {}
         # Licences responses named in Link headers, by origin: read before the next page.
-        self.linked: dict[tuple[str, str], list[str]] = {}
+        self.linked: dict[tuple[str, str, int], list[str]] = {}
         # Bumped whenever ``linked`` changes: what the licences a URL needs depend on.
         self.links_version = 0
 
@@ -279,8 +280,9 @@ class OptOuts:
         return self._reasons(view.url, self.response_findings(view, licences), fetched=True)
 
     def _remember_link(self, page_url: str, licence_url: str) -> None:
-        parts = urlsplit(page_url)
-        origin = (parts.scheme, parts.netloc.lower())
+        origin = _origin(page_url)
+        if origin is None:
+            return
         urls = self.linked.get(origin)
         if urls is None:
             if len(self.linked) >= MAX_LICENCES:
@@ -292,10 +294,22 @@ class OptOuts:
             self.links_version += 1
 
     def linked_licences(self, url: str) -> list[str]:
-        """Licences earlier responses of *url*'s origin named in ``Link`` headers."""
-        parts = urlsplit(url)
-        return list(self.linked.get((parts.scheme, parts.netloc.lower()), ()))
+        """Licences earlier responses of *url*'s origin named in ``Link`` headers.
+
+        By canonical origin, so every spelling of it (``:443``, a user name, a
+        root dot) gets them: how a URL is written must not skip a licence.
+        """
+        origin = _origin(url)
+        return list(self.linked.get(origin, ())) if origin is not None else []
 
     def link_licence_urls(self, view: ResponseLike) -> list[str]:
         """Licence URLs a response names in ``Link`` headers (for the adapter to fetch)."""
         return link_licences(_values(view.headers, "link"), view.url)
+
+
+def _origin(url: str) -> tuple[str, str, int] | None:
+    """The canonical ``(scheme, host, port)`` of *url* (``None``: not fetchable)."""
+    try:
+        return canonicalize(url).origin
+    except UnfetchableURL:
+        return None

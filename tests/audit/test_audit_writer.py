@@ -477,3 +477,14 @@ def test_text_that_is_not_unicode_is_recorded_as_replacement_characters(log_path
     log_path.write_bytes(log_path.read_bytes().replace(b"caf\xef\xbf\xbd", b"caf\\ud800"))
     report = verify_log(log_path)
     assert not report.ok and "altered" in report.problem
+
+
+def test_the_returned_record_is_the_line_written(log_path: Path) -> None:
+    """append() returns the record as written, read back from the line, and still unpacks."""
+    with AuditLog(log_path) as log:
+        returned = log.append(make_decision(), spider="s")
+    written = json.loads(log_path.read_bytes())
+    seq, digest, record = returned
+    assert (seq, digest, record) == (written["seq"], written["hash"], written)
+    assert returned[2] is returned.record and len(returned) == 3
+    assert returned._asdict() == {"seq": seq, "hash": digest, "record": written}
