@@ -27,15 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from crawler_compliance._checker import ComplianceChecker, PreCheck
-from crawler_compliance._decision import (
-    Check,
-    Decision,
-    Outcome,
-    Reason,
-    RecordKind,
-    Verdict,
-    decide,
-)
+from crawler_compliance._decision import Check, Decision, Outcome, Reason, RecordKind, decide
 from crawler_compliance._hosts import AmbiguousURL, CanonicalURL, UnfetchableURL, canonicalize
 from crawler_compliance._identity import Identity
 from crawler_compliance._responses import ResponseObserver, ResponseView
@@ -174,7 +166,7 @@ class _OriginFacts(NamedTuple):
     """What deciding a page of one origin, through one proxy, takes that no path changes.
 
     ``robots`` is ``None`` when the origin cannot be settled from the cache at all
-    (a registry finding, a site record, a ``Host``-less oddity): the full plan runs.
+    (a registry finding or a site record): the full plan runs.
     """
 
     day: dt.date
@@ -331,10 +323,7 @@ class Enforcer:
                 )
                 raise AuditWriteFailed(denied, exc) from exc
             self.records_written += 1
-        if decision.verdict is Verdict.ALLOW and decision.kind is RecordKind.PAGE:
-            self._inc("compliance/allowed")  # the common case of _count
-        else:
-            self._count(decision)
+        self._count(decision)
         return decision
 
     def _count(self, decision: Decision) -> None:

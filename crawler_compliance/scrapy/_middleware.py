@@ -15,9 +15,8 @@ observers a bounded view of the response; a binding signal drops it.
 from __future__ import annotations
 
 import logging
-import weakref
 from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from scrapy import Request, signals
@@ -48,6 +47,7 @@ from crawler_compliance.scrapy._sitefiles import (
     EngineFileFetcher,
     Inflight,
 )
+from crawler_compliance.scrapy._stamps import Stamp, Stamps
 from crawler_compliance.terms import Discovery, TermsPage
 
 if TYPE_CHECKING:
@@ -70,73 +70,29 @@ def route_of(request: Request) -> Route:
     if not (hosts or agents or proxy):
         return _NO_ROUTE
     # A crawl sends few distinct routes (one User-Agent, a proxy or two): build each once.
-    key: tuple[object, ...] | None = (
-        tuple(hosts) if hosts else (),
-        tuple(agents) if agents else (),
-        proxy,
-    )
+    key = (tuple(hosts) if hosts else (), tuple(agents) if agents else (), proxy)
     try:
-        route = _ROUTES.get(key) if key is not None else None
+        route = _ROUTES.get(key)
     except TypeError:  # a proxy setting that is not text: read it every time
-        route = None
-        key = None
+        return _read_route(hosts, agents, proxy)
     if route is None:
-        route = Route(
-            host_headers=tuple(v.decode("latin-1") for v in hosts or ()),
-            proxy=proxy_host(proxy) if proxy else None,
-            user_agents=tuple(v.decode("latin-1") for v in agents or ()),
-        )
-        if key is not None:
-            if len(_ROUTES) >= _MAX_ROUTES:
-                _ROUTES.clear()
-            _ROUTES[key] = route
+        if len(_ROUTES) >= _MAX_ROUTES:
+            _ROUTES.clear()
+        route = _ROUTES[key] = _read_route(hosts, agents, proxy)
     return route
+
+
+def _read_route(hosts: Any, agents: Any, proxy: Any) -> Route:
+    return Route(
+        host_headers=tuple(v.decode("latin-1") for v in hosts or ()),
+        proxy=proxy_host(proxy) if proxy else None,
+        user_agents=tuple(v.decode("latin-1") for v in agents or ()),
+    )
 
 
 _NO_ROUTE = Route()
 _ROUTES: dict[tuple[object, ...], Route] = {}
 _MAX_ROUTES = 1024
-
-
-class Stamp(NamedTuple):
-    """What was decided for a request, kept beside it (never in its meta)."""
-
-    url: str
-    route: Route
-    slot: str | None
-
-
-class Stamps:
-    """The stamp of each decided request, by request, holding no request alive.
-
-    Like a ``weakref.WeakKeyDictionary`` (which a spider cannot reach, unlike
-    the request's meta or attributes), but without a callback per entry:
-    dead entries are swept when the table doubles, so it stays as large as
-    the requests still alive, and an entry whose request died never answers
-    for a new request that got the same ``id``.
-    """
-
-    __slots__ = ("_entries", "_sweep_at")
-
-    def __init__(self, sweep_at: int = 4096) -> None:
-        self._entries: dict[int, tuple[weakref.ref[Request], Stamp]] = {}
-        self._sweep_at = sweep_at
-
-    def __setitem__(self, request: Request, stamp: Stamp) -> None:
-        entries = self._entries
-        entries[id(request)] = (weakref.ref(request), stamp)
-        if len(entries) > self._sweep_at:
-            self._entries = {key: e for key, e in entries.items() if e[0]() is not None}
-            self._sweep_at = max(self._sweep_at, 2 * len(self._entries))
-
-    def get(self, request: Request) -> Stamp | None:
-        entry = self._entries.get(id(request))
-        if entry is None or entry[0]() is not request:
-            return None
-        return entry[1]
-
-    def __len__(self) -> int:
-        return len(self._entries)
 
 
 def _priority_name(value: int) -> str:
