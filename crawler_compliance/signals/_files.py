@@ -28,6 +28,7 @@ from crawler_compliance.signals._rules import OptOuts
 from crawler_compliance.signals._tdmrep import MAX_BYTES as TDMREP_MAX_BYTES
 from crawler_compliance.signals._tdmrep import (
     TdmRepFile,
+    TdmState,
     tdmrep_from_fetch,
     tdmrep_from_fetched,
     tdmrep_url,
@@ -172,7 +173,8 @@ class SignalFiles:
         for need in needs:
             found = get(need.key)
             if need.kind is SiteFile.TDMREP and isinstance(found, TdmRepFile):
-                reasons.extend(self.opt_outs.tdmrep_reasons(canonical.url, found))
+                if found.state is not TdmState.ABSENT:  # no file says nothing (findings: none)
+                    reasons.extend(self.opt_outs.tdmrep_reasons(canonical.url, found))
             elif need.kind is SiteFile.LICENSE and isinstance(found, RslLicence):
                 licences.append(found)
             else:
