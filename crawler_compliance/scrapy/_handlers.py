@@ -66,6 +66,16 @@ BROWSER_ARGS = (
     f"--apps-gallery-update-url={NOWHERE}/",
     f"--variations-server-url={NOWHERE}/",
     f"--sync-url={NOWHERE}/",
+    # Chromium's own network reaches nothing. Every request a page makes is
+    # routed, fetched by Playwright (route.fetch, which uses the launch proxy,
+    # not these switches) and fulfilled; what Playwright does not route goes
+    # to that dead port: favicons (Playwright leaves them out of interception
+    # on purpose: microsoft/playwright#7493), preconnects. Playwright puts the
+    # launch proxy's --proxy-server before the project's arguments, so these,
+    # appended after, are the ones Chromium uses; "<-loopback>" keeps loopback
+    # from bypassing them.
+    f"--proxy-server={NOWHERE}",
+    "--proxy-bypass-list=<-loopback>",
 )
 # Playwright default arguments a project must not drop with ignore_default_args.
 _KEPT_DEFAULTS = (*BROWSER_ARGS, "--disable-features")

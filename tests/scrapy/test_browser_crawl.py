@@ -427,3 +427,59 @@ async def test_a_reused_page_is_still_guarded(
     assert verdicts["http://twitter.com/a.png"] == "deny"
     assert verdicts["http://news.example/private/b.png"] == "deny"
     assert result.stats.get("compliance/subresource/unhooked_denied") is None
+
+
+ICONS = """<!doctype html>
+<html><head><title>Icons</title>
+<link rel="icon" href="/favicon.ico">
+</head><body><p id="done">icons</p></body></html>
+"""
+
+
+@deferred_f_from_coro_f
+async def test_the_browser_fetches_no_icon_on_its_own(
+    server: LoopbackServer, policy_dir: Path, audit_path: Path
+) -> None:
+    """Chromium fetches favicons itself, and Playwright never routes them
+    (microsoft/playwright#7493): its own network must reach nothing."""
+    require_chromium()
+    html = {"Content-Type": "text/html; charset=utf-8"}
+    server.route("news.example", "/robots.txt", body=ROBOTS)
+    server.route("news.example", "/icons", body=ICONS, headers=html)
+    server.route("news.example", "/plain", body="<p id='done'>plain</p>", headers=html)
+    for path in ("/favicon.ico", "/declared-icon.png", "/touch-icon.png"):
+        server.route("news.example", path, body=b"ICO", headers={"Content-Type": "image/png"})
+    server.route("www.youtube.com", "/favicon.ico", body="must never be fetched")
+    pages = ["http://news.example/icons", "http://news.example/plain"]
+    result = await crawl(
+        browser_settings(server, policy_dir, audit_path),
+        pages,
+        proxy=server.proxy,
+        request_kwargs={
+            "meta": {
+                "playwright": True,
+                # Time for the browser's icon fetches, which come after the load event.
+                "playwright_page_methods": [
+                    _wait_for("#done", timeout=20_000),
+                    _pause(1500),
+                ],
+            }
+        },
+    )
+    assert result.spider.failures == []
+    assert len(result.spider.responses) == 2
+    # Whatever reached the server was decided, and allowed, first: an icon the
+    # browser asked for through the page's route is; one it fetched on its own
+    # (/favicon.ico for the page that declares none) must never arrive.
+    allowed = {r["url"] for r in result.records if r["verdict"] == "allow"}
+    fetched = [f"http://{r.host}{r.path}" for r in server.received if r.path.startswith("/")]
+    assert [url for url in fetched if url not in allowed] == [], fetched
+    assert "http://news.example/favicon.ico" not in fetched
+    assert [r.host for r in server.received if r.host.endswith(COVERED)] == []
+    assert [t for t in server.tunnels if t.split(":")[0].endswith(COVERED)] == [], server.tunnels
+
+
+def _pause(milliseconds: int):
+    from scrapy_playwright.page import PageMethod
+
+    return PageMethod("wait_for_timeout", milliseconds)
