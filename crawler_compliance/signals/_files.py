@@ -166,22 +166,8 @@ class SignalFiles:
         return parsed
 
     def cached_reasons(self, canonical: CanonicalURL, needs: list[FileNeed]) -> list[Reason] | None:
-        """:meth:`reasons` when every file of *needs* is cached, else ``None`` (one pass)."""
-        reasons: list[Reason] = []
-        licences: list[RslLicence] = []
-        get = self._get
-        for need in needs:
-            found = get(need.key)
-            if need.kind is SiteFile.TDMREP and isinstance(found, TdmRepFile):
-                if found.state is not TdmState.ABSENT:  # no file says nothing (findings: none)
-                    reasons.extend(self.opt_outs.tdmrep_reasons(canonical.url, found))
-            elif need.kind is SiteFile.LICENSE and isinstance(found, RslLicence):
-                licences.append(found)
-            else:
-                return None  # not in the cache (or not what the need names): to fetch
-        if licences:
-            reasons.extend(self.opt_outs.licence_reasons(canonical.url, licences))
-        return reasons
+        """:meth:`reasons` when every file of *needs* is cached, else ``None``."""
+        return self._reasons(canonical, needs, missing_unreadable=False)
 
     def reasons(
         self,
@@ -196,20 +182,34 @@ class SignalFiles:
 
         ``needs``: what :meth:`all_needs` gave for this URL, when already known.
         """
-        reasons: list[Reason] = []
-        licences: list[RslLicence] = []
         if needs is None:
             needs = self.all_needs(canonical, robots, proxy=proxy, host_header=host_header)
+        found = self._reasons(canonical, needs, missing_unreadable=True)
+        assert found is not None  # a missing file is read as unreadable, never None
+        return found
+
+    def _reasons(
+        self, canonical: CanonicalURL, needs: list[FileNeed], *, missing_unreadable: bool
+    ) -> list[Reason] | None:
+        """The reasons of *needs*' cached files; a file not in the cache is read as
+        unreadable (``missing_unreadable``) or makes the answer ``None``."""
+        reasons: list[Reason] = []
+        licences: list[RslLicence] = []
         for need in needs:
             found = self._get(need.key)
             if need.kind is SiteFile.TDMREP:
                 tdm = found if isinstance(found, TdmRepFile) else None
                 if tdm is None:
+                    if not missing_unreadable:
+                        return None
                     tdm = tdmrep_from_fetch(need.url, status=None, error="not fetched")
-                reasons.extend(self.opt_outs.tdmrep_reasons(canonical.url, tdm))
+                if tdm.state is not TdmState.ABSENT:  # no file says nothing (no findings)
+                    reasons.extend(self.opt_outs.tdmrep_reasons(canonical.url, tdm))
             else:
                 licence = found if isinstance(found, RslLicence) else None
                 if licence is None:
+                    if not missing_unreadable:
+                        return None
                     licence = licence_from_fetch(need.url, status=None, error="not fetched")
                 licences.append(licence)
         if licences:
