@@ -10,6 +10,8 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
+from crawler_compliance._frozen import filled
+
 
 class Verdict(str, enum.Enum):
     ALLOW = "allow"
@@ -197,11 +199,8 @@ def decide(
         if reason.outcome is Outcome.DENY:
             verdict = Verdict.DENY
             break
-    # The dataclass __init__ sets each frozen field through object.__setattr__;
-    # this is every request's path, so the fields go into the instance at once
-    # (the same object: it is frozen from here on like any other).
-    decision = _new_decision(Decision)
-    decision.__dict__.update(
+    return filled(
+        Decision,
         url=url,
         verdict=verdict,
         reasons=tuple(reasons),
@@ -215,7 +214,3 @@ def decide(
         proxy=proxy,
         page=page,
     )
-    return decision
-
-
-_new_decision = object.__new__

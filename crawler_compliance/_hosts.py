@@ -24,6 +24,8 @@ from urllib.parse import quote, unquote, unquote_to_bytes, urlsplit
 
 from w3lib.url import safe_url_string
 
+from crawler_compliance._frozen import filled
+
 __all__ = [
     "AmbiguousURL",
     "CanonicalURL",
@@ -226,15 +228,9 @@ def canonicalize(url: str, *, scrapy_safe: bool = False) -> CanonicalURL:
             raise UnfetchableURL("not an absolute URL (no scheme)")
         raise UnfetchableURL(f"scheme {scheme!r} is not fetched by this crawler (http, https)")
     host, port, is_ip = _canonical_authority(scheme, netloc)
-    # As CanonicalURL(...) would, without a frozen-field setattr per field (every request).
-    canonical = _new(CanonicalURL)
-    canonical.__dict__.update(
-        url=safe, scheme=scheme, host=host, port=port, is_ip=is_ip, path=path or "/"
+    return filled(
+        CanonicalURL, url=safe, scheme=scheme, host=host, port=port, is_ip=is_ip, path=path or "/"
     )
-    return canonical
-
-
-_new = object.__new__
 
 
 def _split(url: str) -> tuple[str, str, str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
+from crawler_compliance._frozen import filled
 from crawler_compliance.robots._decode import DEFAULT_MAX_BYTES, decode
 from crawler_compliance.robots._matcher import CompiledRules, Rule
 from crawler_compliance.robots._normalize import normalize_pattern, path_only, request_path
@@ -35,26 +36,6 @@ class RobotsMatch:
     # The request path and query as matched (normal form); quote it only after
     # redacting it, it may carry a secret from the query.
     path: str | None = field(default=None, compare=False)
-
-
-def _match(
-    allowed: bool,
-    line: int | None,
-    rule: str | None,
-    group: tuple[str, ...] | None,
-    reason: str,
-    path: str | None,
-) -> RobotsMatch:
-    """``RobotsMatch(...)`` for the verdict of every request: the frozen dataclass's
-    ``__init__`` sets each field through ``object.__setattr__``; this fills it at once."""
-    match = _new_match(RobotsMatch)
-    match.__dict__.update(
-        allowed=allowed, line=line, rule=rule, group=group, reason=reason, path=path
-    )
-    return match
-
-
-_new_match = object.__new__
 
 
 @dataclass(frozen=True)
@@ -216,23 +197,26 @@ class RobotsTxt:
             )
         best = selection.rules.best(path)
         if best is None:
-            return _match(
-                True,
-                None,
-                None,
-                selection.agents,
-                f"no rule in the group for {', '.join(selection.agents)} matches {path}: allowed",
-                path,
+            agents = ", ".join(selection.agents)
+            return filled(
+                RobotsMatch,
+                allowed=True,
+                line=None,
+                rule=None,
+                group=selection.agents,
+                reason=f"no rule in the group for {agents} matches {path}: allowed",
+                path=path,
             )
         group = self._group_agents(best.group)
         verb = "allows" if best.allow else "disallows"
-        return _match(
-            best.allow,
-            best.line,
-            best.text,
-            group,
-            f"line {best.line} {verb} {path} (longest matching rule)",
-            path,
+        return filled(
+            RobotsMatch,
+            allowed=best.allow,
+            line=best.line,
+            rule=best.text,
+            group=group,
+            reason=f"line {best.line} {verb} {path} (longest matching rule)",
+            path=path,
         )
 
     def _group_agents(self, number: int) -> tuple[str, ...]:
