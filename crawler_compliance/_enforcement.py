@@ -220,13 +220,23 @@ class Enforcer:
         if self.terms.discovery != "off":
             self.observers.append(TermsDiscovery(self))
         self._needs: dict[tuple[object, ...], FileNeed] = {}
-        self._delays: weakref.WeakKeyDictionary[RobotsResult, float] = weakref.WeakKeyDictionary()
-        self._origins: dict[tuple[object, ...], _OriginFacts] = {}
+        self._identities: dict[tuple[str, ...], tuple[Reason, ...]] = {}
+
+    @property
+    def checker(self) -> ComplianceChecker:
+        return self._checker
+
+    @checker.setter
+    def checker(self, checker: ComplianceChecker) -> None:
+        """Use *checker* from now on (a cluster worker reloads the policy this way);
+        what was worked out from the previous one is forgotten with it."""
+        self._checker = checker
         self._today = checker.today
+        self._origins: dict[tuple[object, ...], _OriginFacts] = {}
         self._robots_memo: dict[
             tuple[object, ...], tuple[RobotsResult, int, list[FileNeed], float | None]
         ] = {}
-        self._identities: dict[tuple[str, ...], tuple[Reason, ...]] = {}
+        self._delays: weakref.WeakKeyDictionary[RobotsResult, float] = weakref.WeakKeyDictionary()
 
     @classmethod
     def from_policy(

@@ -226,3 +226,26 @@ def test_a_licence_named_in_a_link_header_binds_every_spelling_of_the_origin(
         assert "RSL licence https://plain.example/lic.xml" in full.summary(), url
         fast = e.settled_page(url, Route())
         assert fast is not None and fast.decision == full, url
+
+
+def test_a_new_checker_is_not_answered_from_the_old_ones_memo(tmp_path: Path) -> None:
+    """A cluster worker swaps in the checker of a reloaded policy: the fast path
+    must decide with it, not with what it remembered of the previous one."""
+    import shutil
+
+    from crawler_compliance._checker import ComplianceChecker
+
+    e = enforcer(tmp_path, "research")
+    url = "https://plain.example/open/page"
+    full_decision(e, url, Route())
+    assert e.settled_page(url, Route()).decision.allowed
+    reloaded = tmp_path / "policy"
+    shutil.copytree(POLICIES, reloaded)
+    (reloaded / "sites" / "plain.example.yaml").write_text(
+        "id: plain-example\nname: Plain\ndomains: [plain.example]\n"
+        "block:\n  reason: asked us not to\n  since: 2025-06-01\n"
+    )
+    e.checker = ComplianceChecker(load_policy(reloaded), user_agent=TOKEN, purpose="research")
+    assert e.settled_page(url, Route()) is None  # a site record now: the full path decides
+    full, _ = full_decision(e, url, Route())
+    assert not full.allowed and full.deciding_check.value == "site"
