@@ -31,6 +31,7 @@ import tracemalloc
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from multiprocessing.connection import Connection
 from pathlib import Path
+from time import perf_counter
 
 from scrapy import Request, Spider
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
@@ -150,35 +151,66 @@ def memory_per_origin(count: int = 2000) -> float:
 
 
 TIMES: dict[str, list[float]] = {"ours": [], "scrapy": []}
+_DECIDED: dict[int, float] = {}  # request id -> time in ComplianceMiddleware, until the guard
 
 
-async def _timed(call, request, record) -> object:
-    """Time *call(request)* as Scrapy calls a middleware; robots.txt fetches are not counted."""
-    start = time.perf_counter()
+def _timed(call, request, done) -> object:
+    """Call *call(request)* as Scrapy does and pass *done* the time spent inside it.
+
+    What is timed is the call itself and, when it returns an awaitable, the
+    awaiting of it; not Scrapy's handling of the result between the two
+    (``ensure_awaitable``), nor a coroutine layer of the timer's own. robots.txt
+    fetches are not counted.
+    """
+    start = perf_counter()
     try:
-        return await _awaited(call(request))
+        result = call(request)
+    except BaseException:
+        done(request, perf_counter() - start)
+        raise
+    called = perf_counter() - start
+    if result is None:  # decided at once (our fast path)
+        done(request, called)
+        return None
+    return _awaiting(result, called, request, done)
+
+
+async def _awaiting(result, called: float, request, done) -> object:
+    start = perf_counter()
+    try:
+        return await result
     finally:
-        if not request.url.endswith("/robots.txt"):
-            record(time.perf_counter() - start)
+        done(request, called + perf_counter() - start)
 
 
-def _add_to_last(seconds: float) -> None:
-    TIMES["ours"][-1] += seconds  # the guard's share, added to the same request
+def _ours_decided(request, seconds: float) -> None:
+    _DECIDED[id(request)] = seconds
+
+
+def _ours_guarded(request, seconds: float) -> None:
+    decided = _DECIDED.pop(id(request), None)
+    if decided is not None and not request.url.endswith("/robots.txt"):
+        TIMES["ours"].append(decided + seconds)  # the guard's share, on the same request
+
+
+def _scrapys(request, seconds: float) -> None:
+    if not request.url.endswith("/robots.txt"):
+        TIMES["scrapy"].append(seconds)
 
 
 class TimedCompliance(ComplianceMiddleware):
-    async def process_request(self, request):  # called as Scrapy calls it: no spider
-        return await _timed(super().process_request, request, TIMES["ours"].append)
+    def process_request(self, request):  # called as Scrapy calls it: no spider
+        return _timed(super().process_request, request, _ours_decided)
 
 
 class TimedGuard(ComplianceGuardMiddleware):
-    async def process_request(self, request):
-        return await _timed(super().process_request, request, _add_to_last)
+    def process_request(self, request):
+        return _timed(super().process_request, request, _ours_guarded)
 
 
 class TimedRobotsTxt(RobotsTxtMiddleware):
-    async def process_request(self, request):
-        return await _timed(super().process_request, request, TIMES["scrapy"].append)
+    def process_request(self, request):
+        return _timed(super().process_request, request, _scrapys)
 
 
 class _Site(BaseHTTPRequestHandler):
