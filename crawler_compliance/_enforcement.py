@@ -74,14 +74,6 @@ class StatsSink(Protocol):
     def inc_value(self, key: str, count: int = 1, start: int = 0) -> None: ...
 
 
-def _unshimmed_inc(stats: StatsSink) -> Callable[..., None]:
-    method = getattr(type(stats), "inc_value", None)
-    if callable(method) and hasattr(method, "__get__"):
-        bound: Callable[..., None] = method.__get__(stats, type(stats))
-        return bound
-    return stats.inc_value
-
-
 class _NoStats:
     def inc_value(self, key: str, count: int = 1, start: int = 0) -> None:
         return None
@@ -200,11 +192,9 @@ class Enforcer:
         self.on_429 = on_429
         self.spider = spider
         self.stats: StatsSink = stats if stats is not None else _NoStats()
-        # Bound once, from the class: Scrapy's stats collector routes every
-        # attribute lookup, and wraps inc_value, in a shim that warns about a
-        # deprecated ``spider`` argument (never passed here), which costs on
-        # the per-request path. A collector's own inc_value is still the one called.
-        self._inc = _unshimmed_inc(self.stats)
+        # Bound once: every decision is counted on the per-request path (the
+        # Scrapy adapter passes a CrawlStats, which counts without the shim).
+        self._inc = self.stats.inc_value
         self._sent_token = identity.sent_token.lower()
         self._live: set[OwnFetch] = set()
         self.records_written = 0
@@ -491,11 +481,15 @@ class Enforcer:
             return None
         reasons = self.checker.robots_reasons(canonical, robots, need.url)
         needs, delay = self._from_robots(key, canonical, robots, proxy)
-        if needs and not any(r.outcome is Outcome.DENY for r in reasons):
-            found = self.signal_files.cached_reasons(canonical, needs)
-            if found is None:
-                return None  # an opt-out file to fetch first
-            reasons.extend(found)
+        if needs:
+            for reason in reasons:
+                if reason.outcome is Outcome.DENY:
+                    break  # denied by robots.txt: the files are not read
+            else:
+                found = self.signal_files.cached_reasons(canonical, needs)
+                if found is None:
+                    return None  # an opt-out file to fetch first
+                reasons.extend(found)
         decision = decide(
             url,
             reasons,

@@ -48,6 +48,7 @@ from crawler_compliance.scrapy._sitefiles import (
     Inflight,
 )
 from crawler_compliance.scrapy._stamps import Stamp, Stamps
+from crawler_compliance.scrapy._stats import CrawlStats
 from crawler_compliance.terms import Discovery, TermsPage
 
 if TYPE_CHECKING:
@@ -60,12 +61,15 @@ logger = logging.getLogger(__name__)
 
 def route_of(request: Request) -> Route:
     """Everything besides the URL that names where *request* goes, and who it says it is."""
-    headers = request.headers
-    # Scrapy's Headers is a dict keyed by title-cased names holding lists of
-    # values (Headers.normkey); reading it as a dict skips a normalisation per
-    # lookup on the hot path and sees exactly what getlist() would.
-    hosts = dict.get(headers, b"Host")
-    agents = dict.get(headers, b"User-Agent")
+    headers = _headers_of(request)
+    if headers:
+        # Scrapy's Headers is a dict keyed by title-cased names holding lists of
+        # values (Headers.normkey); reading it as a dict skips a normalisation per
+        # lookup on the hot path and sees exactly what getlist() would.
+        hosts = dict.get(headers, b"Host")
+        agents = dict.get(headers, b"User-Agent")
+    else:
+        hosts = agents = None
     proxy = request.meta.get("proxy")
     if not (hosts or agents or proxy):
         return _NO_ROUTE
@@ -80,6 +84,26 @@ def route_of(request: Request) -> Route:
             _ROUTES.clear()
         route = _ROUTES[key] = _read_route(hosts, agents, proxy)
     return route
+
+
+_HEADERS_PROPERTY = Request.headers
+
+
+def _headers_of(request: Request) -> Any:
+    """*request*'s headers, ``None`` when it has none yet.
+
+    Scrapy creates a request's ``Headers`` on first access of
+    ``request.headers``; a request decided before any middleware set one
+    (ours runs early) has none, and reading the property would create an
+    empty one just to find nothing in it. Only Scrapy's own property is
+    read this way: a subclass that defines ``headers`` has it called.
+    """
+    if type(request).headers is _HEADERS_PROPERTY:
+        try:
+            return request._headers
+        except AttributeError:  # a Scrapy that keeps them elsewhere
+            pass
+    return request.headers
 
 
 def _read_route(hosts: Any, agents: Any, proxy: Any) -> Route:
@@ -153,7 +177,7 @@ def build_enforcer(
             robots_cache_size=config.robots_cache_size,
             suffix_list_file=config.suffix_list,
             spider=getattr(crawler.spider, "name", None),
-            stats=crawler.stats,
+            stats=CrawlStats(crawler.stats),
         )
     except ValueError as exc:
         if not config.suffix_list or isinstance(exc, AuditLogError):
@@ -260,7 +284,7 @@ class ComplianceMiddleware:
                 slot = None
                 if settled.crawl_delay and self.obey_crawl_delay:
                     slot = self.politeness.apply(request, settled.origin, settled.crawl_delay)
-                self._stamps[request] = Stamp(request.url, route, slot)
+                self._stamps.put(request, request.url, route, slot)
                 return None
         return self._process_request(request, route)
 
@@ -283,7 +307,7 @@ class ComplianceMiddleware:
                 raise RequestDenied(decision)
             if self._cluster is not None:
                 await self._cluster_committed(decision)
-            self._stamps[request] = Stamp(request.url, route, request.meta.get("download_slot"))
+            self._stamps.put(request, request.url, route, request.meta.get("download_slot"))
             return None
         try:
             decision, plan = await self._decide(request, route)
@@ -301,7 +325,7 @@ class ComplianceMiddleware:
                 await self._cluster_crawl_delay(decision, plan.pre.canonical.origin, delay)
             elif delay:
                 slot = self.politeness.apply(request, plan.pre.canonical.origin, delay)
-        self._stamps[request] = Stamp(request.url, route, slot)
+        self._stamps.put(request, request.url, route, slot)
         return None
 
     def _settled(self, request: Request, route: Route) -> Settled | None:

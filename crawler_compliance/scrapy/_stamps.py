@@ -12,6 +12,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Stamp", "Stamps"]
 
+_ref = weakref.ref
+_new_tuple = tuple.__new__  # a NamedTuple's own __new__ is a Python function
+
 
 class Stamp(NamedTuple):
     """What was decided for a request, kept beside it (never in its meta)."""
@@ -38,8 +41,12 @@ class Stamps:
         self._sweep_at = sweep_at
 
     def __setitem__(self, request: Request, stamp: Stamp) -> None:
+        self.put(request, *stamp)
+
+    def put(self, request: Request, url: str, route: Route, slot: str | None) -> None:
+        """Stamp *request* (``self[request] = Stamp(url, route, slot)``, one call)."""
         entries = self._entries
-        entries[id(request)] = (weakref.ref(request), stamp)
+        entries[id(request)] = (_ref(request), _new_tuple(Stamp, (url, route, slot)))
         if len(entries) > self._sweep_at:
             self._entries = {key: e for key, e in entries.items() if e[0]() is not None}
             self._sweep_at = max(self._sweep_at, 2 * len(self._entries))
