@@ -160,9 +160,15 @@ class Redactor:
 
     def url(self, url: str) -> str:
         """The URL with credentials replaced; everything else byte for byte."""
-        # Fast path: nothing that could hold a credential.
-        if "@" not in url and "?" not in url and "#" not in url and ";" not in url:
-            return url
+        if "@" not in url and "#" not in url and ";" not in url:
+            # Fast paths: nothing that could hold a credential, or only a query
+            # (a crawl's usual URL): the same as the general case below.
+            if "?" not in url:
+                return url
+            if url[0] not in _BLANKS and url[-1] not in _BLANKS:
+                rest, _, query = url.partition("?")
+                redacted = self._query(query)
+                return url if redacted == query else f"{rest}?{redacted}"
         core = url.strip(_BLANKS)
         if len(core) != len(url):  # keep the blanks, redact what they surround
             start = len(url) - len(url.lstrip(_BLANKS))

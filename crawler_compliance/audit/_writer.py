@@ -246,8 +246,7 @@ class AuditLog:
         Raises :class:`AuditLogError` when the log is closed or cannot be
         written (disk full, …): callers must then treat the request as denied.
         """
-        reasons_json = self._reasons_json(decision.reasons)
-        template = self._template(decision, kind, spider, purpose, policy_fingerprint, reasons_json)
+        template = self._template(decision, kind, spider, purpose, policy_fingerprint)
         url = self._redactor.url(decision.url)
         with self._lock:
             if self._fd is None:
@@ -259,14 +258,16 @@ class AuditLog:
                 )
             seq = self._seq + 1
             ts = self._timestamps.next()
-            data = None
+            data: bytes | None = None
             if template is not None:
-                # Lone surrogates (rare) fail here: the record is then scrubbed (U+FFFD).
-                with contextlib.suppress(UnicodeEncodeError):
+                try:
                     data = fill_template(template, self._hash, seq, ts, url).encode("utf-8")
+                except UnicodeEncodeError:  # a lone surrogate (rare): scrubbed below (U+FFFD)
+                    data = None
             if data is None:
                 record = self._fields(decision, kind, spider, purpose, policy_fingerprint)
-                record.update(reasons=json.loads(reasons_json), seq=seq, ts=ts, prev=self._hash)
+                reasons = json.loads(self._reasons_json(decision.reasons))
+                record.update(reasons=reasons, seq=seq, ts=ts, prev=self._hash)
                 data = encode_record(scrub_surrogates(record)).encode("utf-8")
             digest = hashlib.sha256(data).hexdigest()
             # The canonical text with the hash spliced in last: one encoding.
@@ -297,17 +298,18 @@ class AuditLog:
                 self._fold()
             if self._marker_pending:  # once per rotation: its first record is written
                 self._end_rotation()
-            if (
+            if self._sync_thread is not None:
+                # The thread syncs every fsync_interval on its own; it is woken
+                # early by the count, once per sync (until it takes the request,
+                # later appends need not set the Event again: that takes a lock).
+                if self._unsynced >= self._fsync_every and not self._sync_requested:
+                    self._sync_requested = True
+                    self._sync_wanted.set()
+            elif (
                 self._unsynced >= self._fsync_every
                 or _monotonic() - self._last_sync >= self._fsync_interval
             ):
-                if self._sync_thread is None:
-                    self._fsync()
-                elif not self._sync_requested:
-                    # Once per sync: until the thread takes it, later appends
-                    # need not wake it again (Event.set takes a lock each time).
-                    self._sync_requested = True
-                    self._sync_wanted.set()
+                self._fsync()
             if seq - self._cp_size >= self._checkpoint_every:
                 self._write_checkpoint()
         return AuditRecord(seq, digest, line=line)
@@ -337,13 +339,16 @@ class AuditLog:
         spider: str | None,
         purpose: str | None,
         policy_fingerprint: str | None,
-        reasons_json: str,
     ) -> Template | None:
         """The record's text around its changing values (``None``: encode it in full).
 
         Kept per combination of everything :func:`record_fields` reads but
         the URL: the same inputs give the same record around it. The
-        template itself is built from ``record_fields``, the one record model.
+        reasons are part of the key as the reasons themselves (equal reasons
+        encode alike, see :meth:`_reasons_json`), which a crawl's shared
+        reason objects make cheap to hash and compare; they are encoded only
+        when a template is built. The template itself is built from
+        ``record_fields``, the one record model.
         """
         key = (
             decision.host,
@@ -360,7 +365,7 @@ class AuditLog:
             spider,
             purpose,
             policy_fingerprint,
-            reasons_json,
+            decision.reasons,
         )
         try:
             template = self._templates.get(key)
@@ -368,7 +373,7 @@ class AuditLog:
             return None
         if template is None:
             record = self._fields(decision, kind, spider, purpose, policy_fingerprint)
-            template = record_template(record, reasons_json)
+            template = record_template(record, self._reasons_json(decision.reasons))
             if len(self._templates) >= _MAX_CACHED_REASONS:
                 self._templates.clear()
             self._templates[key] = template

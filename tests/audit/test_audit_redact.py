@@ -120,6 +120,32 @@ def test_the_list_is_configurable() -> None:
         redact_url(url, "token")
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://example.com/p?token=s3cret&q=1",
+        "https://example.com/p?q=1",
+        "https://example.com/p?",
+        "https://example.com/p?token=",
+        "https://example.com/?api_key=s3cret?x=1",
+        "https://example.com/p?q=1&password=hunter2&session=abc",
+    ],
+)
+def test_a_query_only_url_is_redacted_as_any_other(url: str) -> None:
+    """The shortcut for URLs with only a query gives what the general case gives
+    (a trailing ``#`` sends the same URL down the general case)."""
+    redacted = redact_url(url)
+    general = redact_url(f"{url}#")
+    assert redacted == general[: general.rindex("#")] + general[general.rindex("#") + 1 :]
+    assert "s3cret" not in redacted and "hunter2" not in redacted
+
+
+def test_blanks_around_a_query_only_url_are_kept_and_its_secret_redacted() -> None:
+    assert redact_url(" https://example.com/p?token=s3cret\t") == (
+        f" {redact_url('https://example.com/p?token=s3cret')}\t"
+    )
+
+
 def test_the_log_holds_no_secret_anywhere(log_path: Path) -> None:
     decision = decide(
         "https://bob:hunter2@example.com/a?token=tok-SECRET&q=1",
