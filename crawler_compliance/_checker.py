@@ -257,13 +257,21 @@ class ComplianceChecker:
         urls = _candidate_urls(canonical)
         if source is None:
             source = canonical.robots_url
-        match = robots.explain(urls[0], self.user_agent)
-        for other_url in urls[1:]:
-            if not match.allowed:
-                break
-            match = robots.explain(other_url, self.user_agent)
-        reasons = [self._robots_verdict(match, robots, source)]
         parsed = robots.robots
+        reason = None
+        if parsed is not None and len(urls) == 1:
+            # The common case: an allow already given by the same rule.
+            allowing = parsed.allowing(urls[0], self.user_agent)
+            if allowing is not None:
+                reason = self._allow_reasons.get((source, robots.status, *allowing, None))
+        if reason is None:
+            match = robots.explain(urls[0], self.user_agent)
+            for other_url in urls[1:]:
+                if not match.allowed:
+                    break
+                match = robots.explain(other_url, self.user_agent)
+            reason = self._robots_verdict(match, robots, source)
+        reasons = [reason]
         if parsed is None:
             return reasons
         if parsed.has_signals:
@@ -295,6 +303,7 @@ class ComplianceChecker:
         if not match.allowed:
             return self._robots_reason(match, robots, source, self._robots_message(match, robots))
         # What an allow's text depends on (the fetch reason names no path, see below).
+        # robots_reasons looks an allow up by the same key from RobotsTxt.allowing.
         text = match.reason if match.line is None and match.group is None else None
         key = (source, robots.status, match.line, match.rule, match.group, text)
         reason = self._allow_reasons.get(key)

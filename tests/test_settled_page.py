@@ -249,3 +249,24 @@ def test_a_new_checker_is_not_answered_from_the_old_ones_memo(tmp_path: Path) ->
     assert e.settled_page(url, Route()) is None  # a site record now: the full path decides
     full, _ = full_decision(e, url, Route())
     assert not full.allowed and full.deciding_check.value == "site"
+
+
+def test_an_allow_looked_up_by_its_rule_is_the_one_worked_out_afresh(tmp_path: Path) -> None:
+    """robots.txt allows are shared per rule; a warm lookup must give what a cold one works out."""
+    policy = load_policy(POLICIES)
+    identity = crawl_identity(
+        user_agent_header=f"{TOKEN}/1.0", compliance_user_agent=None, policy_token=TOKEN
+    )
+    warm = enforcer(tmp_path, "research")
+    compared = 0
+    for origin in ORIGINS[:10]:
+        for path in [*PATHS, "/private/open/x", "/a", "/a?b", "/x/y/../z"]:
+            url = origin + path
+            cold = Enforcer.from_policy(
+                policy, identity=identity, purpose="research", audit_path=None
+            )
+            expected, _ = full_decision(cold, url, Route())
+            got, _ = full_decision(warm, url, Route())
+            assert got.to_dict() == expected.to_dict(), url
+            compared += 1
+    assert compared == 10 * (len(PATHS) + 4)

@@ -200,24 +200,49 @@ class RobotsTxt:
             agents = ", ".join(selection.agents)
             return filled(
                 RobotsMatch,
-                allowed=True,
-                line=None,
-                rule=None,
-                group=selection.agents,
-                reason=f"no rule in the group for {agents} matches {path}: allowed",
-                path=path,
+                {
+                    "allowed": True,
+                    "line": None,
+                    "rule": None,
+                    "group": selection.agents,
+                    "reason": f"no rule in the group for {agents} matches {path}: allowed",
+                    "path": path,
+                },
             )
         group = self._group_agents(best.group)
         verb = "allows" if best.allow else "disallows"
         return filled(
             RobotsMatch,
-            allowed=best.allow,
-            line=best.line,
-            rule=best.text,
-            group=group,
-            reason=f"line {best.line} {verb} {path} (longest matching rule)",
-            path=path,
+            {
+                "allowed": best.allow,
+                "line": best.line,
+                "rule": best.text,
+                "group": group,
+                "reason": f"line {best.line} {verb} {path} (longest matching rule)",
+                "path": path,
+            },
         )
+
+    def allowing(
+        self, url: str, user_agent: str
+    ) -> tuple[int | None, str | None, tuple[str, ...]] | None:
+        """What allows ``url``: the ``(line, rule, group)`` :meth:`explain` would name.
+
+        ``None`` when a rule disallows it, or when the answer is not a rule's
+        (the robots.txt path itself, no group for the agent): ask
+        :meth:`explain`. A crawl's allows come from a few rules; this answers
+        one without building the match and its text for each URL.
+        """
+        path = request_path(url)
+        selection = self._select(user_agent)
+        if selection is None or path.startswith("/robots.txt"):
+            return None
+        best = selection.rules.best(path)
+        if best is None:
+            return (None, None, selection.agents)
+        if not best.allow:
+            return None
+        return (best.line, best.text, self._group_agents(best.group))
 
     def _group_agents(self, number: int) -> tuple[str, ...]:
         agents = self._agents_of.get(number)
