@@ -204,7 +204,8 @@ def canonicalize(url: str, *, scrapy_safe: bool = False) -> CanonicalURL:
     if not isinstance(url, str):
         raise UnfetchableURL(f"expected a URL string, got {type(url).__name__}")
     stripped = url.strip(" \t\r\n\x0b\x0c")
-    if _CONTROL.search(stripped):
+    # Printable ASCII (the usual URL, two C-level tests) holds no control character.
+    if not (stripped.isascii() and stripped.isprintable()) and _CONTROL.search(stripped):
         raise AmbiguousURL("the URL contains a control character")
     # An http(s) URL's authority is its netloc, split once (see _split).
     split = _split(stripped) if stripped.startswith(("http://", "https://")) else None
@@ -229,7 +230,15 @@ def canonicalize(url: str, *, scrapy_safe: bool = False) -> CanonicalURL:
         raise UnfetchableURL(f"scheme {scheme!r} is not fetched by this crawler (http, https)")
     host, port, is_ip = _canonical_authority(scheme, netloc)
     return filled(
-        CanonicalURL, url=safe, scheme=scheme, host=host, port=port, is_ip=is_ip, path=path or "/"
+        CanonicalURL,
+        {
+            "url": safe,
+            "scheme": scheme,
+            "host": host,
+            "port": port,
+            "is_ip": is_ip,
+            "path": path or "/",
+        },
     )
 
 
@@ -238,30 +247,19 @@ def _split(url: str) -> tuple[str, str, str]:
 
     For a URL that starts ``http://`` or ``https://`` (and holds no control
     character, which :func:`canonicalize` refused already) the split is
-    worked out directly: urlsplit would take the same scheme, end the netloc
-    at the first ``/``, ``?`` or ``#`` and the path at the first ``?`` or
-    ``#``. Its netloc checks (brackets, NFKC) run on the netloc in
-    :func:`_canonical_authority`. Any other URL goes through urlsplit.
+    worked out directly, in one match: urlsplit would take the same scheme,
+    end the netloc at the first ``/``, ``?`` or ``#`` and the path at the
+    first ``?`` or ``#``. Its netloc checks (brackets, NFKC) run on the netloc
+    in :func:`_canonical_authority`. Any other URL goes through urlsplit.
     """
-    if url.startswith("https://"):
-        scheme, start = "https", 8
-    elif url.startswith("http://"):
-        scheme, start = "http", 7
-    else:
-        parts = urlsplit(url)
-        return parts.scheme.lower(), parts.netloc, parts.path
-    end = len(url)
-    for sep in "/?#":
-        pos = url.find(sep, start, end)
-        if pos >= 0:
-            end = pos
-    netloc = url[start:end]
-    stop = len(url)
-    for sep in "?#":
-        pos = url.find(sep, end, stop)
-        if pos >= 0:
-            stop = pos
-    return scheme, netloc, url[end:stop]
+    parts = _HTTP_PARTS(url)
+    if parts is None:
+        split = urlsplit(url)
+        return split.scheme.lower(), split.netloc, split.path
+    return ("https" if parts[1] else "http"), parts[2], parts[3]
+
+
+_HTTP_PARTS = re.compile(r"http(s?)://([^/?#]*)([^?#]*)").match
 
 
 _DOT_SEGMENT = re.compile(r"%2e", re.IGNORECASE)

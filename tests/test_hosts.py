@@ -165,3 +165,20 @@ def test_canonicalize_builds_the_same_object_as_the_dataclass() -> None:
     assert made.origin == ("https", "www.example.com", 8443)
     with pytest.raises(dataclasses.FrozenInstanceError):
         made.host = "other.example"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("code", [*range(0x00, 0x20), *range(0x7F, 0xA0)])
+@pytest.mark.parametrize("scrapy_safe", [True, False])
+def test_a_control_character_inside_a_url_is_refused(code: int, scrapy_safe: bool) -> None:
+    char = chr(code)
+    for url in (
+        f"https://a.example/p{char}q",
+        f"https://a{char}b.example/",
+        f"https://a.example/?q={char}x",
+    ):
+        with pytest.raises(AmbiguousURL):
+            canonicalize(url, scrapy_safe=scrapy_safe)
+
+
+def test_printable_text_ascii_or_not_is_no_control_character() -> None:
+    assert canonicalize("https://a.example/é~!", scrapy_safe=True).path == "/é~!"
