@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import operator
 import os
 import secrets
 import threading
@@ -13,6 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from crawler_compliance._decision import Decision
 from crawler_compliance.audit._checkpoints import (
     EntryType,
     Sidecar,
@@ -48,7 +50,6 @@ from crawler_compliance.audit._records import (
 from crawler_compliance.audit._redact import DEFAULT_REDACT_PARAMS, Redactor
 
 if TYPE_CHECKING:
-    from crawler_compliance._decision import Decision
     from crawler_compliance.audit._tsa import TimestampAuthority
     from crawler_compliance.audit._witness import Witness, WitnessPool
 
@@ -69,6 +70,7 @@ _TAIL_CHUNK = 64 * 1024
 # read the data back. Module-level names so tests can count the calls.
 _sync = getattr(os, "fdatasync", os.fsync)
 _os_write = os.write
+_is = operator.is_
 _monotonic = time.monotonic
 
 
@@ -153,8 +155,9 @@ class AuditLog:
         self._fsync_every = fsync_every
         self._max_bytes = max_bytes
         self._redactor = Redactor(redact_params, redact_key)
-        self._reason_cache: dict[Any, str] = {}
-        self._templates: dict[tuple[object, ...], Template] = {}
+        # Reason -> (the reason encoded, its text); key -> (template, its reasons).
+        self._reason_cache: dict[Any, tuple[Any, str]] = {}
+        self._templates: dict[tuple[object, ...], tuple[Template, Any]] = {}
         self._lock = threading.Lock()
         self._failed: BaseException | None = None
         self._fd: int | None = None
@@ -344,13 +347,29 @@ class AuditLog:
 
         Kept per combination of everything :func:`record_fields` reads but
         the URL: the same inputs give the same record around it. The
-        reasons are part of the key as the reasons themselves (equal reasons
-        encode alike, see :meth:`_reasons_json`), which a crawl's shared
-        reason objects make cheap to hash and compare; they are encoded only
-        when a template is built. The template itself is built from
-        ``record_fields``, the one record model.
+        reasons are part of the key as the reasons themselves, which a
+        crawl's shared reason objects make cheap to hash and compare; a hit
+        on other, equal reasons is taken only if they encode alike
+        (:func:`_encode_alike`). Reasons that cannot be hashed are keyed on
+        their encoding. The template itself is built from ``record_fields``,
+        the one record model.
         """
-        key = (
+        if type(decision) is Decision:  # every field there: no getattr defaults
+            extra: tuple[object, ...] = (
+                decision.kind,
+                decision.vhost,
+                decision.proxy,
+                decision.page,
+            )
+        else:
+            extra = (
+                getattr(decision, "kind", None),
+                getattr(decision, "vhost", None),
+                getattr(decision, "proxy", None),
+                getattr(decision, "page", None),
+            )
+        reasons = decision.reasons
+        key: tuple[object, ...] = (
             decision.host,
             decision.registrable_domain,
             decision.verdict,
@@ -358,25 +377,30 @@ class AuditLog:
             decision.robots_status,
             decision.offline,
             kind,
-            getattr(decision, "kind", None),
-            getattr(decision, "vhost", None),
-            getattr(decision, "proxy", None),
-            getattr(decision, "page", None),
+            extra,
             spider,
             purpose,
             policy_fingerprint,
-            decision.reasons,
+            reasons,
         )
+        templates = self._templates
         try:
-            template = self._templates.get(key)
-        except TypeError:  # an unhashable odd value: encoded in full every time
-            return None
-        if template is None:
-            record = self._fields(decision, kind, spider, purpose, policy_fingerprint)
-            template = record_template(record, self._reasons_json(decision.reasons))
-            if len(self._templates) >= _MAX_CACHED_REASONS:
-                self._templates.clear()
-            self._templates[key] = template
+            entry = templates.get(key)
+        except TypeError:  # an unhashable value in a reason's extras: key on the text
+            key = (*key[:-1], self._reasons_json(reasons))
+            try:
+                entry = templates.get(key)
+            except TypeError:  # an unhashable odd value elsewhere: encoded in full
+                return None
+        if entry is not None and (
+            all(map(_is, entry[1], reasons)) or _encode_alike(entry[1], reasons)
+        ):
+            return entry[0]
+        record = self._fields(decision, kind, spider, purpose, policy_fingerprint)
+        template = record_template(record, self._reasons_json(reasons))
+        if len(templates) >= _MAX_CACHED_REASONS:
+            templates.clear()
+        templates[key] = (template, reasons)
         return template
 
     def _reasons_json(self, reasons: Iterable[Any]) -> str:
@@ -384,7 +408,11 @@ class AuditLog:
 
         A crawl records the same few reasons over and over (one robots.txt
         rule, one registry finding per site); each is redacted and encoded
-        once. Reasons that cannot be hashed are done every time.
+        once. An equal reason that would encode otherwise (``1`` and ``1.0``
+        are equal) is encoded for itself; reasons that cannot be hashed are
+        done every time. The text is what a reader parses back and encodes
+        again (``audit verify`` does): a dict keyed by numbers, say, is
+        written with its keys as the JSON strings they become.
         """
         cache = self._reason_cache
         parts: list[str] = []
@@ -394,13 +422,16 @@ class AuditLog:
                 hashable = True
             except TypeError:  # an unhashable value in its extras
                 hit, hashable = None, False
-            if hit is None:
-                hit = canonical_json(self._redactor.reason(reason.to_dict()))
-                if hashable:
-                    if len(cache) >= _MAX_CACHED_REASONS:
-                        cache.clear()
-                    cache[reason] = hit
-            parts.append(hit)
+            if hit is not None and (hit[0] is reason or _encode_alike((hit[0],), (reason,))):
+                parts.append(hit[1])
+                continue
+            text = canonical_json(self._redactor.reason(reason.to_dict()))
+            text = canonical_json(json.loads(text))  # as read back (string keys)
+            if hashable:
+                if len(cache) >= _MAX_CACHED_REASONS:
+                    cache.clear()
+                cache[reason] = (reason, text)
+            parts.append(text)
         return f"[{','.join(parts)}]"
 
     @property
@@ -830,3 +861,34 @@ def _read_tail(path: Path) -> tuple[int, str, str]:
         last = b"".join(reversed(chunks)).rpartition(b"\n")[2] + b"\n"
     record = _checked(path, last, "last")
     return record["seq"], record["hash"], record["ts"]
+
+
+def _encode_alike(cached: Sequence[Any], reasons: Sequence[Any]) -> bool:
+    """Whether *reasons* (equal to *cached*, as a cache hit says) encode as *cached* did.
+
+    The same objects do (a crawl's shared reasons: one identity test each).
+    Equal values need not: ``1 == 1.0 == True`` and ``0.0 == -0.0``, each
+    written differently, so other objects are compared with their types.
+    """
+    if len(cached) != len(reasons):
+        return False
+    for old, new in zip(cached, reasons, strict=True):
+        if old is not new and _typed(_fields_of(old)) != _typed(_fields_of(new)):
+            return False
+    return True
+
+
+def _fields_of(reason: Any) -> Any:
+    to_dict = getattr(reason, "to_dict", None)
+    return to_dict() if callable(to_dict) else reason
+
+
+def _typed(value: Any) -> Any:
+    """*value* with the type of every part beside it (floats by repr: -0.0, nan)."""
+    if isinstance(value, dict):
+        return (dict, tuple((_typed(k), _typed(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return (type(value), tuple(_typed(v) for v in value))
+    if isinstance(value, float):
+        return (float, repr(value))
+    return (type(value), value)

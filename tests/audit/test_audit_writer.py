@@ -488,3 +488,35 @@ def test_the_returned_record_is_the_line_written(log_path: Path) -> None:
     assert (seq, digest, record) == (written["seq"], written["hash"], written)
     assert returned[2] is returned.record and len(returned) == 3
     assert returned._asdict() == {"seq": seq, "hash": digest, "record": written}
+
+
+def test_equal_reasons_that_encode_differently_are_each_written_as_given(tmp_path: Path) -> None:
+    """``1 == 1.0 == True`` and ``0.0 == -0.0``: the writer's caches must not hand one's text
+    to the other (the record would quote a value the crawl never had)."""
+    from crawler_compliance._decision import Check, Reason, decide
+
+    values = [1, 1.0, True, 0.0, -0.0, 0, False]
+    path = tmp_path / "audit.jsonl"
+    with AuditLog(path) as log:
+        for _ in range(2):  # the second round meets every cache warm
+            for value in values:
+                reason = Reason(Check.ROBOTS, "allow", "delay", extra=(("crawl_delay", value),))
+                log.append(decide("https://a.example/", [reason], host="a.example"))
+    written = [json.dumps(r["reasons"][0]["crawl_delay"]) for r in records(path)]
+    assert written == [json.dumps(v) for v in values] * 2
+    assert verify_log(path).ok
+
+
+def test_a_reason_holding_a_dict_keyed_by_numbers_is_written_so_verify_reads_it(
+    tmp_path: Path,
+) -> None:
+    from crawler_compliance._decision import Check, Reason, decide
+
+    path = tmp_path / "audit.jsonl"
+    reason = Reason(Check.OPT_OUT, "info", "m", extra=(("counts", {2: "a", 10: "b"}), ("l", [1])))
+    with AuditLog(path) as log:
+        for _ in range(3):
+            log.append(decide("https://a.example/", [reason], host="a.example"))
+    assert [r["reasons"][0]["counts"] for r in records(path)] == [{"2": "a", "10": "b"}] * 3
+    report = verify_log(path)
+    assert report.ok and report.intact == 3, report.problem
