@@ -62,14 +62,14 @@ logger = logging.getLogger(__name__)
 def route_of(request: Request) -> Route:
     """Everything besides the URL that names where *request* goes, and who it says it is."""
     headers = _headers_of(request)
-    if headers:
+    if headers is None:
+        hosts = agents = None
+    else:
         # Scrapy's Headers is a dict keyed by title-cased names holding lists of
         # values (Headers.normkey); reading it as a dict skips a normalisation per
         # lookup on the hot path and sees exactly what getlist() would.
         hosts = dict.get(headers, b"Host")
         agents = dict.get(headers, b"User-Agent")
-    else:
-        hosts = agents = None
     proxy = request.meta.get("proxy")
     if not (hosts or agents or proxy):
         return _NO_ROUTE
@@ -86,24 +86,31 @@ def route_of(request: Request) -> Route:
     return route
 
 
-_HEADERS_PROPERTY = Request.headers
-
-
 def _headers_of(request: Request) -> Any:
     """*request*'s headers, ``None`` when it has none yet.
 
     Scrapy creates a request's ``Headers`` on first access of
     ``request.headers``; a request decided before any middleware set one
     (ours runs early) has none, and reading the property would create an
-    empty one just to find nothing in it. Only Scrapy's own property is
-    read this way: a subclass that defines ``headers`` has it called.
+    empty one just to find nothing in it. Only a class that reads its
+    headers as Scrapy's ``Request`` does is read this way: one that defines
+    ``headers`` or its own attribute lookup has ``request.headers`` called,
+    as the downloader will.
     """
-    if type(request).headers is _HEADERS_PROPERTY:
-        try:
-            return request._headers
-        except AttributeError:  # a Scrapy that keeps them elsewhere
-            pass
-    return request.headers
+    cls = type(request)
+    plain = _PLAIN_HEADERS.get(cls)
+    if plain is None:
+        plain = _PLAIN_HEADERS[cls] = (
+            cls.headers is _HEADERS_PROPERTY
+            and cls.__getattribute__ is _SCRAPY_GETATTRIBUTE
+            and hasattr(request, "_headers")
+        )
+    return request._headers if plain else request.headers
+
+
+_HEADERS_PROPERTY = Request.headers
+_SCRAPY_GETATTRIBUTE = Request.__getattribute__
+_PLAIN_HEADERS: dict[type, bool] = {}  # per Request class: read _headers directly?
 
 
 def _read_route(hosts: Any, agents: Any, proxy: Any) -> Route:

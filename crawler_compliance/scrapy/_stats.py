@@ -10,6 +10,7 @@ from scrapy.statscollectors import StatsCollector
 __all__ = ["CrawlStats"]
 
 _STOCK_INC_VALUE = StatsCollector.inc_value
+_STOCK_GETATTRIBUTE = StatsCollector.__getattribute__  # Scrapy's shim, or object's
 _attribute = object.__getattribute__
 
 
@@ -27,7 +28,8 @@ class CrawlStats:
     it does: it increments the key in the collector's dict, read afresh on
     every call (``set_stats`` may replace it), so a monitoring extension
     reading the stats mid-crawl sees every count at once. A collector with
-    an ``inc_value`` of its own (Redis-backed, say) has that one called.
+    an ``inc_value`` or an attribute lookup of its own (Redis-backed, say)
+    has its ``inc_value`` called.
     """
 
     __slots__ = ("collector", "inc_value")
@@ -38,7 +40,13 @@ class CrawlStats:
 
 
 def _counter_of(collector: Any) -> Callable[..., None]:
-    if getattr(type(collector), "inc_value", None) is not _STOCK_INC_VALUE:
+    if collector is None:  # a crawler without stats (hand-made): nothing to count into
+        return _nowhere
+    cls = type(collector)
+    if (
+        getattr(cls, "inc_value", None) is not _STOCK_INC_VALUE
+        or getattr(cls, "__getattribute__", None) is not _STOCK_GETATTRIBUTE
+    ):
         inc: Callable[..., None] = collector.inc_value
         return inc
     try:
@@ -52,3 +60,7 @@ def _counter_of(collector: Any) -> Callable[..., None]:
         stats[key] = stats.setdefault(key, start) + count
 
     return inc_value
+
+
+def _nowhere(key: str, count: int = 1, start: int = 0) -> None:
+    return None

@@ -51,3 +51,26 @@ def test_a_collector_with_its_own_inc_value_has_it_called() -> None:
     CrawlStats(stats).inc_value("compliance/allowed")
     assert stats.calls == ["compliance/allowed"]
     assert stats.get_value("compliance/allowed") == 1
+
+
+class RedirectingStats(MemoryStatsCollector):
+    """A collector whose attribute lookup puts its counts elsewhere than ``_stats``."""
+
+    def __init__(self, crawler: Any) -> None:
+        super().__init__(crawler)
+        self.elsewhere: dict[str, Any] = {}
+
+    def __getattribute__(self, name: str) -> Any:
+        if name == "_stats":
+            return object.__getattribute__(self, "elsewhere")
+        return super().__getattribute__(name)
+
+
+def test_a_collector_with_its_own_attribute_lookup_is_counted_through_it() -> None:
+    stats = collector(RedirectingStats)
+    CrawlStats(stats).inc_value("compliance/allowed")
+    assert stats.get_value("compliance/allowed") == 1
+
+
+def test_no_collector_counts_nothing_and_fails_nothing() -> None:
+    CrawlStats(None).inc_value("compliance/allowed")

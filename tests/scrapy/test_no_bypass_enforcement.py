@@ -300,3 +300,46 @@ async def test_a_binding_response_signal_drops_the_response_before_the_spider(
     stop = [r for r in responses if r["verdict"] == "deny"][0]
     assert "fetched and discarded" in str(stop["reasons"])
     assert result.stats["compliance/response/denied"] == 1
+
+
+class _SneakyHeaders(scrapy.http.Headers):
+    """Headers that say they are empty; Twisted still sends what they hold."""
+
+    def __len__(self) -> int:
+        return 0
+
+
+class _LookupRequest(scrapy.Request):
+    """A request class whose own attribute lookup hands out its headers."""
+
+    def __getattribute__(self, name: str) -> Any:
+        if name == "headers":
+            return scrapy.http.Headers({"Host": "www.youtube.com"})
+        return super().__getattribute__(name)
+
+
+class OddHeadersSpider(ListSpider):
+    def make(self, url: str) -> scrapy.Request:
+        if url.endswith("/lookup"):
+            return _LookupRequest(url, callback=self.parse, errback=self.failed, dont_filter=True)
+        request = scrapy.Request(url, callback=self.parse, errback=self.failed, dont_filter=True)
+        request.headers = _SneakyHeaders({"Host": "www.youtube.com"})
+        return request
+
+
+@deferred_f_from_coro_f
+async def test_a_host_header_is_read_however_the_request_hands_out_its_headers(
+    server: LoopbackServer, policy_dir: Path, audit_path: Path
+) -> None:
+    """A Request class with its own attribute lookup, or headers that claim to be empty,
+    still sends its Host header: it is decided on it (the registry denies YouTube)."""
+    result = await crawl(
+        base_settings(policy_dir, audit_path),
+        [server.url("/lookup"), server.url("/sneaky")],
+        spider_cls=OddHeadersSpider,
+    )
+    assert server.received == []
+    assert len(result.spider.failures) == 2
+    for failure in result.spider.failures:
+        assert failure.check(RequestDenied)
+        assert "youtube" in failure.value.decision.summary().lower()
