@@ -306,11 +306,12 @@ class Enforcer:
         """
         if self.audit is not None:
             try:
+                checker = self._checker
                 self.audit.append(
                     decision,
                     spider=self.spider,
-                    purpose=self.checker.purpose,
-                    policy_fingerprint=self.checker.policy_fingerprint,
+                    purpose=checker.purpose,
+                    policy_fingerprint=checker.policy_fingerprint,
                 )
             except Exception as exc:
                 self.stats.inc_value("compliance/audit/write_error")
@@ -479,7 +480,7 @@ class Enforcer:
         robots = self.robots_cache.get(need.key)
         if robots is None:
             return None
-        reasons = self.checker.robots_reasons(canonical, robots, need.url)
+        reasons = self._checker.robots_reasons(canonical, robots, need.url)
         needs, delay = self._from_robots(key, canonical, robots, proxy)
         if needs:
             for reason in reasons:
@@ -516,7 +517,7 @@ class Enforcer:
         and the licences its responses named (``OptOuts.links_version``); the
         delay (clamped, as :meth:`crawl_delay`) on its robots.txt alone.
         """
-        version = self.checker.opt_outs.links_version
+        version = self._checker.opt_outs.links_version
         known = self._robots_memo.get(key)
         if known is not None and known[0] is robots and known[1] == version:
             return known[2], known[3]
