@@ -27,7 +27,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from crawler_compliance._checker import ComplianceChecker, PreCheck
-from crawler_compliance._decision import Check, Decision, Outcome, Reason, RecordKind, decide
+from crawler_compliance._decision import (
+    Check,
+    Decision,
+    Outcome,
+    Reason,
+    RecordKind,
+    Verdict,
+    decide,
+)
 from crawler_compliance._hosts import AmbiguousURL, CanonicalURL, UnfetchableURL, canonicalize
 from crawler_compliance._identity import Identity
 from crawler_compliance._responses import ResponseObserver, ResponseView
@@ -146,6 +154,9 @@ class Plan:
         return self.results.get(need.key)
 
 
+_new_tuple = tuple.__new__
+
+
 class Settled(NamedTuple):
     """A page decided from inputs already in hand (:meth:`Enforcer.settled_page`)."""
 
@@ -165,6 +176,7 @@ class _OriginFacts(NamedTuple):
     registrable: str | None
     robots: FileNeed | None
     site_key: str | None
+    origin: tuple[str, str, int]
 
 
 class Enforcer:
@@ -330,6 +342,9 @@ class Enforcer:
     def _count(self, decision: Decision) -> None:
         inc = self._inc
         kind = decision.kind
+        if kind is RecordKind.PAGE and decision.verdict is Verdict.ALLOW:
+            inc("compliance/allowed")  # the crawl's usual record
+            return
         if kind is RecordKind.OWN_FETCH:
             return  # counted by the fetcher (compliance/<file>/fetch_*)
         if decision.allowed:
@@ -501,7 +516,8 @@ class Enforcer:
             proxy=proxy,
         )
         self.record(decision)
-        return Settled(decision, canonical.origin, delay)
+        # (A NamedTuple's own __new__ is a Python function: built as the tuple it is.)
+        return _new_tuple(Settled, (decision, facts.origin, delay))
 
     def _from_robots(
         self,
@@ -537,10 +553,10 @@ class Enforcer:
         reasons, registrable = self.checker.host_facts(canonical, (proxy,) if proxy else (), today)
         if reasons or self.checker.sites.records_for(canonical.host):
             # Registry findings deny; site records bring path rules and terms: plan it.
-            return _OriginFacts(today, registrable, None, None)
+            return _OriginFacts(today, registrable, None, None, canonical.origin)
         need = self._robots_need(canonical, Route(proxy=proxy), None)
         key = site_key(canonical.host, registrable, is_ip=canonical.is_ip)
-        return _OriginFacts(today, registrable, need, key)
+        return _OriginFacts(today, registrable, need, key, canonical.origin)
 
     def plan(
         self,

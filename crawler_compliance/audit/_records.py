@@ -357,11 +357,11 @@ class Timestamps:
         if us_total < self._last_us:
             us_total = self._last_us
         self._last_us = us_total
-        sec, us = divmod(us_total, 1_000_000)
+        sec = us_total // 1_000_000
         if sec != self._sec:
             self._sec = sec
-            self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
-        return f"{self._prefix}.{us:06d}Z"
+            self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(sec))
+        return f"{self._prefix}{us_total - sec * 1_000_000:06d}Z"
 
 
 def parse_timestamp_us(text: str) -> int:
