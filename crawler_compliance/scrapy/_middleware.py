@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from scrapy import Request, signals
 from scrapy.exceptions import NotConfigured
-from scrapy.http import Response
+from scrapy.http import Headers, Response
 from scrapy.settings import SETTINGS_PRIORITIES
 
 from crawler_compliance._decision import Check, Decision, Outcome, Reason, RecordKind, decide
@@ -61,15 +61,7 @@ logger = logging.getLogger(__name__)
 
 def route_of(request: Request) -> Route:
     """Everything besides the URL that names where *request* goes, and who it says it is."""
-    headers = _headers_of(request)
-    if headers is None:
-        hosts = agents = None
-    else:
-        # Scrapy's Headers is a dict keyed by title-cased names holding lists of
-        # values (Headers.normkey); reading it as a dict skips a normalisation per
-        # lookup on the hot path and sees exactly what getlist() would.
-        hosts = dict.get(headers, b"Host")
-        agents = dict.get(headers, b"User-Agent")
+    hosts, agents = _sent_headers(request.headers)
     proxy = request.meta.get("proxy")
     if not (hosts or agents or proxy):
         return _NO_ROUTE
@@ -86,31 +78,43 @@ def route_of(request: Request) -> Route:
     return route
 
 
-def _headers_of(request: Request) -> Any:
-    """*request*'s headers, ``None`` when it has none yet.
+def _sent_headers(headers: Any) -> tuple[list[bytes] | None, list[bytes] | None]:
+    """The ``Host`` and ``User-Agent`` values the downloader will send, as it reads them.
 
-    Scrapy creates a request's ``Headers`` on first access of
-    ``request.headers``; a request decided before any middleware set one
-    (ours runs early) has none, and reading the property would create an
-    empty one just to find nothing in it. Only a class that reads its
-    headers as Scrapy's ``Request`` does is read this way: one that defines
-    ``headers`` or its own attribute lookup has ``request.headers`` called,
-    as the downloader will.
+    Scrapy's HTTP/1.1 handler copies ``request.headers.items()``, every name
+    in whatever case it is stored: each is read here the same way, so no
+    spelling, ``Headers`` subclass or plain dict hides one. Scrapy's own
+    ``Headers`` holds bytes names and lists of bytes values: its names are
+    only compared; anything else is normalised first.
     """
-    cls = type(request)
-    plain = _PLAIN_HEADERS.get(cls)
-    if plain is None:
-        plain = _PLAIN_HEADERS[cls] = (
-            cls.headers is _HEADERS_PROPERTY
-            and cls.__getattribute__ is _SCRAPY_GETATTRIBUTE
-            and hasattr(request, "_headers")
-        )
-    return request._headers if plain else request.headers
+    hosts = agents = None
+    # Scrapy's own Headers: items() is the dict's; skip names of other lengths.
+    plain = type(headers) is Headers
+    items = dict.items(headers) if plain else headers.items()
+    for name, values in items:
+        if plain and len(name) not in _NAME_LENGTHS:
+            continue
+        raw = name if type(name) is bytes else _as_bytes(name)
+        lower = raw.lower()
+        if lower == b"host":
+            hosts = [*(hosts or ()), *_values(values)]
+        elif lower == b"user-agent":
+            agents = [*(agents or ()), *_values(values)]
+    return hosts, agents
 
 
-_HEADERS_PROPERTY = Request.headers
-_SCRAPY_GETATTRIBUTE = Request.__getattribute__
-_PLAIN_HEADERS: dict[type, bool] = {}  # per Request class: read _headers directly?
+def _as_bytes(value: Any) -> bytes:
+    return value.encode("latin-1") if isinstance(value, str) else bytes(value)
+
+
+def _values(values: Any) -> list[bytes]:
+    """A header's values as bytes (Scrapy's Headers holds a list of bytes already)."""
+    if type(values) is list and all(type(v) is bytes for v in values):
+        return values
+    return [_as_bytes(v) for v in (values if isinstance(values, (list, tuple)) else [values])]
+
+
+_NAME_LENGTHS = (len(b"host"), len(b"user-agent"))
 
 
 def _read_route(hosts: Any, agents: Any, proxy: Any) -> Route:

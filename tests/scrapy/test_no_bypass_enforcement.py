@@ -318,12 +318,50 @@ class _LookupRequest(scrapy.Request):
         return super().__getattribute__(name)
 
 
+class _CaseKeptHeaders(scrapy.http.Headers):
+    """Headers that keep each name as given (``host``, not ``Host``)."""
+
+    def normkey(self, key: Any) -> bytes:
+        return key.encode() if isinstance(key, str) else key
+
+
+class _ItemsHeaders(scrapy.http.Headers):
+    """Headers whose items (what the downloader copies) hold more than their dict."""
+
+    def items(self):  # type: ignore[override]
+        return [(b"Host", [b"www.youtube.com"])]
+
+
+class _GetattrRequest(scrapy.Request):
+    """A request whose headers come from ``__getattr__`` (the property raises first)."""
+
+    @property
+    def headers(self) -> Any:  # type: ignore[override]
+        raise AttributeError("headers")
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "headers":
+            return scrapy.http.Headers({"Host": "www.youtube.com"})
+        raise AttributeError(name)
+
+
 class OddHeadersSpider(ListSpider):
     def make(self, url: str) -> scrapy.Request:
-        if url.endswith("/lookup"):
-            return _LookupRequest(url, callback=self.parse, errback=self.failed, dont_filter=True)
-        request = scrapy.Request(url, callback=self.parse, errback=self.failed, dont_filter=True)
-        request.headers = _SneakyHeaders({"Host": "www.youtube.com"})
+        kind = url.rsplit("/", 1)[1]
+        kwargs = {"callback": self.parse, "errback": self.failed, "dont_filter": True}
+        if kind == "lookup":
+            return _LookupRequest(url, **kwargs)
+        if kind == "getattr":
+            return _GetattrRequest(url, **kwargs)
+        request = scrapy.Request(url, **kwargs)
+        if kind == "sneaky":
+            request.headers = _SneakyHeaders({"Host": "www.youtube.com"})
+        elif kind == "case":
+            request.headers = _CaseKeptHeaders({"host": "www.youtube.com"})
+        elif kind == "items":
+            request.headers = _ItemsHeaders({})
+        elif kind == "raw":
+            dict.__setitem__(request.headers, b"HOST", [b"www.youtube.com"])
         return request
 
 
@@ -331,15 +369,18 @@ class OddHeadersSpider(ListSpider):
 async def test_a_host_header_is_read_however_the_request_hands_out_its_headers(
     server: LoopbackServer, policy_dir: Path, audit_path: Path
 ) -> None:
-    """A Request class with its own attribute lookup, or headers that claim to be empty,
-    still sends its Host header: it is decided on it (the registry denies YouTube)."""
+    """However a request hands out its headers (its own attribute lookup, __getattr__,
+    a Headers that claims to be empty, keeps names' case, or lists more in items(), a
+    name stored in capitals), the Host header it sends is the one decided (the
+    registry denies YouTube)."""
+    kinds = ["lookup", "getattr", "sneaky", "case", "items", "raw"]
     result = await crawl(
         base_settings(policy_dir, audit_path),
-        [server.url("/lookup"), server.url("/sneaky")],
+        [server.url(f"/{kind}") for kind in kinds],
         spider_cls=OddHeadersSpider,
     )
     assert server.received == []
-    assert len(result.spider.failures) == 2
+    assert len(result.spider.failures) == len(kinds)
     for failure in result.spider.failures:
         assert failure.check(RequestDenied)
         assert "youtube" in failure.value.decision.summary().lower()
