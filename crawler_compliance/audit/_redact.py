@@ -255,7 +255,9 @@ class Redactor:
     def reason(self, data: dict[str, Any]) -> dict[str, Any]:
         """Redact URLs in a fresh ``Reason.to_dict()`` in place (the hot path)."""
         for key, value in data.items():
-            if type(value) is str:
+            if isinstance(value, str):
+                if type(value) is not str:  # a str subclass: its text, as JSON writes it
+                    value = data[key] = str.__str__(value)
                 if "://" in value:
                     data[key] = self.text(value)
             elif isinstance(value, (dict, list, tuple)):
@@ -265,7 +267,7 @@ class Redactor:
     def value(self, value: Any) -> Any:
         """Redact URLs in a JSON-like value (strings, lists, dicts), recursively."""
         if isinstance(value, str):
-            return self.text(value)
+            return self.text(str.__str__(value))
         if isinstance(value, dict):
             return {k: self.value(v) for k, v in value.items()}
         if isinstance(value, (list, tuple)):

@@ -155,9 +155,10 @@ class AuditLog:
         self._fsync_every = fsync_every
         self._max_bytes = max_bytes
         self._redactor = Redactor(redact_params, redact_key)
-        # Reason -> (the reason encoded, its text); key -> (template, its reasons).
+        # Reason -> (the reason encoded, its text);
+        # key -> (template, the reasons it was built for, their text).
         self._reason_cache: dict[Any, tuple[Any, str]] = {}
-        self._templates: dict[tuple[object, ...], tuple[Template, Any]] = {}
+        self._templates: dict[tuple[object, ...], tuple[Template, Any, str]] = {}
         self._lock = threading.Lock()
         self._failed: BaseException | None = None
         self._fd: int | None = None
@@ -349,10 +350,9 @@ class AuditLog:
         the URL: the same inputs give the same record around it. The
         reasons are part of the key as the reasons themselves, which a
         crawl's shared reason objects make cheap to hash and compare; a hit
-        on other, equal reasons is taken only if they encode alike
-        (:func:`_encode_alike`). Reasons that cannot be hashed are keyed on
-        their encoding. The template itself is built from ``record_fields``,
-        the one record model.
+        on other, equal reasons is taken only if their text is the same.
+        Reasons that cannot be hashed are keyed on their text. The template
+        itself is built from ``record_fields``, the one record model.
         """
         if type(decision) is Decision:  # every field there: no getattr defaults
             extra: tuple[object, ...] = (
@@ -392,15 +392,21 @@ class AuditLog:
                 entry = templates.get(key)
             except TypeError:  # an unhashable odd value elsewhere: encoded in full
                 return None
-        if entry is not None and (
-            all(map(_is, entry[1], reasons)) or _encode_alike(entry[1], reasons)
-        ):
-            return entry[0]
+        if entry is not None:
+            if all(map(_is, entry[1], reasons)):
+                return entry[0]  # the same reason objects: the same text
+            # Equal reasons, other objects: reused only if they encode alike
+            # (1 == 1.0 == True, Decimal("1.0") == Decimal("1.00"), ...).
+            reasons_json = self._reasons_json(reasons)
+            if reasons_json == entry[2]:
+                return entry[0]
+        else:
+            reasons_json = self._reasons_json(reasons)
         record = self._fields(decision, kind, spider, purpose, policy_fingerprint)
-        template = record_template(record, self._reasons_json(reasons))
+        template = record_template(record, reasons_json)
         if len(templates) >= _MAX_CACHED_REASONS:
             templates.clear()
-        templates[key] = (template, reasons)
+        templates[key] = (template, reasons, reasons_json)
         return template
 
     def _reasons_json(self, reasons: Iterable[Any]) -> str:
@@ -408,11 +414,12 @@ class AuditLog:
 
         A crawl records the same few reasons over and over (one robots.txt
         rule, one registry finding per site); each is redacted and encoded
-        once. An equal reason that would encode otherwise (``1`` and ``1.0``
-        are equal) is encoded for itself; reasons that cannot be hashed are
-        done every time. The text is what a reader parses back and encodes
-        again (``audit verify`` does): a dict keyed by numbers, say, is
-        written with its keys as the JSON strings they become.
+        once, as long as it is the same object: an equal other one may be
+        written otherwise (``1 == 1.0``), so it is encoded for itself.
+        Reasons that cannot be hashed are done every time. The text is what
+        a reader parses back and encodes again (``audit verify`` does): a
+        dict keyed by numbers, say, is written with its keys as the JSON
+        strings they become.
         """
         cache = self._reason_cache
         parts: list[str] = []
@@ -422,7 +429,7 @@ class AuditLog:
                 hashable = True
             except TypeError:  # an unhashable value in its extras
                 hit, hashable = None, False
-            if hit is not None and (hit[0] is reason or _encode_alike((hit[0],), (reason,))):
+            if hit is not None and hit[0] is reason:  # an equal other object is encoded anew
                 parts.append(hit[1])
                 continue
             text = canonical_json(self._redactor.reason(reason.to_dict()))
@@ -861,34 +868,3 @@ def _read_tail(path: Path) -> tuple[int, str, str]:
         last = b"".join(reversed(chunks)).rpartition(b"\n")[2] + b"\n"
     record = _checked(path, last, "last")
     return record["seq"], record["hash"], record["ts"]
-
-
-def _encode_alike(cached: Sequence[Any], reasons: Sequence[Any]) -> bool:
-    """Whether *reasons* (equal to *cached*, as a cache hit says) encode as *cached* did.
-
-    The same objects do (a crawl's shared reasons: one identity test each).
-    Equal values need not: ``1 == 1.0 == True`` and ``0.0 == -0.0``, each
-    written differently, so other objects are compared with their types.
-    """
-    if len(cached) != len(reasons):
-        return False
-    for old, new in zip(cached, reasons, strict=True):
-        if old is not new and _typed(_fields_of(old)) != _typed(_fields_of(new)):
-            return False
-    return True
-
-
-def _fields_of(reason: Any) -> Any:
-    to_dict = getattr(reason, "to_dict", None)
-    return to_dict() if callable(to_dict) else reason
-
-
-def _typed(value: Any) -> Any:
-    """*value* with the type of every part beside it (floats by repr: -0.0, nan)."""
-    if isinstance(value, dict):
-        return (dict, tuple((_typed(k), _typed(v)) for k, v in value.items()))
-    if isinstance(value, (list, tuple)):
-        return (type(value), tuple(_typed(v) for v in value))
-    if isinstance(value, float):
-        return (float, repr(value))
-    return (type(value), value)

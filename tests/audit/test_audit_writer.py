@@ -493,18 +493,49 @@ def test_the_returned_record_is_the_line_written(log_path: Path) -> None:
 def test_equal_reasons_that_encode_differently_are_each_written_as_given(tmp_path: Path) -> None:
     """``1 == 1.0 == True`` and ``0.0 == -0.0``: the writer's caches must not hand one's text
     to the other (the record would quote a value the crawl never had)."""
+    import datetime as dt
+    from decimal import Decimal
+    from pathlib import PureWindowsPath
+
     from crawler_compliance._decision import Check, Reason, decide
 
     values = [1, 1.0, True, 0.0, -0.0, 0, False]
+    # Written through the encoder's default=str: equal values, different texts.
+    as_text = [
+        Decimal("1.0"),
+        Decimal("1.00"),
+        (Decimal("0"),),
+        (Decimal("-0"),),
+        PureWindowsPath("A"),
+        PureWindowsPath("a"),
+        dt.datetime(2026, 1, 1, 12, tzinfo=dt.timezone.utc),
+        dt.datetime(2026, 1, 1, 13, tzinfo=dt.timezone(dt.timedelta(hours=1))),
+    ]
     path = tmp_path / "audit.jsonl"
     with AuditLog(path) as log:
         for _ in range(2):  # the second round meets every cache warm
-            for value in values:
+            for value in [*values, *as_text]:
                 reason = Reason(Check.ROBOTS, "allow", "delay", extra=(("crawl_delay", value),))
                 log.append(decide("https://a.example/", [reason], host="a.example"))
-    written = [json.dumps(r["reasons"][0]["crawl_delay"]) for r in records(path)]
-    assert written == [json.dumps(v) for v in values] * 2
+    written = [r["reasons"][0]["crawl_delay"] for r in records(path)]
+    expected = [*values, *(json.loads(json.dumps(v, default=str)) for v in as_text)]
+    assert [json.dumps(w) for w in written] == [json.dumps(v) for v in expected] * 2
     assert verify_log(path).ok
+
+
+def test_a_reason_text_of_a_str_subclass_is_redacted(tmp_path: Path) -> None:
+    from crawler_compliance._decision import Check, Reason, decide
+
+    class Text(str):
+        pass
+
+    path = tmp_path / "audit.jsonl"
+    secret = Text("see https://bob:hunter2@x.example/?token=s3cret")
+    reason = Reason(Check.ROBOTS, "allow", secret, rule=secret, source=secret)
+    with AuditLog(path) as log:
+        log.append(decide("https://a.example/", [reason], host="a.example"))
+    text = path.read_text()
+    assert "hunter2" not in text and "s3cret" not in text
 
 
 def test_a_reason_holding_a_dict_keyed_by_numbers_is_written_so_verify_reads_it(
