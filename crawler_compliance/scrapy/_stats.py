@@ -12,6 +12,9 @@ __all__ = ["CrawlStats"]
 _STOCK_INC_VALUE = StatsCollector.inc_value
 _STOCK_GETATTRIBUTE = StatsCollector.__getattribute__  # Scrapy's shim, or object's
 _attribute = object.__getattribute__
+# Set on an instance, these change what Scrapy's inc_value does (the shim looks
+# up "_cached_<name>" first).
+_INSTANCE_OVERRIDES = frozenset({"inc_value", "_cached_inc_value", "_cached__stats"})
 
 
 class CrawlStats:
@@ -51,7 +54,11 @@ def _counter_of(collector: Any) -> Callable[..., None]:
         return inc
     try:
         _attribute(collector, "_stats")
-    except AttributeError:  # not laid out as Scrapy's: use its own method
+        own = vars(collector)
+    except (AttributeError, TypeError):  # not laid out as Scrapy's: use its own method
+        inc = collector.inc_value
+        return inc
+    if own.keys() & _INSTANCE_OVERRIDES:  # set on this collector: what Scrapy would call or read
         inc = collector.inc_value
         return inc
 

@@ -74,3 +74,11 @@ def test_a_collector_with_its_own_attribute_lookup_is_counted_through_it() -> No
 
 def test_no_collector_counts_nothing_and_fails_nothing() -> None:
     CrawlStats(None).inc_value("compliance/allowed")
+
+
+def test_an_inc_value_set_on_the_collector_itself_is_the_one_called() -> None:
+    stats = collector()
+    calls: list[str] = []
+    stats.inc_value = lambda key, count=1, start=0, spider=None: calls.append(key)
+    CrawlStats(stats).inc_value("compliance/allowed")
+    assert calls == ["compliance/allowed"]
