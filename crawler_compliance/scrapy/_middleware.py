@@ -61,7 +61,13 @@ logger = logging.getLogger(__name__)
 
 def route_of(request: Request) -> Route:
     """Everything besides the URL that names where *request* goes, and who it says it is."""
-    hosts, agents = _sent_headers(request.headers)
+    if type(request) is Request and request._headers is None and _stock_request(request):
+        # Scrapy creates a request's Headers on first access of request.headers:
+        # a plain Request decided before any middleware set one (ours runs
+        # early) has none, and reading the property would make an empty one.
+        hosts = agents = None
+    else:
+        hosts, agents = _sent_headers(request.headers)
     proxy = request.meta.get("proxy")
     if not (hosts or agents or proxy):
         return _NO_ROUTE
@@ -87,15 +93,32 @@ def _sent_headers(headers: Any) -> tuple[list[bytes] | None, list[bytes] | None]
     ``Headers`` holds bytes names and lists of bytes values: its names are
     only compared; anything else is normalised first.
     """
+    if type(headers) is Headers:
+        # Scrapy's own stores each name as Headers.normkey makes it ("Host"),
+        # unless something wrote into the dict directly. Whether a set of
+        # names holds another spelling of the two is worked out once per set
+        # (a crawl sends the same few names on every request); when none
+        # does, the two stored names are all there is to read.
+        if not headers:
+            return None, None
+        names = tuple(dict.keys(headers))
+        plain = _PLAIN_NAMES.get(names)
+        if plain is None:
+            plain = _plain_names(names)
+            if len(_PLAIN_NAMES) >= _MAX_ROUTES:
+                _PLAIN_NAMES.clear()
+            _PLAIN_NAMES[names] = plain
+        if plain:
+            hosts = dict.get(headers, b"Host")
+            agents = dict.get(headers, b"User-Agent")
+            return (
+                None if hosts is None else _values(hosts),
+                None if agents is None else _values(agents),
+            )
     hosts = agents = None
-    # Scrapy's own Headers: items() is the dict's; skip names of other lengths.
-    plain = type(headers) is Headers
-    items = dict.items(headers) if plain else headers.items()
+    items = dict.items(headers) if type(headers) is Headers else headers.items()
     for name, values in items:
-        if plain and len(name) not in _NAME_LENGTHS:
-            continue
-        raw = name if type(name) is bytes else _as_bytes(name)
-        lower = raw.lower()
+        lower = _as_bytes(name).lower()
         if lower == b"host":
             hosts = [*(hosts or ()), *_values(values)]
         elif lower == b"user-agent":
@@ -103,18 +126,55 @@ def _sent_headers(headers: Any) -> tuple[list[bytes] | None, list[bytes] | None]
     return hosts, agents
 
 
+def _plain_names(names: tuple[Any, ...]) -> bool:
+    """No name but ``Host`` and ``User-Agent`` themselves reads as either."""
+    for name in names:
+        lower = _as_bytes(name).lower()
+        if (lower == b"host" and name != b"Host") or (
+            lower == b"user-agent" and name != b"User-Agent"
+        ):
+            return False
+    return True
+
+
+_PLAIN_NAMES: dict[tuple[Any, ...], bool] = {}
+
+
 def _as_bytes(value: Any) -> bytes:
     return value.encode("latin-1") if isinstance(value, str) else bytes(value)
 
 
 def _values(values: Any) -> list[bytes]:
-    """A header's values as bytes (Scrapy's Headers holds a list of bytes already)."""
-    if type(values) is list and all(type(v) is bytes for v in values):
-        return values
-    return [_as_bytes(v) for v in (values if isinstance(values, (list, tuple)) else [values])]
+    """A header's values as bytes, element by element as Twisted sends them.
+
+    Scrapy's Headers holds a list of bytes already. Twisted iterates what it
+    is given: a bare str is sent one character per header line, so it is
+    read so here too (several ``Host`` values: ambiguous, denied).
+    """
+    if type(values) is list and len(values) == 1 and type(values[0]) is bytes:
+        return values  # the usual case, as Scrapy's Headers stores it
+    if isinstance(values, (bytes, bytearray)):
+        return [bytes(values)]
+    return [_as_bytes(v) for v in values]
 
 
-_NAME_LENGTHS = (len(b"host"), len(b"user-agent"))
+_HEADERS_PROPERTY = Request.headers
+_GETATTRIBUTE = object.__getattribute__
+
+
+def _stock_request(request: Request) -> bool:
+    """A plain ``scrapy.Request`` whose class reads its headers as Scrapy wrote it.
+
+    Checked on every call, as class attributes can be replaced at any time;
+    a subclass, or a patched class, always has ``request.headers`` read.
+    """
+    cls = type(request)
+    return (
+        cls is Request
+        and cls.headers is _HEADERS_PROPERTY
+        and cls.__getattribute__ is _GETATTRIBUTE
+        and not hasattr(cls, "__getattr__")
+    )
 
 
 def _read_route(hosts: Any, agents: Any, proxy: Any) -> Route:
