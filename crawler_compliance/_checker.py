@@ -263,7 +263,7 @@ class ComplianceChecker:
             # The common case: an allow already given by the same rule.
             allowing = parsed.allowing(urls[0], self.user_agent)
             if allowing is not None:
-                reason = self._allow_reasons.get((source, robots.status, *allowing, None))
+                reason = self._allow_reasons.get(_allow_key(source, robots, *allowing, None))
         if reason is None:
             match = robots.explain(urls[0], self.user_agent)
             for other_url in urls[1:]:
@@ -303,9 +303,8 @@ class ComplianceChecker:
         if not match.allowed:
             return self._robots_reason(match, robots, source, self._robots_message(match, robots))
         # What an allow's text depends on (the fetch reason names no path, see below).
-        # robots_reasons looks an allow up by the same key from RobotsTxt.allowing.
         text = match.reason if match.line is None and match.group is None else None
-        key = (source, robots.status, match.line, match.rule, match.group, text)
+        key = _allow_key(source, robots, match.line, match.rule, match.group, text)
         reason = self._allow_reasons.get(key)
         if reason is None:
             if text is not None:
@@ -520,6 +519,19 @@ class ComplianceChecker:
             url,
             [Reason(Check.INTERNAL, Outcome.DENY, f"internal error: {type(exc).__name__}: {exc}")],
         )
+
+
+def _allow_key(
+    source: str,
+    robots: RobotsResult,
+    line: int | None,
+    rule: str | None,
+    group: tuple[str, ...] | None,
+    text: str | None,
+) -> tuple[object, ...]:
+    """What a robots.txt allow's reason depends on: one key, for the lookup by rule
+    (``RobotsTxt.allowing``) and for the one from a full match."""
+    return (source, robots.status, line, rule, group, text)
 
 
 def _candidate_urls(canonical: CanonicalURL) -> list[str]:
