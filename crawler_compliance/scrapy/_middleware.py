@@ -14,6 +14,7 @@ observers a bounded view of the response; a binding signal drops it.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
@@ -101,14 +102,7 @@ def _sent_headers(headers: Any) -> tuple[list[bytes] | None, list[bytes] | None]
         # does, the two stored names are all there is to read.
         if not headers:
             return None, None
-        names = tuple(dict.keys(headers))
-        plain = _PLAIN_NAMES.get(names)
-        if plain is None:
-            plain = _plain_names(names)
-            if len(_PLAIN_NAMES) >= _MAX_ROUTES:
-                _PLAIN_NAMES.clear()
-            _PLAIN_NAMES[names] = plain
-        if plain:
+        if _plain_names(tuple(dict.keys(headers))):
             hosts = dict.get(headers, b"Host")
             agents = dict.get(headers, b"User-Agent")
             return (
@@ -126,6 +120,7 @@ def _sent_headers(headers: Any) -> tuple[list[bytes] | None, list[bytes] | None]
     return hosts, agents
 
 
+@functools.lru_cache(maxsize=1024)
 def _plain_names(names: tuple[Any, ...]) -> bool:
     """No name but ``Host`` and ``User-Agent`` themselves reads as either."""
     for name in names:
@@ -135,9 +130,6 @@ def _plain_names(names: tuple[Any, ...]) -> bool:
         ):
             return False
     return True
-
-
-_PLAIN_NAMES: dict[tuple[Any, ...], bool] = {}
 
 
 def _as_bytes(value: Any) -> bytes:
