@@ -254,7 +254,13 @@ class ComplianceChecker:
         (``/x/..%2Fprivate`` is ``/private``): every path it could serve must
         be allowed, and an opt-out that covers any of them binds.
         """
-        urls = _candidate_urls(canonical)
+        # The URL as sent, then the same URL with each other path a server could serve.
+        candidates = path_candidates(canonical.path)
+        if len(candidates) == 1:
+            urls = [canonical.url]
+        else:
+            parts = urlsplit(canonical.url)
+            urls = [canonical.url, *(parts._replace(path=c).geturl() for c in candidates[1:])]
         if source is None:
             source = canonical.robots_url
         parsed = robots.robots
@@ -532,12 +538,3 @@ def _allow_key(
     """What a robots.txt allow's reason depends on: one key, for the lookup by rule
     (``RobotsTxt.allowing``) and for the one from a full match."""
     return (source, robots.status, line, rule, group, text)
-
-
-def _candidate_urls(canonical: CanonicalURL) -> list[str]:
-    """The URL as sent, then the same URL with each other path a server could serve."""
-    candidates = path_candidates(canonical.path)
-    if len(candidates) == 1:
-        return [canonical.url]
-    parts = urlsplit(canonical.url)
-    return [canonical.url, *(parts._replace(path=c).geturl() for c in candidates[1:])]

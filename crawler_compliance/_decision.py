@@ -10,7 +10,7 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
-from crawler_compliance._frozen import filled
+from crawler_compliance._frozen import adopt_dict, new_object
 
 
 class Verdict(str, enum.Enum):
@@ -199,8 +199,10 @@ def decide(
         if reason.outcome is Outcome.DENY:
             verdict = Verdict.DENY
             break
-    return filled(
-        Decision,
+    decision = new_object(Decision)  # filled(Decision, {...}), in line
+    adopt_dict(
+        decision,
+        "__dict__",
         {
             "url": url,
             "verdict": verdict,
@@ -216,3 +218,4 @@ def decide(
             "page": page,
         },
     )
+    return decision

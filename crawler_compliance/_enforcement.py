@@ -234,6 +234,7 @@ class Enforcer:
         what was worked out from the previous one is forgotten with it."""
         self._checker = checker
         self._today = checker.today
+        self._fingerprint = checker.policy_fingerprint  # fixed for the checker's lifetime
         self._origins: dict[tuple[object, ...], _OriginFacts] = {}
         self._robots_memo: dict[
             tuple[object, ...], tuple[RobotsResult, int, list[FileNeed], float | None]
@@ -318,12 +319,11 @@ class Enforcer:
         """
         if self.audit is not None:
             try:
-                checker = self._checker
                 self.audit.append(
                     decision,
                     spider=self.spider,
-                    purpose=checker.purpose,
-                    policy_fingerprint=checker.policy_fingerprint,
+                    purpose=self._checker.purpose,
+                    policy_fingerprint=self._fingerprint,
                 )
             except Exception as exc:
                 self.stats.inc_value("compliance/audit/write_error")
@@ -336,7 +336,10 @@ class Enforcer:
                 )
                 raise AuditWriteFailed(denied, exc) from exc
             self.records_written += 1
-        self._count(decision)
+        if decision.kind is RecordKind.PAGE and decision.verdict is Verdict.ALLOW:
+            self._inc("compliance/allowed")  # the crawl's usual record (see _count)
+        else:
+            self._count(decision)
         return decision
 
     def _count(self, decision: Decision) -> None:
@@ -496,7 +499,15 @@ class Enforcer:
         if robots is None:
             return None
         reasons = self._checker.robots_reasons(canonical, robots, need.url)
-        needs, delay = self._from_robots(key, canonical, robots, proxy)
+        known = self._robots_memo.get(key)  # _from_robots's memo, read in line
+        if (
+            known is not None
+            and known[0] is robots
+            and known[1] == self._checker.opt_outs.links_version
+        ):
+            needs, delay = known[2], known[3]
+        else:
+            needs, delay = self._from_robots(key, canonical, robots, proxy)
         if needs:
             for reason in reasons:
                 if reason.outcome is Outcome.DENY:
@@ -536,7 +547,7 @@ class Enforcer:
         version = self._checker.opt_outs.links_version
         known = self._robots_memo.get(key)
         if known is not None and known[0] is robots and known[1] == version:
-            return known[2], known[3]
+            return known[2], known[3]  # (settled_page reads this memo in line too)
         needs = self.signal_files.all_needs(canonical, robots, proxy=proxy)
         delay = self._delay_of(robots) or None
         if delay:

@@ -18,6 +18,12 @@ _new = object.__new__
 _set = object.__setattr__
 
 
+# What filled() does in two steps, for the two hottest callers (canonicalize,
+# decide), which write them in line: one Python call fewer per request each.
+new_object = _new
+adopt_dict = _set
+
+
 def filled(cls: type[T], fields: dict[str, Any]) -> T:
     """``cls(**fields)`` for a frozen dataclass with no ``__post_init__``, every field given.
 

@@ -24,7 +24,7 @@ from urllib.parse import quote, unquote, unquote_to_bytes, urlsplit
 
 from w3lib.url import safe_url_string
 
-from crawler_compliance._frozen import filled
+from crawler_compliance._frozen import adopt_dict, new_object
 
 __all__ = [
     "AmbiguousURL",
@@ -207,8 +207,15 @@ def canonicalize(url: str, *, scrapy_safe: bool = False) -> CanonicalURL:
     # Printable ASCII (the usual URL, two C-level tests) holds no control character.
     if not (stripped.isascii() and stripped.isprintable()) and _CONTROL.search(stripped):
         raise AmbiguousURL("the URL contains a control character")
-    # An http(s) URL's authority is its netloc, split once (see _split).
-    split = _split(stripped) if stripped.startswith(("http://", "https://")) else None
+    # An http(s) URL's authority is its netloc, split once (see _split, whose
+    # regex match this is, in line).
+    split = None
+    if stripped.startswith(("http://", "https://")):
+        parts = _HTTP_PARTS(stripped)
+        if parts is not None:
+            split = ("https" if parts[1] else "http"), parts[2], parts[3]
+        else:
+            split = _split(stripped)
     authority = split[1] if split is not None else _authority(stripped)
     if authority is not None:
         if "\\" in authority:
@@ -229,8 +236,10 @@ def canonicalize(url: str, *, scrapy_safe: bool = False) -> CanonicalURL:
             raise UnfetchableURL("not an absolute URL (no scheme)")
         raise UnfetchableURL(f"scheme {scheme!r} is not fetched by this crawler (http, https)")
     host, port, is_ip = _canonical_authority(scheme, netloc)
-    return filled(
-        CanonicalURL,
+    canonical = new_object(CanonicalURL)  # filled(CanonicalURL, {...}), in line
+    adopt_dict(
+        canonical,
+        "__dict__",
         {
             "url": safe,
             "scheme": scheme,
@@ -240,6 +249,7 @@ def canonicalize(url: str, *, scrapy_safe: bool = False) -> CanonicalURL:
             "path": path or "/",
         },
     )
+    return canonical
 
 
 def _split(url: str) -> tuple[str, str, str]:

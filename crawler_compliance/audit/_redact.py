@@ -167,7 +167,9 @@ class Redactor:
                 return url
             if url[0] not in _BLANKS and url[-1] not in _BLANKS:
                 rest, _, query = url.partition("?")
-                redacted = self._query(query)
+                redacted = self._queries.get(query)  # _query's memo, read in line
+                if redacted is None:
+                    redacted = self._query(query)
                 return url if redacted == query else f"{rest}?{redacted}"
         core = url.strip(_BLANKS)
         if len(core) != len(url):  # keep the blanks, redact what they surround

@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from crawler_compliance._decision import Decision
 from crawler_compliance.audit._checkpoints import (
@@ -290,7 +290,13 @@ class AuditLog:
                     self._rotate()
                 except OSError as exc:  # nothing of this record was written
                     raise AuditLogError(f"{self.path}: cannot rotate audit log: {exc}") from exc
-            self._write(line)
+            # One write(2) takes the whole line, as a rule (the rest: _write_rest).
+            try:
+                written = _os_write(self._fd, line)
+            except OSError as exc:
+                self._write_failed(exc)
+            if written != len(line):
+                self._write_rest(line, written)
             self._seq = seq
             self._hash = digest
             self._size += len(line)
@@ -644,21 +650,22 @@ class AuditLog:
         if fd is not None:
             os.close(fd)
 
-    def _write(self, line: bytes) -> None:
+    def _write_rest(self, line: bytes, written: int) -> None:
+        """Write what the first write(2) of *line* left (*written* bytes went)."""
         assert self._fd is not None
+        view = memoryview(line)[written:]
         try:
-            written = _os_write(self._fd, line)
-            if written == len(line):
-                return  # the usual case: one write(2) took the whole line
-            view = memoryview(line)[written:]
             while view:
                 written = _os_write(self._fd, view)
                 view = view[written:]
         except OSError as exc:
-            # A partial line may now end the file; appending after it would
-            # turn a torn tail into mid-file damage. Fail closed from here on.
-            self._failed = exc
-            raise AuditLogError(f"{self.path}: cannot write audit record: {exc}") from exc
+            self._write_failed(exc)
+
+    def _write_failed(self, exc: OSError) -> NoReturn:
+        # A partial line may now end the file; appending after it would
+        # turn a torn tail into mid-file damage. Fail closed from here on.
+        self._failed = exc
+        raise AuditLogError(f"{self.path}: cannot write audit record: {exc}") from exc
 
     def _sync_loop(self) -> None:
         """The background fsync: on request, or every ``fsync_interval`` seconds.

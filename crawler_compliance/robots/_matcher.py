@@ -127,6 +127,8 @@ class CompiledRules:
             if best is not None and not rule.beats(best):
                 # Sorted by priority then Allow first: nothing later can win.
                 break
+            if anchored and not path.endswith(last):
+                continue  # cannot match (as _match_pieces would find), without the call
             if _match_pieces(path, first, middle, last, anchored):
                 return rule
         return best

@@ -234,7 +234,9 @@ class RobotsTxt:
         one without building the match and its text for each URL.
         """
         path = request_path(url)
-        selection = self._select(user_agent)
+        selection = self._selections.get(user_agent)  # _select's memo, read in line
+        if selection is None:
+            selection = self._select(user_agent)
         if selection is None or path.startswith("/robots.txt"):
             return None
         best = selection.rules.best(path)

@@ -25,8 +25,16 @@ from scrapy.exceptions import NotConfigured
 from scrapy.http import Headers, Response
 from scrapy.settings import SETTINGS_PRIORITIES
 
-from crawler_compliance._decision import Check, Decision, Outcome, Reason, RecordKind, decide
-from crawler_compliance._enforcement import AuditWriteFailed, Enforcer, Plan, Settled
+from crawler_compliance._decision import (
+    Check,
+    Decision,
+    Outcome,
+    Reason,
+    RecordKind,
+    Verdict,
+    decide,
+)
+from crawler_compliance._enforcement import AuditWriteFailed, Enforcer, Plan
 from crawler_compliance._identity import crawl_identity
 from crawler_compliance._responses import BODY_HEAD_BYTES, ResponseView, is_htmlish
 from crawler_compliance._route import Route, proxy_host
@@ -60,16 +68,30 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-def route_of(request: Request) -> Route:
-    """Everything besides the URL that names where *request* goes, and who it says it is."""
-    if type(request) is Request and request._headers is None and _stock_request(request):
+def route_of(request: Request, meta: dict[str, Any] | None = None) -> Route:
+    """Everything besides the URL that names where *request* goes, and who it says it is.
+
+    *meta*: ``request.meta`` when the caller has read it already (one
+    property call fewer on the per-request path).
+    """
+    cls = type(request)
+    if (
+        cls is Request
+        and request._headers is None
+        # A plain scrapy.Request whose class reads its headers as Scrapy wrote
+        # it, checked on every call (class attributes can be replaced at any
+        # time): a subclass, or a patched class, always has request.headers read.
+        and cls.headers is _HEADERS_PROPERTY
+        and cls.__getattribute__ is _GETATTRIBUTE
+        and not hasattr(cls, "__getattr__")
+    ):
         # Scrapy creates a request's Headers on first access of request.headers:
         # a plain Request decided before any middleware set one (ours runs
         # early) has none, and reading the property would make an empty one.
         hosts = agents = None
     else:
         hosts, agents = _sent_headers(request.headers)
-    proxy = request.meta.get("proxy")
+    proxy = (request.meta if meta is None else meta).get("proxy")
     if not (hosts or agents or proxy):
         return _NO_ROUTE
     # A crawl sends few distinct routes (one User-Agent, a proxy or two): build each once.
@@ -105,10 +127,14 @@ def _sent_headers(headers: Any) -> tuple[list[bytes] | None, list[bytes] | None]
         if _plain_names(tuple(dict.keys(headers))):
             hosts = dict.get(headers, b"Host")
             agents = dict.get(headers, b"User-Agent")
-            return (
-                None if hosts is None else _values(hosts),
-                None if agents is None else _values(agents),
-            )
+            # One bytes value in a list is how Headers stores it (see _values).
+            if hosts is not None:
+                hosts = _values(hosts)
+            if agents is not None and not (
+                type(agents) is list and len(agents) == 1 and type(agents[0]) is bytes
+            ):
+                agents = _values(agents)
+            return hosts, agents
     hosts = agents = None
     items = dict.items(headers) if type(headers) is Headers else headers.items()
     for name, values in items:
@@ -152,21 +178,6 @@ def _values(values: Any) -> list[bytes]:
 
 _HEADERS_PROPERTY = Request.headers
 _GETATTRIBUTE = object.__getattribute__
-
-
-def _stock_request(request: Request) -> bool:
-    """A plain ``scrapy.Request`` whose class reads its headers as Scrapy wrote it.
-
-    Checked on every call, as class attributes can be replaced at any time;
-    a subclass, or a patched class, always has ``request.headers`` read.
-    """
-    cls = type(request)
-    return (
-        cls is Request
-        and cls.headers is _HEADERS_PROPERTY
-        and cls.__getattribute__ is _GETATTRIBUTE
-        and not hasattr(cls, "__getattr__")
-    )
 
 
 def _read_route(hosts: Any, agents: Any, proxy: Any) -> Route:
@@ -331,23 +342,32 @@ class ComplianceMiddleware:
         now; anything that may have to wait (a file to fetch, our own fetch,
         the cluster) returns the coroutine that does it, which Scrapy awaits.
         """
-        route = route_of(request)
         meta = request.meta
+        route = route_of(request, meta)
+        url = request.url  # decided and stamped: the same string
         if (
             meta.get(OWN_FETCH_META) is None
             and self._cluster is None
             and not meta.get("redirect_urls")
             and not meta.get("verbatim_url")
         ):
-            settled = self._settled(request, route)
+            # The enforcer's decision from cached inputs (None: take the full path).
+            try:
+                settled = self.enforcer.settled_page(url, route)
+            except AuditWriteFailed as exc:
+                self._audit_failed(exc)
+                raise RequestDenied(exc.decision) from exc
+            except Exception as exc:
+                self._deny(request, self._internal_error(url, exc, RecordKind.PAGE))
+                raise  # not reached: _deny raises
             if settled is not None:
                 decision = settled.decision
-                if not decision.allowed:
+                if decision.verdict is not Verdict.ALLOW:  # (not decision.allowed)
                     self._deny(request, decision)
                 slot = None
                 if settled.crawl_delay and self.obey_crawl_delay:
                     slot = self.politeness.apply(request, settled.origin, settled.crawl_delay)
-                self._stamps.put(request, request.url, route, slot)
+                self._stamps.put(request, url, route, slot)
                 return None
         return self._process_request(request, route)
 
@@ -390,17 +410,6 @@ class ComplianceMiddleware:
                 slot = self.politeness.apply(request, plan.pre.canonical.origin, delay)
         self._stamps.put(request, request.url, route, slot)
         return None
-
-    def _settled(self, request: Request, route: Route) -> Settled | None:
-        """The enforcer's decision from cached inputs (``None``: take the full path)."""
-        try:
-            return self.enforcer.settled_page(request.url, route)
-        except AuditWriteFailed as exc:
-            self._audit_failed(exc)
-            raise RequestDenied(exc.decision) from exc
-        except Exception as exc:
-            self._deny(request, self._internal_error(request.url, exc, RecordKind.PAGE))
-            raise  # not reached: _deny raises
 
     def _recorded(self, make: Any, url: str, kind: RecordKind = RecordKind.PAGE) -> Decision:
         """Run a decide-and-record step; a failure to decide or record denies."""
@@ -632,13 +641,14 @@ class ComplianceMiddleware:
         coroutine that denies, re-pins or decides again.
         """
         stamp = self._stamps.get(request)
-        route = route_of(request)
+        meta = request.meta
+        route = route_of(request, meta)
         if (
             stamp is not None
             and stamp.url == request.url
             and route.host_headers == stamp.route.host_headers
             and route.proxy == stamp.route.proxy
-            and (stamp.slot is None or request.meta.get("download_slot") == stamp.slot)
+            and (stamp.slot is None or meta.get("download_slot") == stamp.slot)
             and not self.enforcer.identity_reasons(route)
         ):
             return None

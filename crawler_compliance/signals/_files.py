@@ -165,10 +165,6 @@ class SignalFiles:
         self._put(need.key, parsed)
         return parsed
 
-    def cached_reasons(self, canonical: CanonicalURL, needs: list[FileNeed]) -> list[Reason] | None:
-        """:meth:`reasons` when every file of *needs* is cached, else ``None``."""
-        return self._reasons(canonical, needs, missing_unreadable=False)
-
     def reasons(
         self,
         canonical: CanonicalURL,
@@ -184,15 +180,18 @@ class SignalFiles:
         """
         if needs is None:
             needs = self.all_needs(canonical, robots, proxy=proxy, host_header=host_header)
-        found = self._reasons(canonical, needs, missing_unreadable=True)
+        found = self.cached_reasons(canonical, needs, missing_unreadable=True)
         assert found is not None  # a missing file is read as unreadable, never None
         return found
 
-    def _reasons(
-        self, canonical: CanonicalURL, needs: list[FileNeed], *, missing_unreadable: bool
+    def cached_reasons(
+        self, canonical: CanonicalURL, needs: list[FileNeed], *, missing_unreadable: bool = False
     ) -> list[Reason] | None:
-        """The reasons of *needs*' cached files; a file not in the cache is read as
-        unreadable (``missing_unreadable``) or makes the answer ``None``."""
+        """:meth:`reasons` when every file of *needs* is cached, else ``None``.
+
+        With ``missing_unreadable``, a file not in the cache is read as
+        unreadable instead (what :meth:`reasons` does), and never ``None``.
+        """
         reasons: list[Reason] = []
         licences: list[RslLicence] = []
         for need in needs:

@@ -551,3 +551,23 @@ def test_a_reason_holding_a_dict_keyed_by_numbers_is_written_so_verify_reads_it(
     assert [r["reasons"][0]["counts"] for r in records(path)] == [{"2": "a", "10": "b"}] * 3
     report = verify_log(path)
     assert report.ok and report.intact == 3, report.problem
+
+
+def test_a_write_refused_at_once_fails_closed_and_leaves_the_log_intact(
+    log_path: Path, monkeypatch
+) -> None:
+    log = AuditLog(log_path)
+    log.append(make_decision())
+
+    def disk_full(fd: int, data) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(_writer, "_os_write", disk_full)
+    with pytest.raises(AuditLogError, match="No space left"):
+        log.append(make_decision())
+    monkeypatch.undo()
+    with pytest.raises(AuditLogError, match="earlier write failed"):
+        log.append(make_decision())  # the disk has room again: still refused
+    log.close()
+    report = verify_log(log_path)
+    assert not report.torn_tail and report.intact == 1

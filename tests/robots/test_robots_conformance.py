@@ -235,3 +235,28 @@ RFC_OVER_GOOGLE = [
 @pytest.mark.parametrize(("body", "agent", "url", "allowed"), RFC_OVER_GOOGLE)
 def test_rfc_where_google_differs(body: str, agent: str, url: str, allowed: bool) -> None:
     assert _verdict(body, agent, url) is allowed
+
+
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [
+        ("/report.pdf", False),
+        ("/a/b/report.pdf", False),
+        ("/report.pdfx", True),  # $ ends the path: .pdf must be last
+        ("/report.pdf?page=2", True),  # the query is part of the matched path
+        ("/report.PDF", True),  # paths match case-sensitively
+        ("/.pdf", False),
+        ("/keep/any.pdf", True),  # the longer Allow wins
+        ("/end", False),  # "/end*$" is "/end" followed by anything
+        ("/endless/x", False),
+    ],
+)
+def test_rules_anchored_at_the_end_match_only_paths_ending_with_them(path, allowed) -> None:
+    robots = RobotsTxt.parse(
+        "User-agent: *\nDisallow: /*.pdf$\nAllow: /keep/*.pdf$\nDisallow: /end*$\n"
+    )
+    url = f"https://example.com{path}"
+    assert robots.allows(url, "ExampleBot") is allowed
+    assert robots.explain(url, "ExampleBot").allowed is allowed
+    # The lookup the crawl's fast path uses gives an allow only where there is one.
+    assert (robots.allowing(url, "ExampleBot") is not None) is allowed
