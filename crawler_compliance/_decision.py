@@ -10,7 +10,7 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
-from crawler_compliance._frozen import adopt_dict, new_object
+from crawler_compliance._frozen import new_object, set_attribute
 
 
 class Verdict(str, enum.Enum):
@@ -200,7 +200,7 @@ def decide(
             verdict = Verdict.DENY
             break
     decision = new_object(Decision)  # filled(Decision, {...}), in line
-    adopt_dict(
+    set_attribute(
         decision,
         "__dict__",
         {

@@ -337,7 +337,7 @@ class Enforcer:
                 raise AuditWriteFailed(denied, exc) from exc
             self.records_written += 1
         if decision.kind is RecordKind.PAGE and decision.verdict is Verdict.ALLOW:
-            self._inc("compliance/allowed")  # the crawl's usual record (see _count)
+            self._inc("compliance/allowed")  # the crawl's usual record, counted at once
         else:
             self._count(decision)
         return decision
@@ -345,9 +345,6 @@ class Enforcer:
     def _count(self, decision: Decision) -> None:
         inc = self._inc
         kind = decision.kind
-        if kind is RecordKind.PAGE and decision.verdict is Verdict.ALLOW:
-            inc("compliance/allowed")  # the crawl's usual record
-            return
         if kind is RecordKind.OWN_FETCH:
             return  # counted by the fetcher (compliance/<file>/fetch_*)
         if decision.allowed:
@@ -499,15 +496,12 @@ class Enforcer:
         if robots is None:
             return None
         reasons = self._checker.robots_reasons(canonical, robots, need.url)
-        known = self._robots_memo.get(key)  # _from_robots's memo, read in line
-        if (
-            known is not None
-            and known[0] is robots
-            and known[1] == self._checker.opt_outs.links_version
-        ):
+        version = self._checker.opt_outs.links_version
+        known = self._robots_memo.get(key)
+        if known is not None and known[0] is robots and known[1] == version:
             needs, delay = known[2], known[3]
         else:
-            needs, delay = self._from_robots(key, canonical, robots, proxy)
+            needs, delay = self._from_robots(key, canonical, robots, proxy, version)
         if needs:
             for reason in reasons:
                 if reason.outcome is Outcome.DENY:
@@ -536,18 +530,16 @@ class Enforcer:
         canonical: CanonicalURL,
         robots: RobotsResult,
         proxy: str | None,
+        version: int,
     ) -> tuple[list[FileNeed], float | None]:
-        """The opt-out files a settled origin needs, and its Crawl-delay, memoised.
+        """The opt-out files a settled origin needs, and its Crawl-delay, into the memo.
 
         With no site record (no agreement), the files depend only on the
         origin and proxy (*key*), its robots.txt (the licences it declares)
-        and the licences its responses named (``OptOuts.links_version``); the
-        delay (clamped, as :meth:`crawl_delay`) on its robots.txt alone.
+        and the licences its responses named (*version*, ``OptOuts.links_version``);
+        the delay (clamped, as :meth:`crawl_delay`) on its robots.txt alone.
+        :meth:`settled_page` reads the memo first and calls this on a miss.
         """
-        version = self._checker.opt_outs.links_version
-        known = self._robots_memo.get(key)
-        if known is not None and known[0] is robots and known[1] == version:
-            return known[2], known[3]  # (settled_page reads this memo in line too)
         needs = self.signal_files.all_needs(canonical, robots, proxy=proxy)
         delay = self._delay_of(robots) or None
         if delay:

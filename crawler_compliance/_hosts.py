@@ -24,7 +24,7 @@ from urllib.parse import quote, unquote, unquote_to_bytes, urlsplit
 
 from w3lib.url import safe_url_string
 
-from crawler_compliance._frozen import adopt_dict, new_object
+from crawler_compliance._frozen import new_object, set_attribute
 
 __all__ = [
     "AmbiguousURL",
@@ -207,15 +207,10 @@ def canonicalize(url: str, *, scrapy_safe: bool = False) -> CanonicalURL:
     # Printable ASCII (the usual URL, two C-level tests) holds no control character.
     if not (stripped.isascii() and stripped.isprintable()) and _CONTROL.search(stripped):
         raise AmbiguousURL("the URL contains a control character")
-    # An http(s) URL's authority is its netloc, split once (see _split, whose
-    # regex match this is, in line).
-    split = None
-    if stripped.startswith(("http://", "https://")):
-        parts = _HTTP_PARTS(stripped)
-        if parts is not None:
-            split = ("https" if parts[1] else "http"), parts[2], parts[3]
-        else:
-            split = _split(stripped)
+    # An http(s) URL's authority is its netloc, split once: the one match of
+    # _split's, which every URL starting "http://" or "https://" makes.
+    parts = _HTTP_PARTS(stripped)
+    split = None if parts is None else (("https" if parts[1] else "http"), parts[2], parts[3])
     authority = split[1] if split is not None else _authority(stripped)
     if authority is not None:
         if "\\" in authority:
@@ -237,7 +232,7 @@ def canonicalize(url: str, *, scrapy_safe: bool = False) -> CanonicalURL:
         raise UnfetchableURL(f"scheme {scheme!r} is not fetched by this crawler (http, https)")
     host, port, is_ip = _canonical_authority(scheme, netloc)
     canonical = new_object(CanonicalURL)  # filled(CanonicalURL, {...}), in line
-    adopt_dict(
+    set_attribute(
         canonical,
         "__dict__",
         {

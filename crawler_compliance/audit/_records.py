@@ -158,10 +158,7 @@ def fill_template(template: Template, prev: Any, seq: int, ts: Any, url: Any) ->
     prev = _encode_str(prev) if type(prev) is str else _value(prev)
     ts = _encode_str(ts) if type(ts) is str else _value(ts)
     url = _encode_str(url) if type(url) is str else _value(url)
-    text = f"{head}{prev}{before_seq}{seq:d}{before_ts}{ts}{before_url}{url}{tail}"
-    if "\x85" not in text and "\u2028" not in text and "\u2029" not in text:
-        return text  # no line break to escape (_escape_breaks's own test, in line)
-    return _escape_breaks(text)
+    return _escape_breaks(f"{head}{prev}{before_seq}{seq:d}{before_ts}{ts}{before_url}{url}{tail}")
 
 
 def record_fields(

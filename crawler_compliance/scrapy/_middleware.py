@@ -127,14 +127,10 @@ def _sent_headers(headers: Any) -> tuple[list[bytes] | None, list[bytes] | None]
         if _plain_names(tuple(dict.keys(headers))):
             hosts = dict.get(headers, b"Host")
             agents = dict.get(headers, b"User-Agent")
-            # One bytes value in a list is how Headers stores it (see _values).
-            if hosts is not None:
-                hosts = _values(hosts)
-            if agents is not None and not (
-                type(agents) is list and len(agents) == 1 and type(agents[0]) is bytes
-            ):
-                agents = _values(agents)
-            return hosts, agents
+            return (
+                None if hosts is None else _values(hosts),
+                None if agents is None else _values(agents),
+            )
     hosts = agents = None
     items = dict.items(headers) if type(headers) is Headers else headers.items()
     for name, values in items:

@@ -45,21 +45,8 @@ class CrawlStats:
 def _counter_of(collector: Any) -> Callable[..., None]:
     if collector is None:  # a crawler without stats (hand-made): nothing to count into
         return _nowhere
-    cls = type(collector)
-    if (
-        getattr(cls, "inc_value", None) is not _STOCK_INC_VALUE
-        or getattr(cls, "__getattribute__", None) is not _STOCK_GETATTRIBUTE
-    ):
+    if not _is_stock(collector):
         inc: Callable[..., None] = collector.inc_value
-        return inc
-    try:
-        _attribute(collector, "_stats")
-        own = vars(collector)
-    except (AttributeError, TypeError):  # not laid out as Scrapy's: use its own method
-        inc = collector.inc_value
-        return inc
-    if own.keys() & _INSTANCE_OVERRIDES:  # set on this collector: what Scrapy would call or read
-        inc = collector.inc_value
         return inc
 
     def inc_value(key: str, count: int = 1, start: int = 0) -> None:
@@ -67,6 +54,23 @@ def _counter_of(collector: Any) -> Callable[..., None]:
         stats[key] = stats.setdefault(key, start) + count
 
     return inc_value
+
+
+def _is_stock(collector: Any) -> bool:
+    """Scrapy's own ``inc_value`` and attribute lookup, its dict, nothing set on the instance."""
+    cls = type(collector)
+    if (
+        getattr(cls, "inc_value", None) is not _STOCK_INC_VALUE
+        or getattr(cls, "__getattribute__", None) is not _STOCK_GETATTRIBUTE
+    ):
+        return False
+    try:
+        _attribute(collector, "_stats")
+        own = vars(collector)
+    except (AttributeError, TypeError):  # not laid out as Scrapy's
+        return False
+    # Set on this collector, these are what Scrapy would call or read.
+    return not (own.keys() & _INSTANCE_OVERRIDES)
 
 
 def _nowhere(key: str, count: int = 1, start: int = 0) -> None:

@@ -283,24 +283,35 @@ def _appends_fail(log: AuditLog) -> bool:
     return False
 
 
-def test_a_failed_write_fails_closed(log_path: Path, monkeypatch) -> None:
+def _half_then_full(fd: int, data) -> int:
+    if len(data) > 20:
+        return os.write(fd, bytes(data[:20]))
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def _disk_full(fd: int, data) -> int:
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+@pytest.mark.parametrize(
+    ("write", "torn"),
+    [
+        (_half_then_full, True),  # part of the line went: a torn tail
+        (_disk_full, False),  # refused at once: nothing of it went
+    ],
+)
+def test_a_failed_write_fails_closed(log_path: Path, monkeypatch, write, torn) -> None:
     log = AuditLog(log_path)
     log.append(make_decision())
-
-    def half_then_full(fd: int, data) -> int:
-        if len(data) > 20:
-            return os.write(fd, bytes(data[:20]))
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(_writer, "_os_write", half_then_full)
+    monkeypatch.setattr(_writer, "_os_write", write)
     with pytest.raises(AuditLogError, match="No space left"):
         log.append(make_decision())
     monkeypatch.undo()
     with pytest.raises(AuditLogError, match="earlier write failed"):
-        log.append(make_decision())
+        log.append(make_decision())  # the disk has room again: still refused
     log.close()
     report = verify_log(log_path)
-    assert report.torn_tail and report.intact == 1
+    assert report.torn_tail is torn and report.intact == 1
 
 
 def test_timestamps_are_utc_with_microseconds_and_never_go_back(log_path: Path) -> None:
@@ -551,23 +562,3 @@ def test_a_reason_holding_a_dict_keyed_by_numbers_is_written_so_verify_reads_it(
     assert [r["reasons"][0]["counts"] for r in records(path)] == [{"2": "a", "10": "b"}] * 3
     report = verify_log(path)
     assert report.ok and report.intact == 3, report.problem
-
-
-def test_a_write_refused_at_once_fails_closed_and_leaves_the_log_intact(
-    log_path: Path, monkeypatch
-) -> None:
-    log = AuditLog(log_path)
-    log.append(make_decision())
-
-    def disk_full(fd: int, data) -> int:
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(_writer, "_os_write", disk_full)
-    with pytest.raises(AuditLogError, match="No space left"):
-        log.append(make_decision())
-    monkeypatch.undo()
-    with pytest.raises(AuditLogError, match="earlier write failed"):
-        log.append(make_decision())  # the disk has room again: still refused
-    log.close()
-    report = verify_log(log_path)
-    assert not report.torn_tail and report.intact == 1
